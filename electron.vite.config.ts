@@ -1,0 +1,47 @@
+// Build configuration (runs in Node at build time).
+// [Note: one build, three hosts] The main build emits four plain-Node entries that share the same
+// services: `index` (the Electron shell), `serve` (the studio over HTTP on 127.0.0.1), `cli` (batch work)
+// and `engine-worker` (inference off the main event loop, spawned by all three hosts).
+import { resolve } from 'node:path'
+import { defineConfig } from 'electron-vite'
+import { svelte } from '@sveltejs/vite-plugin-svelte'
+
+const shared = { '@shared': resolve(__dirname, 'src/shared') }
+
+export default defineConfig({
+  main: {
+    resolve: { alias: shared },
+    build: {
+      outDir: 'out/main',
+      rolldownOptions: {
+        input: {
+          index: resolve(__dirname, 'src/main/electron/main.ts'),
+          serve: resolve(__dirname, 'src/main/serve/entry.ts'),
+          cli: resolve(__dirname, 'src/main/cli/entry.ts'),
+          'engine-worker': resolve(__dirname, 'src/main/engine/worker.ts')
+        }
+      }
+    }
+  },
+  preload: {
+    resolve: { alias: shared },
+    build: {
+      outDir: 'out/preload',
+      // The preload runs sandboxed, so it must be one self-contained CommonJS file.
+      externalizeDeps: false,
+      rolldownOptions: {
+        input: { index: resolve(__dirname, 'src/preload/index.ts') },
+        output: { format: 'cjs', entryFileNames: '[name].cjs' }
+      }
+    }
+  },
+  renderer: {
+    root: resolve(__dirname, 'src/renderer'),
+    resolve: { alias: shared },
+    plugins: [svelte()],
+    build: {
+      outDir: resolve(__dirname, 'out/renderer'),
+      rolldownOptions: { input: resolve(__dirname, 'src/renderer/index.html') }
+    }
+  }
+})

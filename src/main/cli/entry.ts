@@ -1,0 +1,37 @@
+// CLI (plain Node) entry: `npm run cli -- <command> …` or the `caption-studio` bin.
+import { COMMANDS } from './registry'
+import { StudioError } from '@shared/errors'
+
+function usage(): string {
+  const lines = COMMANDS.map((c) => `  ${c.name.padEnd(16)} ${c.summary}`)
+  return ['usage: caption-studio <command> [options]', '', 'commands:', ...lines, '', 'Run `caption-studio <command> --help` for options.'].join('\n')
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    process.stdout.write(usage() + '\n')
+    return name ? 0 : 1
+  }
+  const command = COMMANDS.find((c) => c.name === name)
+  if (!command) {
+    process.stderr.write(`unknown command "${name}"\n\n${usage()}\n`)
+    return 2
+  }
+  if (rest.includes('--help') || rest.includes('-h')) {
+    process.stdout.write(`${command.usage}\n`)
+    return 0
+  }
+  return command.run(rest)
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code
+  },
+  (err: unknown) => {
+    const msg = err instanceof StudioError ? `${err.code}: ${err.message}` : err instanceof Error ? err.message : String(err)
+    process.stderr.write(`error: ${msg}\n`)
+    process.exitCode = 1
+  }
+)

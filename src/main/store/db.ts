@@ -1,0 +1,52 @@
+// Main process (plain Node). Opens the studio database: WAL, foreign keys, numbered migrations.
+// [Note: one writer] Exactly one better-sqlite3 connection per data dir is opened by the host and passed to
+// every repository; all writes are synchronous statements on it (transactions where several rows change),
+// so there is a single writer and no interleaving of partial writes.
+import { existsSync } from 'node:fs'
+import { join } from 'node:path'
+import Database from 'better-sqlite3'
+import { MIGRATIONS } from './migrations'
+import type { Migration } from './migrations/types'
+
+export type DB = Database.Database
+
+/** [Note: native ABI] better-sqlite3 needs a build per ABI. Under Electron we look for an
+ *  Electron-ABI build (made by `npm run rebuild:electron`) and pass it as `nativeBinding`, so one install
+ *  serves both Node (serve, CLI, tests) and Electron. */
+function nativeBindingOptions(): Database.Options {
+  const explicit = process.env.STUDIO_SQLITE_BINDING
+  if (explicit) return { nativeBinding: explicit }
+  if (process.versions.electron) {
+    const candidate = join(__dirname, '..', '..', 'build', 'electron', 'better_sqlite3.node')
+    if (existsSync(candidate)) return { nativeBinding: candidate }
+  }
+  return {}
+}
+
+export function openDatabase(file: string, migrations: readonly Migration[] = MIGRATIONS): DB {
+  const db = new Database(file, nativeBindingOptions())
+  db.pragma('journal_mode = WAL')
+  db.pragma('synchronous = NORMAL')
+  db.pragma('foreign_keys = ON')
+  db.pragma('busy_timeout = 5000')
+  migrate(db, migrations)
+  return db
+}
+
+export function schemaVersion(db: DB): number {
+  return db.pragma('user_version', { simple: true }) as number
+}
+
+export function migrate(db: DB, migrations: readonly Migration[] = MIGRATIONS, target = Infinity): void {
+  const current = schemaVersion(db)
+  const sorted = [...migrations].sort((a, b) => a.version - b.version)
+  for (const m of sorted) {
+    if (m.version <= current || m.version > target) continue
+    const apply = db.transaction(() => {
+      if (typeof m.up === 'string') db.exec(m.up)
+      else m.up(db)
+      db.pragma(`user_version = ${m.version}`)
+    })
+    apply()
+  }
+}

@@ -1,0 +1,5 @@
+// Main process (plain Node). The ordered list of migrations; each has its own test in test/integration.
+import { migration001 } from './001_initial'
+import type { Migration } from './types'
+
+export const MIGRATIONS: readonly Migration[] = [migration001]

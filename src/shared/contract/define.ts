@@ -1,0 +1,27 @@
+// Shared by every process: the building blocks of the typed, runtime-validated contract.
+import * as v from 'valibot'
+
+export interface OperationDef<I extends v.GenericSchema = v.GenericSchema, O extends v.GenericSchema = v.GenericSchema> {
+  readonly input: I
+  readonly output: O
+  readonly summary: string
+}
+
+export function op<I extends v.GenericSchema, O extends v.GenericSchema>(
+  input: I,
+  output: O,
+  summary: string
+): OperationDef<I, O> {
+  return { input, output, summary }
+}
+
+export const Id = v.pipe(v.number(), v.integer(), v.minValue(1))
+export const Empty = v.optional(v.object({}), {})
+export const Ok = v.object({ ok: v.literal(true) })
+/** A filesystem path typed by a user: non-empty, no NUL bytes, bounded length. */
+export const UserPath = v.pipe(
+  v.string(),
+  v.minLength(1, 'a path is required'),
+  v.maxLength(4096, 'path too long'),
+  v.check((s) => !s.includes('\0'), 'path contains a NUL byte')
+)

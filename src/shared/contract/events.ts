@@ -1,0 +1,32 @@
+// Shared by every process: events pushed from the services to every client (IPC send or SSE).
+import * as v from 'valibot'
+
+export const ScanEvent = v.object({
+  type: v.literal('library.scan'),
+  rootId: v.number(),
+  phase: v.picklist(['walking', 'done', 'failed']),
+  seen: v.number(),
+  added: v.number(),
+  errors: v.number(),
+  currentPath: v.optional(v.string()),
+  message: v.optional(v.string())
+})
+
+export const LibraryChangedEvent = v.object({ type: v.literal('library.changed') })
+export const CaptionChangedEvent = v.object({ type: v.literal('captions.changed'), imageId: v.number() })
+
+export const JobProgressEvent = v.object({
+  type: v.literal('job.progress'),
+  jobId: v.number(),
+  kind: v.string(),
+  state: v.picklist(['queued', 'running', 'paused', 'done', 'cancelled', 'failed']),
+  done: v.number(),
+  failed: v.number(),
+  total: v.number(),
+  ratePerSec: v.number(),
+  etaSec: v.nullable(v.number()),
+  current: v.optional(v.string())
+})
+
+export const StudioEvent = v.variant('type', [ScanEvent, LibraryChangedEvent, CaptionChangedEvent, JobProgressEvent])
+export type StudioEvent = v.InferOutput<typeof StudioEvent>

@@ -1,0 +1,29 @@
+// Shared by every process: the one contract. [Note: one contract] Every operation is a dotted name with
+// an input and an output schema. Hosts (Electron IPC, serve HTTP, CLI) dispatch through the same table
+// and validate both directions; the renderer calls `client.call(name, input)` without knowing the host.
+import type * as v from 'valibot'
+import { captions } from './captions'
+import { exportsDomain } from './exports'
+import { library } from './library'
+import { system } from './system'
+
+export const operations = {
+  ...system,
+  ...library,
+  ...captions,
+  ...exportsDomain
+} as const
+
+export type Operations = typeof operations
+export type OpName = keyof Operations
+export type OpInput<K extends OpName> = v.InferInput<Operations[K]['input']>
+export type OpParsedInput<K extends OpName> = v.InferOutput<Operations[K]['input']>
+export type OpOutput<K extends OpName> = v.InferOutput<Operations[K]['output']>
+
+export const OP_NAMES = Object.keys(operations) as OpName[]
+
+export function isOpName(name: string): name is OpName {
+  return Object.prototype.hasOwnProperty.call(operations, name)
+}
+
+export * from './events'
