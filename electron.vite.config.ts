@@ -2,10 +2,12 @@
 // [Note: one build, three hosts] The main build emits four plain-Node entries that share the same
 // services: `index` (the Electron shell), `serve` (the studio over HTTP on 127.0.0.1), `cli` (batch work)
 // and `engine-worker` (inference off the main event loop, spawned by all three hosts).
+import { existsSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { defineConfig } from 'electron-vite'
 import { svelte } from '@sveltejs/vite-plugin-svelte'
 
+const engineWorker = resolve(__dirname, 'src/main/engine/worker.ts')
 const shared = { '@shared': resolve(__dirname, 'src/shared') }
 
 export default defineConfig({
@@ -18,7 +20,7 @@ export default defineConfig({
           index: resolve(__dirname, 'src/main/electron/main.ts'),
           serve: resolve(__dirname, 'src/main/serve/entry.ts'),
           cli: resolve(__dirname, 'src/main/cli/entry.ts'),
-          'engine-worker': resolve(__dirname, 'src/main/engine/worker.ts')
+          ...(existsSync(engineWorker) ? { 'engine-worker': engineWorker } : {})
         }
       }
     }

@@ -46,7 +46,7 @@ export const captions = {
       scores: v.optional(v.record(v.string(), v.number()), {}),
       fromCandidateId: v.optional(Id)
     }),
-    v.object({ caption: Caption, previousId: v.nullable(v.number()) }),
+    v.object({ caption: Caption, previousId: v.nullable(v.number()), changed: v.boolean() }),
     'Accept a caption (typed, or a candidate as-is or edited); supersedes the previous accepted one'
   ),
   'captions.reject': op(v.object({ captionId: Id }), Caption, 'Reject a candidate or an accepted caption'),

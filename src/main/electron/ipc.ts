@@ -1,0 +1,31 @@
+// Electron main process. [Note: IPC trust] Every operation is registered through `registerOperations`, one
+// channel per operation (`studio:<op>`). The wrapper refuses any sender that is not the main frame of our
+// window loaded from `studio://app/`, then dispatches through the contract (input and output validated).
+import { ipcMain, type IpcMainInvokeEvent, type WebContents } from 'electron'
+import { OP_NAMES } from '@shared/contract'
+import { StudioError, toEnvelope } from '@shared/errors'
+import type { Services } from '../services/services'
+import { APP_ORIGIN } from './protocol'
+
+export function isTrustedSender(event: IpcMainInvokeEvent, expected: () => WebContents | null): boolean {
+  const wc = expected()
+  const frame = event.senderFrame
+  if (!wc || event.sender.id !== wc.id || !frame) return false
+  if (frame !== event.sender.mainFrame) return false
+  return frame.url.startsWith(`${APP_ORIGIN}/`)
+}
+
+export function registerOperations(services: Services, expected: () => WebContents | null): void {
+  for (const op of OP_NAMES) {
+    ipcMain.handle(`studio:${op}`, async (event, input: unknown) => {
+      if (!isTrustedSender(event, expected)) {
+        return { ok: false, error: new StudioError('unauthorized', 'IPC from an untrusted frame').toEnvelope() }
+      }
+      try {
+        return { ok: true, result: await services.call(op, input) }
+      } catch (err) {
+        return { ok: false, error: toEnvelope(err) }
+      }
+    })
+  }
+}

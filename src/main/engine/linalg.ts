@@ -1,0 +1,111 @@
+// Engine worker / any Node process (pure). Small dense vector helpers on Float32Array. Anything heavier
+// (SVD, solves) goes through ml-matrix in realign.ts / gap.ts.
+
+export type Vec = Float32Array
+
+export function dot(a: Vec, b: Vec): number {
+  let s = 0
+  for (let i = 0; i < a.length; i++) s += a[i]! * b[i]!
+  return s
+}
+
+export function norm(a: Vec): number {
+  return Math.sqrt(dot(a, a))
+}
+
+/** A new L2-normalised copy (a zero vector stays zero). */
+export function normalize(a: Vec): Vec {
+  const n = norm(a)
+  const out = new Float32Array(a.length)
+  if (n > 0) for (let i = 0; i < a.length; i++) out[i] = a[i]! / n
+  return out
+}
+
+/** Cosine similarity (0 when either vector is zero). */
+export function cosine(a: Vec, b: Vec): number {
+  const d = norm(a) * norm(b)
+  return d > 0 ? dot(a, b) / d : 0
+}
+
+/** a + w·b as a new vector. */
+export function axpy(a: Vec, b: Vec, w: number): Vec {
+  const out = new Float32Array(a.length)
+  for (let i = 0; i < a.length; i++) out[i] = a[i]! + w * b[i]!
+  return out
+}
+
+/** Σ_i weights[i]·rows[i]. */
+export function weightedSum(rows: readonly Vec[], weights: ArrayLike<number>, dim: number): Vec {
+  const out = new Float32Array(dim)
+  rows.forEach((r, i) => {
+    const w = weights[i]!
+    if (w !== 0) for (let k = 0; k < dim; k++) out[k]! += w * r[k]!
+  })
+  return out
+}
+
+/** Row vector times a row-major dim×dim matrix: x·W. */
+export function vecMat(x: Vec, w: ArrayLike<number>, dim: number): Vec {
+  const out = new Float32Array(dim)
+  for (let i = 0; i < dim; i++) {
+    const xi = x[i]!
+    if (xi === 0) continue
+    const row = i * dim
+    for (let j = 0; j < dim; j++) out[j]! += xi * w[row + j]!
+  }
+  return out
+}
+
+/** Row `i` of a row-major [rows, dim] buffer, as a view (no copy). */
+export function row(data: Float32Array, i: number, dim: number): Vec {
+  return data.subarray(i * dim, (i + 1) * dim)
+}
+
+/** Split a row-major [n, dim] buffer into n row views. */
+export function rows(data: Float32Array, n: number, dim: number): Vec[] {
+  return Array.from({ length: n }, (_, i) => row(data, i, dim))
+}
+
+/** Numerically stable softmax of `values / temperature`. */
+export function softmax(values: ArrayLike<number>, temperature = 1): number[] {
+  let max = -Infinity
+  for (let i = 0; i < values.length; i++) max = Math.max(max, values[i]! / temperature)
+  const exps = Array.from({ length: values.length }, (_, i) => Math.exp(values[i]! / temperature - max))
+  const sum = exps.reduce((s, x) => s + x, 0)
+  return exps.map((e) => e / sum)
+}
+
+/** log-softmax of a slice of a logits buffer. */
+export function logSoftmaxSlice(data: Float32Array, start: number, length: number): Float32Array {
+  let max = -Infinity
+  for (let i = 0; i < length; i++) max = Math.max(max, data[start + i]!)
+  let sum = 0
+  for (let i = 0; i < length; i++) sum += Math.exp(data[start + i]! - max)
+  const lse = max + Math.log(sum)
+  const out = new Float32Array(length)
+  for (let i = 0; i < length; i++) out[i] = data[start + i]! - lse
+  return out
+}
+
+/** Indices of the k largest values, largest first (ties: lower index first). */
+export function topK(values: ArrayLike<number>, k: number): number[] {
+  const idx = Array.from({ length: values.length }, (_, i) => i)
+  idx.sort((a, b) => values[b]! - values[a]! || a - b)
+  return idx.slice(0, Math.max(0, Math.min(k, idx.length)))
+}
+
+/** Dot product of x with every row of a row-major [n, dim] matrix. */
+export function matVecRows(data: Float32Array, n: number, dim: number, x: Vec): Float32Array {
+  const out = new Float32Array(n)
+  for (let i = 0; i < n; i++) {
+    let s = 0
+    const off = i * dim
+    for (let k = 0; k < dim; k++) s += data[off + k]! * x[k]!
+    out[i] = s
+  }
+  return out
+}
+
+export function mean(values: readonly number[]): number {
+  return values.length ? values.reduce((s, x) => s + x, 0) / values.length : 0
+}

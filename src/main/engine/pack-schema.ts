@@ -1,0 +1,134 @@
+// Engine worker / any Node process (pure). The valibot schema of `pack.json` (`caption-studio-pack/1`,
+// docs/pack-format.md). Unknown keys are kept out of the typed result but tolerated, so a newer model kit
+// can add metadata without breaking older engines; anything the engine *uses* is checked here.
+import * as v from 'valibot'
+
+const Dim = v.union([v.pipe(v.number(), v.integer(), v.minValue(1)), v.pipe(v.string(), v.minLength(1))])
+
+export const TensorSpec = v.object({
+  name: v.pipe(v.string(), v.minLength(1)),
+  shape: v.array(Dim),
+  dtype: v.picklist(['float32', 'int64', 'int32', 'float16', 'bool'])
+})
+export type TensorSpec = v.InferOutput<typeof TensorSpec>
+
+/** A path inside the pack: relative, forward slashes, no '..' segment, no drive letter. */
+export const PackPath = v.pipe(
+  v.string(),
+  v.minLength(1),
+  v.maxLength(512),
+  v.check(
+    (p) => !p.startsWith('/') && !p.includes('\\') && !/^[a-zA-Z]:/.test(p) && !p.split('/').some((s) => s === '..' || s === '' || s === '.') && !p.includes('\0'),
+    'must be a relative path inside the pack (no "..", no leading "/")'
+  )
+)
+
+const Sha256 = v.pipe(v.string(), v.regex(/^[0-9a-f]{64}$/, 'must be 64 lowercase hex digits'))
+
+export const ModelSpec = v.object({
+  file: PackPath,
+  roles: v.record(v.string(), v.string()),
+  inputs: v.pipe(v.array(TensorSpec), v.minLength(1)),
+  outputs: v.pipe(v.array(TensorSpec), v.minLength(1))
+})
+export type ModelSpec = v.InferOutput<typeof ModelSpec>
+
+export const ImageModelSpec = v.object({
+  ...ModelSpec.entries,
+  roles: v.object({ pixels: v.string(), embeds: v.string(), tokens: v.optional(v.string()), attention: v.optional(v.string()) }),
+  patchGrid: v.optional(v.tuple([v.pipe(v.number(), v.integer(), v.minValue(1)), v.pipe(v.number(), v.integer(), v.minValue(1))]))
+})
+export type ImageModelSpec = v.InferOutput<typeof ImageModelSpec>
+
+export const TextModelSpec = v.object({
+  ...ModelSpec.entries,
+  roles: v.object({ ids: v.string(), mask: v.optional(v.string()), embeds: v.string() })
+})
+export type TextModelSpec = v.InferOutput<typeof TextModelSpec>
+
+export const DecoderSpec = v.object({
+  ...ModelSpec.entries,
+  id: v.pipe(v.string(), v.minLength(1), v.maxLength(100)),
+  kind: v.string(),
+  noiseVariance: v.optional(v.pipe(v.number(), v.minValue(0)), 0),
+  description: v.optional(v.string()),
+  roles: v.object({ prefix: v.string(), ids: v.string(), logits: v.string() })
+})
+export type DecoderSpec = v.InferOutput<typeof DecoderSpec>
+
+export const ArraySpec = v.object({ file: PackPath, shape: v.pipe(v.array(v.pipe(v.number(), v.integer(), v.minValue(1))), v.minLength(1)) })
+export type ArraySpec = v.InferOutput<typeof ArraySpec>
+
+export const Regions = v.picklist(['patch', 'crops', 'off'])
+export const Align = v.picklist(['procrustes', 'ridge', 'off'])
+
+export const PackDefaults = v.object({
+  regions: v.optional(Regions, 'patch'),
+  topK: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1)), 10),
+  patchWeight: v.optional(v.number(), 1.0),
+  noiseSamples: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1)), 8),
+  noiseVariance: v.optional(v.pipe(v.number(), v.minValue(0))),
+  beam: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1)), 1),
+  maxLength: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1)), 20),
+  retrieval: v.optional(v.boolean(), true),
+  retrievalK: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1)), 5),
+  align: v.optional(Align, 'ridge'),
+  rerank: v.optional(v.boolean(), true),
+  mixup: v.optional(v.boolean(), false),
+  conceptTau: v.optional(v.pipe(v.number(), v.gtValue(0)), 0.01),
+  conceptTopK: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1)), 5),
+  cleanSample: v.optional(v.boolean(), true),
+  clipPrefix: v.optional(v.string(), '')
+})
+export type PackDefaults = v.InferOutput<typeof PackDefaults>
+
+export const PackJson = v.object({
+  format: v.literal('caption-studio-pack/1', 'unsupported pack format (expected "caption-studio-pack/1")'),
+  id: v.pipe(v.string(), v.regex(/^[a-z0-9][a-z0-9._-]{0,63}$/, 'pack id must be lowercase letters, digits, ".", "_" or "-"')),
+  version: v.string(),
+  licence: v.optional(v.string()),
+  description: v.optional(v.string()),
+  embedDim: v.pipe(v.number(), v.integer(), v.minValue(1)),
+  preprocess: v.object({
+    size: v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(4096)),
+    resize: v.picklist(['shortest-edge']),
+    kernel: v.picklist(['cubic', 'linear', 'lanczos3', 'nearest', 'mitchell', 'lanczos2']),
+    mean: v.tuple([v.number(), v.number(), v.number()]),
+    std: v.tuple([v.pipe(v.number(), v.gtValue(0)), v.pipe(v.number(), v.gtValue(0)), v.pipe(v.number(), v.gtValue(0))])
+  }),
+  tokenizer: v.object({ file: PackPath, type: v.string() }),
+  models: v.object({ image: ImageModelSpec, text: TextModelSpec }),
+  decoders: v.optional(v.array(DecoderSpec), []),
+  defaultDecoder: v.optional(v.string()),
+  arrays: v.optional(
+    v.object({
+      datastore: v.optional(ArraySpec),
+      concepts: v.optional(ArraySpec),
+      gapMean: v.optional(ArraySpec),
+      gapStd: v.optional(ArraySpec),
+      realignProcrustes: v.optional(ArraySpec),
+      realignRidge: v.optional(ArraySpec)
+    }),
+    {}
+  ),
+  datastore: v.optional(v.object({ captions: PackPath })),
+  concepts: v.optional(v.object({ file: PackPath })),
+  defaults: v.optional(PackDefaults, {}),
+  files: v.pipe(
+    v.array(v.object({ path: PackPath, bytes: v.pipe(v.number(), v.integer(), v.minValue(0)), sha256: Sha256 })),
+    v.minLength(1)
+  ),
+  provenance: v.optional(v.unknown()),
+  metrics: v.optional(v.unknown())
+})
+export type PackJson = v.InferOutput<typeof PackJson>
+
+/** Every pack-relative file that pack.json refers to (each must be listed in `files`). */
+export function referencedFiles(p: PackJson): string[] {
+  const out = new Set<string>([p.tokenizer.file, p.models.image.file, p.models.text.file])
+  for (const d of p.decoders) out.add(d.file)
+  for (const a of Object.values(p.arrays)) if (a) out.add(a.file)
+  if (p.datastore) out.add(p.datastore.captions)
+  if (p.concepts) out.add(p.concepts.file)
+  return [...out]
+}

@@ -1,0 +1,134 @@
+// Engine worker / any Node process (pure). Tokenizers behind one interface.
+// [Note: tokenizer seam] The engine only needs `encode` (text → ids with special tokens), `decode`
+// (ids → text, special tokens dropped) and `batch` (padded int64 ids + mask for the text encoder). The
+// word-level tokenizer of `caption-studio-pack/1` is implemented here; a CLIP BPE tokenizer (pack
+// `tokenizer.type: "clip-bpe"`) would implement the same interface and be added to `createTokenizer`.
+import * as v from 'valibot'
+import { StudioError } from '@shared/errors'
+
+export interface TokenBatch {
+  ids: BigInt64Array
+  mask: BigInt64Array
+  batch: number
+  seq: number
+}
+
+export interface Tokenizer {
+  readonly type: string
+  readonly vocabSize: number
+  readonly bos: number
+  readonly eos: number
+  readonly pad: number
+  readonly maxLength: number
+  /** Normalised words/pieces of a text, before ids. */
+  normalize(text: string): string
+  encode(text: string): number[]
+  decode(ids: readonly number[]): string
+  /** Encode texts and pad to the longest sequence, attention mask 1 on real tokens. */
+  batch(texts: readonly string[]): TokenBatch
+  hasWord(word: string): boolean
+}
+
+export const WordTokenizerJson = v.object({
+  type: v.literal('word'),
+  vocab: v.pipe(v.array(v.string()), v.minLength(4)),
+  pad: v.pipe(v.number(), v.integer(), v.minValue(0)),
+  bos: v.pipe(v.number(), v.integer(), v.minValue(0)),
+  eos: v.pipe(v.number(), v.integer(), v.minValue(0)),
+  unk: v.pipe(v.number(), v.integer(), v.minValue(0)),
+  maxLength: v.pipe(v.number(), v.integer(), v.minValue(3)),
+  lowercase: v.optional(v.boolean(), true)
+})
+export type WordTokenizerJson = v.InferOutput<typeof WordTokenizerJson>
+
+export class WordTokenizer implements Tokenizer {
+  readonly type = 'word'
+  readonly vocabSize: number
+  readonly bos: number
+  readonly eos: number
+  readonly pad: number
+  readonly unk: number
+  readonly maxLength: number
+  private readonly lowercase: boolean
+  private readonly vocab: readonly string[]
+  private readonly index = new Map<string, number>()
+
+  constructor(spec: WordTokenizerJson) {
+    this.vocab = spec.vocab
+    this.vocabSize = spec.vocab.length
+    for (const [name, id] of [['pad', spec.pad], ['bos', spec.bos], ['eos', spec.eos], ['unk', spec.unk]] as const) {
+      if (id >= spec.vocab.length) throw new StudioError('model_error', `tokenizer: ${name} id ${id} is outside the vocabulary (${spec.vocab.length})`)
+    }
+    this.pad = spec.pad
+    this.bos = spec.bos
+    this.eos = spec.eos
+    this.unk = spec.unk
+    this.maxLength = spec.maxLength
+    this.lowercase = spec.lowercase
+    spec.vocab.forEach((w, i) => {
+      if (!this.index.has(w)) this.index.set(w, i)
+    })
+  }
+
+  normalize(text: string): string {
+    const t = this.lowercase ? text.toLowerCase() : text
+    return t
+      .replace(/[^\p{L}\p{N}\s]+/gu, '')
+      .split(/\s+/)
+      .filter(Boolean)
+      .join(' ')
+  }
+
+  encode(text: string): number[] {
+    const words = this.normalize(text).split(' ').filter(Boolean)
+    // bos + words + eos must fit in maxLength: long texts are truncated, eos is always kept.
+    const kept = words.slice(0, this.maxLength - 2)
+    return [this.bos, ...kept.map((w) => this.index.get(w) ?? this.unk), this.eos]
+  }
+
+  decode(ids: readonly number[]): string {
+    const out: string[] = []
+    for (const id of ids) {
+      if (id === this.eos) break
+      if (id === this.bos || id === this.pad) continue
+      out.push(this.vocab[id] ?? this.vocab[this.unk] ?? '<unk>')
+    }
+    return out.join(' ')
+  }
+
+  batch(texts: readonly string[]): TokenBatch {
+    const encoded = texts.map((t) => this.encode(t))
+    const seq = Math.max(1, ...encoded.map((e) => e.length))
+    const ids = new BigInt64Array(texts.length * seq)
+    const mask = new BigInt64Array(texts.length * seq)
+    encoded.forEach((e, b) => {
+      e.forEach((id, t) => {
+        ids[b * seq + t] = BigInt(id)
+        mask[b * seq + t] = 1n
+      })
+      for (let t = e.length; t < seq; t++) ids[b * seq + t] = BigInt(this.pad)
+    })
+    return { ids, mask, batch: texts.length, seq }
+  }
+
+  hasWord(word: string): boolean {
+    return this.index.has(this.lowercase ? word.toLowerCase() : word)
+  }
+}
+
+/** Build the tokenizer a pack declares from its parsed tokenizer file. */
+export function createTokenizer(type: string, json: unknown, fileName: string): Tokenizer {
+  if (type === 'word') {
+    const parsed = v.safeParse(WordTokenizerJson, json)
+    if (!parsed.success) {
+      const issue = parsed.issues[0]
+      const where = issue?.path?.map((p) => String(p.key)).join('.') ?? ''
+      throw new StudioError('model_error', `${fileName}: not a word tokenizer (${where ? where + ': ' : ''}${issue?.message ?? 'invalid'})`)
+    }
+    return new WordTokenizer(parsed.output)
+  }
+  if (type === 'clip-bpe') {
+    throw new StudioError('unsupported', `${fileName}: tokenizer type "clip-bpe" is not implemented yet (the Tokenizer interface in tokenizer.ts is where it goes)`)
+  }
+  throw new StudioError('unsupported', `${fileName}: unknown tokenizer type "${type}"`)
+}

@@ -1,0 +1,24 @@
+// Main process (plain Node). [Note: media trust] The only way a file leaves the library over the media
+// protocol (Electron) or the /media route (serve): its real path (symlinks resolved) must lie inside the
+// real path of a live library root. Pure apart from realpath, and unit-tested for traversal and escapes.
+import { realpath } from 'node:fs/promises'
+import { isAbsolute, relative, resolve, sep } from 'node:path'
+
+export function isInside(parent: string, child: string): boolean {
+  const rel = relative(parent, child)
+  return rel === '' ? false : !rel.startsWith('..') && !isAbsolute(rel) && !rel.split(sep).includes('..')
+}
+
+/** Resolves `relPath` under `root` and returns the real path, or null if it escapes the root (by `..`,
+ *  an absolute path, or a symlink pointing outside) or does not exist. */
+export async function resolveUnderRoot(root: string, relPath: string): Promise<string | null> {
+  if (relPath.includes('\0')) return null
+  const candidate = resolve(root, relPath)
+  if (!isInside(resolve(root), candidate)) return null
+  try {
+    const [realRoot, realFile] = await Promise.all([realpath(root), realpath(candidate)])
+    return isInside(realRoot, realFile) ? realFile : null
+  } catch {
+    return null
+  }
+}

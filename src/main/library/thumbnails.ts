@@ -1,0 +1,50 @@
+// Main process (plain Node). Thumbnails by sharp, EXIF orientation applied, cached on disk by content
+// hash (so duplicates share one and a moved file keeps its thumbnail). A full decode happens here, so a
+// file whose header reads but whose pixels are broken (truncated) is found and reported.
+import { mkdir, rename, stat } from 'node:fs/promises'
+import { join } from 'node:path'
+import sharp from 'sharp'
+import { MAX_INPUT_PIXELS } from './probe'
+
+export const THUMB_SIZE = 256
+
+export class Thumbnails {
+  private readonly inflight = new Map<string, Promise<string>>()
+  constructor(private readonly dir: string) {}
+
+  pathFor(hash: string): string {
+    return join(this.dir, hash.slice(0, 2), `${hash}.webp`)
+  }
+
+  async exists(hash: string): Promise<boolean> {
+    try {
+      await stat(this.pathFor(hash))
+      return true
+    } catch {
+      return false
+    }
+  }
+
+  /** Returns the cached thumbnail path, making it first if needed. Rejects when the image cannot be decoded. */
+  ensure(hash: string, source: string): Promise<string> {
+    const pending = this.inflight.get(hash)
+    if (pending) return pending
+    const p = this.make(hash, source).finally(() => this.inflight.delete(hash))
+    this.inflight.set(hash, p)
+    return p
+  }
+
+  private async make(hash: string, source: string): Promise<string> {
+    const out = this.pathFor(hash)
+    if (await this.exists(hash)) return out
+    await mkdir(join(this.dir, hash.slice(0, 2)), { recursive: true })
+    const tmp = `${out}.${process.pid}.tmp`
+    await sharp(source, { limitInputPixels: MAX_INPUT_PIXELS, failOn: 'warning' })
+      .rotate()
+      .resize(THUMB_SIZE, THUMB_SIZE, { fit: 'inside', withoutEnlargement: true })
+      .webp({ quality: 82 })
+      .toFile(tmp)
+    await rename(tmp, out)
+    return out
+  }
+}

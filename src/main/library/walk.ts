@@ -1,0 +1,43 @@
+// Main process (plain Node). A streaming recursive directory walk: directories are read entry by entry with
+// fs.opendir and only a stack of pending directory paths is held, never a full listing, so 50,000 files
+// cost constant memory per directory. Symlinks are not followed (no loops, no escapes from the root), and
+// hidden entries (names starting with '.') are skipped.
+import { opendir } from 'node:fs/promises'
+import { join, extname } from 'node:path'
+
+export const IMAGE_EXTENSIONS = new Set(['.jpg', '.jpeg', '.png', '.webp', '.tif', '.tiff', '.gif', '.avif'])
+
+export function isImageFile(name: string): boolean {
+  return IMAGE_EXTENSIONS.has(extname(name).toLowerCase())
+}
+
+export interface WalkEntry {
+  absPath: string
+  /** Path relative to the root, always with '/' separators. */
+  relPath: string
+}
+
+export async function* walkImages(root: string, onDirError?: (dir: string, err: Error) => void): AsyncGenerator<WalkEntry> {
+  const stack: string[] = ['']
+  while (stack.length > 0) {
+    const rel = stack.pop()!
+    const abs = rel ? join(root, rel) : root
+    let dir
+    try {
+      dir = await opendir(abs, { bufferSize: 64 })
+    } catch (err) {
+      onDirError?.(abs, err as Error)
+      continue
+    }
+    const subdirs: string[] = []
+    for await (const entry of dir) {
+      if (entry.name.startsWith('.')) continue
+      const childRel = rel ? `${rel}/${entry.name}` : entry.name
+      if (entry.isDirectory()) subdirs.push(childRel)
+      else if (entry.isFile() && isImageFile(entry.name)) yield { absPath: join(root, childRel), relPath: childRel }
+    }
+    // Visit subdirectories in name order (stack: push in reverse).
+    subdirs.sort((a, b) => (a < b ? 1 : a > b ? -1 : 0))
+    stack.push(...subdirs)
+  }
+}

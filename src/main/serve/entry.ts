@@ -1,0 +1,39 @@
+// Serve host (plain Node) entry: `npm run serve -- [--port N] [--host H] [--data-dir DIR] [--add FOLDER]`.
+// Prints the URL with its token; stops cleanly on SIGINT/SIGTERM.
+import { parseArgs } from 'node:util'
+import { defaultDataDir } from '../services/data-dir'
+import { createServices } from '../services/services'
+import { startServer } from './server'
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    args: process.argv.slice(2),
+    options: {
+      port: { type: 'string', default: process.env.STUDIO_PORT ?? '5178' },
+      host: { type: 'string', default: '127.0.0.1' },
+      'data-dir': { type: 'string' },
+      token: { type: 'string' },
+      add: { type: 'string', multiple: true }
+    },
+    strict: true
+  })
+  const dataDir = values['data-dir'] ?? defaultDataDir()
+  const services = createServices(dataDir, 'serve')
+  const token = values.token ?? process.env.STUDIO_TOKEN
+  const running = await startServer(services, { host: values.host, port: Number(values.port), ...(token ? { token } : {}) })
+  for (const folder of values.add ?? []) await services.call('library.addRoot', { path: folder })
+  if (values.host !== '127.0.0.1' && values.host !== 'localhost') {
+    process.stderr.write(`warning: bound to ${values.host}; anyone who can reach it still needs the token\n`)
+  }
+  process.stdout.write(`Caption Studio (serve mode) — data in ${dataDir}\nOpen: ${running.openUrl}\n`)
+  const stop = () => {
+    running.close().then(() => services.close()).finally(() => process.exit(0))
+  }
+  process.on('SIGINT', stop)
+  process.on('SIGTERM', stop)
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`serve failed: ${(err as Error).message}\n`)
+  process.exit(1)
+})

@@ -1,0 +1,50 @@
+// Main process / serve / CLI (plain Node). What every handler factory gets: the one database connection and
+// its repositories, the data directory, and the event emitter shared by all clients of this host.
+import { mkdirSync } from 'node:fs'
+import { join } from 'node:path'
+import type { StudioEvent } from '@shared/contract/events'
+import type { SystemInfo } from '@shared/contract/system'
+import { CaptionsRepo } from '../store/captions-repo'
+import { openDatabase, type DB } from '../store/db'
+import { ImagesRepo } from '../store/images-repo'
+import { Thumbnails } from '../library/thumbnails'
+
+export type Listener = (event: StudioEvent) => void
+
+export interface ServiceContext {
+  host: SystemInfo['host']
+  dataDir: string
+  db: DB
+  images: ImagesRepo
+  captions: CaptionsRepo
+  thumbs: Thumbnails
+  emit(event: StudioEvent): void
+  subscribe(listener: Listener): () => void
+}
+
+export function createContext(dataDir: string, host: SystemInfo['host']): ServiceContext {
+  mkdirSync(dataDir, { recursive: true })
+  const db = openDatabase(join(dataDir, 'studio.sqlite'))
+  const listeners = new Set<Listener>()
+  return {
+    host,
+    dataDir,
+    db,
+    images: new ImagesRepo(db),
+    captions: new CaptionsRepo(db),
+    thumbs: new Thumbnails(join(dataDir, 'thumbs')),
+    emit(event) {
+      for (const l of listeners) {
+        try {
+          l(event)
+        } catch (err) {
+          process.stderr.write(`event listener failed: ${(err as Error).message}\n`)
+        }
+      }
+    },
+    subscribe(listener) {
+      listeners.add(listener)
+      return () => listeners.delete(listener)
+    }
+  }
+}

@@ -1,0 +1,237 @@
+// Main process (plain Node). Image and root rows. All writes go through the one connection (see db.ts).
+import type { DB } from './db'
+import type { ImageFilter } from '@shared/contract/library'
+
+export interface RootRow {
+  id: number
+  path: string
+  added_at: string
+  removed_at: string | null
+}
+
+export interface ImageRow {
+  id: number
+  root_id: number
+  rel_path: string
+  hash: string
+  bytes: number
+  mtime_ms: number
+  width: number | null
+  height: number | null
+  orientation: number | null
+  format: string | null
+  error: string | null
+  missing: number
+  duplicate_of: number | null
+  scan_gen: number
+}
+
+export interface ImageWithCaption extends ImageRow {
+  caption: string | null
+  caption_status: 'accepted' | 'candidate' | null
+}
+
+export interface NewImage {
+  rootId: number
+  relPath: string
+  hash: string
+  bytes: number
+  mtimeMs: number
+  width: number | null
+  height: number | null
+  orientation: number | null
+  format: string | null
+  error: string | null
+  scanGen: number
+}
+
+/** Visible images: live roots, not duplicates. [Note: duplicates] A file whose content hash equals an
+ *  image already in the library is recorded with `duplicate_of` and hidden from the grid and exports. */
+const VISIBLE = `i.duplicate_of IS NULL AND i.root_id IN (SELECT id FROM roots WHERE removed_at IS NULL)`
+const HAS_ACCEPTED = `EXISTS (SELECT 1 FROM captions c WHERE c.image_id = i.id AND c.status = 'accepted')`
+const HAS_CANDIDATE = `EXISTS (SELECT 1 FROM captions c WHERE c.image_id = i.id AND c.status = 'candidate')`
+
+const FILTER_SQL: Record<ImageFilter, string> = {
+  all: '1',
+  uncaptioned: `NOT ${HAS_ACCEPTED} AND i.error IS NULL AND i.missing = 0`,
+  accepted: HAS_ACCEPTED,
+  candidates: `NOT ${HAS_ACCEPTED} AND ${HAS_CANDIDATE}`,
+  errors: `(i.error IS NOT NULL OR i.missing = 1)`
+}
+
+export class ImagesRepo {
+  constructor(private readonly db: DB) {}
+
+  liveRoots(): RootRow[] {
+    return this.db.prepare(`SELECT * FROM roots WHERE removed_at IS NULL ORDER BY id`).all() as RootRow[]
+  }
+
+  rootByPath(path: string): RootRow | undefined {
+    return this.db.prepare(`SELECT * FROM roots WHERE path = ?`).get(path) as RootRow | undefined
+  }
+
+  root(id: number): RootRow | undefined {
+    return this.db.prepare(`SELECT * FROM roots WHERE id = ?`).get(id) as RootRow | undefined
+  }
+
+  /** Add a root, or bring back one that was removed (its images and captions were kept). */
+  addRoot(path: string): RootRow {
+    const existing = this.rootByPath(path)
+    if (existing) {
+      this.db.prepare(`UPDATE roots SET removed_at = NULL WHERE id = ?`).run(existing.id)
+      return { ...existing, removed_at: null }
+    }
+    const info = this.db.prepare(`INSERT INTO roots (path) VALUES (?)`).run(path)
+    return this.root(Number(info.lastInsertRowid))!
+  }
+
+  removeRoot(id: number): void {
+    this.db.prepare(`UPDATE roots SET removed_at = strftime('%Y-%m-%dT%H:%M:%fZ','now') WHERE id = ?`).run(id)
+  }
+
+  imageCount(rootId: number): number {
+    const row = this.db.prepare(`SELECT count(*) AS n FROM images i WHERE root_id = ? AND duplicate_of IS NULL`).get(rootId) as { n: number }
+    return row.n
+  }
+
+  byPath(rootId: number, relPath: string): ImageRow | undefined {
+    return this.db.prepare(`SELECT * FROM images WHERE root_id = ? AND rel_path = ?`).get(rootId, relPath) as ImageRow | undefined
+  }
+
+  get(id: number): ImageRow | undefined {
+    return this.db.prepare(`SELECT * FROM images WHERE id = ?`).get(id) as ImageRow | undefined
+  }
+
+  /** The canonical (non-duplicate) image with this content hash, other than `exceptId`. */
+  canonicalByHash(hash: string, exceptId = 0): ImageRow | undefined {
+    return this.db
+      .prepare(`SELECT * FROM images WHERE hash = ? AND duplicate_of IS NULL AND id != ? ORDER BY missing, id LIMIT 1`)
+      .get(hash, exceptId) as ImageRow | undefined
+  }
+
+  duplicatesOf(id: number): ImageRow[] {
+    return this.db.prepare(`SELECT * FROM images WHERE duplicate_of = ? ORDER BY id`).all(id) as ImageRow[]
+  }
+
+  insert(img: NewImage, duplicateOf: number | null): number {
+    const info = this.db
+      .prepare(
+        `INSERT INTO images (root_id, rel_path, hash, bytes, mtime_ms, width, height, orientation, format, error, scan_gen, duplicate_of)
+         VALUES (@rootId, @relPath, @hash, @bytes, @mtimeMs, @width, @height, @orientation, @format, @error, @scanGen, @duplicateOf)`
+      )
+      .run({ ...img, duplicateOf })
+    return Number(info.lastInsertRowid)
+  }
+
+  /** A file changed in place: new content facts, same row (captions stay attached, history kept). */
+  updateContent(id: number, img: NewImage): void {
+    this.db
+      .prepare(
+        `UPDATE images SET hash=@hash, bytes=@bytes, mtime_ms=@mtimeMs, width=@width, height=@height, orientation=@orientation,
+         format=@format, error=@error, scan_gen=@scanGen, missing=0, updated_at=strftime('%Y-%m-%dT%H:%M:%fZ','now') WHERE id=@id`
+      )
+      .run({ ...img, id })
+  }
+
+  markSeen(id: number, scanGen: number): void {
+    this.db.prepare(`UPDATE images SET scan_gen = ?, missing = 0 WHERE id = ?`).run(scanGen, id)
+  }
+
+  /** Rows of a root not seen in scan `scanGen` become missing; returns them. */
+  markUnseenMissing(rootId: number, scanGen: number): ImageRow[] {
+    const rows = this.db.prepare(`SELECT * FROM images WHERE root_id = ? AND scan_gen < ? AND missing = 0`).all(rootId, scanGen) as ImageRow[]
+    this.db.prepare(`UPDATE images SET missing = 1 WHERE root_id = ? AND scan_gen < ?`).run(rootId, scanGen)
+    return rows
+  }
+
+  /** A missing image whose content re-appeared at a new path: move the old row (keeping its id and
+   *  captions) onto the new path and drop the freshly inserted row. */
+  moveOnto(oldId: number, newRow: ImageRow): void {
+    const tx = this.db.transaction(() => {
+      this.db.prepare(`UPDATE images SET duplicate_of = ? WHERE duplicate_of = ?`).run(oldId, newRow.id)
+      this.db.prepare(`DELETE FROM images WHERE id = ?`).run(newRow.id)
+      this.db
+        .prepare(`UPDATE images SET root_id=?, rel_path=?, mtime_ms=?, scan_gen=?, missing=0, duplicate_of=NULL, updated_at=strftime('%Y-%m-%dT%H:%M:%fZ','now') WHERE id=?`)
+        .run(newRow.root_id, newRow.rel_path, newRow.mtime_ms, newRow.scan_gen, oldId)
+    })
+    tx()
+  }
+
+  /** Images inserted during scan `scanGen` with this hash (move candidates). */
+  newInScanByHash(hash: string, scanGen: number, since: number): ImageRow | undefined {
+    return this.db
+      .prepare(`SELECT * FROM images WHERE hash = ? AND scan_gen = ? AND id > ? AND missing = 0 ORDER BY id LIMIT 1`)
+      .get(hash, scanGen, since) as ImageRow | undefined
+  }
+
+  maxId(): number {
+    return (this.db.prepare(`SELECT coalesce(max(id), 0) AS m FROM images`).get() as { m: number }).m
+  }
+
+  listIds(filter: ImageFilter, search: string): number[] {
+    const params: unknown[] = []
+    let where = `${VISIBLE} AND ${FILTER_SQL[filter]}`
+    if (search.trim()) {
+      where += ` AND (i.rel_path LIKE ? ESCAPE '\\' OR EXISTS (SELECT 1 FROM captions c WHERE c.image_id = i.id AND c.status IN ('accepted','candidate') AND c.text LIKE ? ESCAPE '\\'))`
+      const like = `%${search.trim().replace(/[\\%_]/g, (m) => '\\' + m)}%`
+      params.push(like, like)
+    }
+    const rows = this.db.prepare(`SELECT i.id FROM images i WHERE ${where} ORDER BY i.root_id, i.rel_path`).raw().all(...params) as [number][]
+    return rows.map((r) => r[0])
+  }
+
+  withCaptions(ids: readonly number[]): ImageWithCaption[] {
+    if (ids.length === 0) return []
+    const placeholders = ids.map(() => '?').join(',')
+    const rows = this.db
+      .prepare(
+        `SELECT i.*,
+           coalesce((SELECT text FROM captions c WHERE c.image_id = i.id AND c.status = 'accepted'),
+                    (SELECT text FROM captions c WHERE c.image_id = i.id AND c.status = 'candidate' ORDER BY c.id LIMIT 1)) AS caption,
+           CASE WHEN ${HAS_ACCEPTED} THEN 'accepted' WHEN ${HAS_CANDIDATE} THEN 'candidate' ELSE NULL END AS caption_status
+         FROM images i WHERE i.id IN (${placeholders})`
+      )
+      .all(...ids) as ImageWithCaption[]
+    const byId = new Map(rows.map((r) => [r.id, r]))
+    return ids.map((id) => byId.get(id)).filter((r): r is ImageWithCaption => r !== undefined)
+  }
+
+  nextUncaptioned(afterId: number | undefined): number | null {
+    const ids = this.listIds('uncaptioned', '')
+    if (ids.length === 0) return null
+    if (afterId === undefined) return ids[0] ?? null
+    const order = this.listIds('all', '')
+    const pos = order.indexOf(afterId)
+    const uncaptioned = new Set(ids)
+    for (let k = 1; k <= order.length; k++) {
+      const id = order[(pos + k) % order.length]!
+      if (uncaptioned.has(id)) return id
+    }
+    return null
+  }
+
+  counts() {
+    const row = this.db
+      .prepare(
+        `SELECT
+           count(*) FILTER (WHERE ${VISIBLE}) AS total,
+           count(*) FILTER (WHERE ${VISIBLE} AND ${FILTER_SQL.accepted}) AS accepted,
+           count(*) FILTER (WHERE ${VISIBLE} AND ${FILTER_SQL.uncaptioned}) AS uncaptioned,
+           count(*) FILTER (WHERE ${VISIBLE} AND ${FILTER_SQL.candidates}) AS candidates,
+           count(*) FILTER (WHERE ${VISIBLE} AND i.error IS NOT NULL) AS errors,
+           count(*) FILTER (WHERE ${VISIBLE} AND i.missing = 1) AS missing,
+           count(*) FILTER (WHERE i.duplicate_of IS NOT NULL) AS duplicates
+         FROM images i`
+      )
+      .get() as Record<string, number>
+    return {
+      total: row.total ?? 0,
+      accepted: row.accepted ?? 0,
+      uncaptioned: row.uncaptioned ?? 0,
+      candidates: row.candidates ?? 0,
+      errors: row.errors ?? 0,
+      missing: row.missing ?? 0,
+      duplicates: row.duplicates ?? 0
+    }
+  }
+}

@@ -1,0 +1,172 @@
+// Renderer. The studio's UI state as Svelte 5 runes: the ordered id list of the current filter (the grid
+// virtualises over it), a cache of image summaries, the open image, counts, scan progress, and the caption
+// undo stack. All data comes from the client; nothing here knows the host.
+import { SvelteMap } from 'svelte/reactivity'
+import type { Counts, ImageFilter, ImageSummary, Root } from '@shared/contract/library'
+import type { StudioEvent } from '@shared/contract'
+import type { StudioClient } from './client'
+
+interface UndoEntry {
+  imageId: number
+  captionId: number
+  previousId: number | null
+}
+
+export interface Toast {
+  kind: 'info' | 'error'
+  text: string
+}
+
+export class Studio {
+  filter = $state<ImageFilter>('all')
+  search = $state('')
+  ids = $state<number[]>([])
+  counts = $state<Counts | null>(null)
+  roots = $state<Root[]>([])
+  currentId = $state<number | null>(null)
+  scanning = $state<StudioEvent & { type: 'library.scan' } | null>(null)
+  toast = $state<Toast | null>(null)
+  readonly summaries = new SvelteMap<number, ImageSummary>()
+  private undoStack: UndoEntry[] = []
+  private refreshTimer: ReturnType<typeof setTimeout> | null = null
+
+  currentIndex = $derived(this.currentId === null ? -1 : this.ids.indexOf(this.currentId))
+  current = $derived(this.currentId === null ? undefined : this.summaries.get(this.currentId))
+
+  constructor(readonly client: StudioClient) {}
+
+  start(): () => void {
+    const off = this.client.onEvent((e) => this.onEvent(e))
+    void this.refreshAll()
+    return off
+  }
+
+  private onEvent(e: StudioEvent): void {
+    if (e.type === 'library.scan') {
+      this.scanning = e.phase === 'walking' ? e : null
+      if (e.phase !== 'walking') this.scheduleRefresh(0)
+    } else if (e.type === 'library.changed') this.scheduleRefresh(400)
+    else if (e.type === 'captions.changed') void this.reloadSummary(e.imageId)
+  }
+
+  private scheduleRefresh(ms: number): void {
+    if (this.refreshTimer) return
+    this.refreshTimer = setTimeout(() => {
+      this.refreshTimer = null
+      void this.refreshAll()
+    }, ms)
+  }
+
+  notify(kind: Toast['kind'], text: string): void {
+    this.toast = { kind, text }
+    setTimeout(() => {
+      if (this.toast?.text === text) this.toast = null
+    }, kind === 'error' ? 8000 : 3000)
+  }
+
+  async guard<T>(work: () => Promise<T>): Promise<T | undefined> {
+    try {
+      return await work()
+    } catch (err) {
+      this.notify('error', (err as Error).message)
+      return undefined
+    }
+  }
+
+  async refreshAll(): Promise<void> {
+    await this.guard(async () => {
+      const [{ ids }, counts, roots] = await Promise.all([
+        this.client.call('library.listIds', { filter: this.filter, search: this.search }),
+        this.client.call('library.counts', {}),
+        this.client.call('library.listRoots', {})
+      ])
+      this.ids = ids
+      this.counts = counts
+      this.roots = roots
+      this.summaries.clear()
+    })
+  }
+
+  async refreshCounts(): Promise<void> {
+    const counts = await this.guard(() => this.client.call('library.counts', {}))
+    if (counts) this.counts = counts
+  }
+
+  async setFilter(filter: ImageFilter): Promise<void> {
+    this.filter = filter
+    await this.refreshAll()
+  }
+
+  /** Loads summaries for ids not yet cached (the grid calls this for its visible range). */
+  async ensureSummaries(ids: readonly number[]): Promise<void> {
+    const missing = ids.filter((id) => !this.summaries.has(id))
+    for (let i = 0; i < missing.length; i += 400) {
+      const chunk = missing.slice(i, i + 400)
+      const rows = await this.guard(() => this.client.call('library.getImages', { ids: chunk }))
+      for (const r of rows ?? []) this.summaries.set(r.id, r)
+    }
+  }
+
+  async reloadSummary(id: number): Promise<void> {
+    const rows = await this.guard(() => this.client.call('library.getImages', { ids: [id] }))
+    const row = rows?.[0]
+    if (row) this.summaries.set(id, row)
+    await this.refreshCounts()
+  }
+
+  async addRoot(path: string): Promise<boolean> {
+    const root = await this.guard(() => this.client.call('library.addRoot', { path }))
+    if (root) this.notify('info', `Scanning ${root.path}…`)
+    await this.refreshAll()
+    return root !== undefined
+  }
+
+  open(id: number): void {
+    this.currentId = id
+    void this.ensureSummaries(this.ids.slice(Math.max(0, this.ids.indexOf(id) - 2), this.ids.indexOf(id) + 3))
+  }
+
+  close(): void {
+    this.currentId = null
+  }
+
+  step(delta: number): void {
+    if (this.ids.length === 0) return
+    const i = this.currentIndex < 0 ? 0 : Math.min(this.ids.length - 1, Math.max(0, this.currentIndex + delta))
+    this.open(this.ids[i]!)
+  }
+
+  async jumpToNextUncaptioned(): Promise<void> {
+    const r = await this.guard(() => this.client.call('library.nextUncaptioned', this.currentId ? { afterId: this.currentId } : {}))
+    if (!r) return
+    if (r.id === null) return this.notify('info', 'Every image has an accepted caption')
+    if (!this.ids.includes(r.id)) {
+      this.filter = 'all'
+      await this.refreshAll()
+    }
+    this.open(r.id)
+  }
+
+  async accept(imageId: number, text: string, fromCandidateId?: number): Promise<boolean> {
+    const r = await this.guard(() => this.client.call('captions.accept', { imageId, text, ...(fromCandidateId ? { fromCandidateId } : {}) }))
+    if (!r) return false
+    if (r.changed) this.undoStack.push({ imageId, captionId: r.caption.id, previousId: r.previousId })
+    await this.reloadSummary(imageId)
+    return true
+  }
+
+  canUndo(): boolean {
+    return this.undoStack.length > 0
+  }
+
+  /** Undo the last caption change (wherever it was) and show that image. */
+  async undo(): Promise<void> {
+    const last = this.undoStack.pop()
+    if (!last) return this.notify('info', 'Nothing to undo')
+    const r = await this.guard(() => this.client.call('captions.undo', last))
+    if (!r) return
+    await this.reloadSummary(last.imageId)
+    if (this.currentId !== null) this.open(last.imageId)
+    this.notify('info', r.restored ? `Restored “${r.restored.text}”` : 'Caption removed')
+  }
+}

@@ -1,0 +1,6 @@
+// Renderer entry (Electron sandboxed page or a browser tab in serve mode).
+import { mount } from 'svelte'
+import App from './App.svelte'
+import './app.css'
+
+mount(App, { target: document.getElementById('app')! })
