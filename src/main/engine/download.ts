@@ -116,7 +116,7 @@ export async function downloadFile(url: string, dest: string, opts: DownloadOpti
             if (!res.body) throw new Retryable('empty response body')
             const reader = res.body.getReader()
             for (;;) {
-              let chunk: ReadableStreamReadResult<Uint8Array>
+              let chunk: Awaited<ReturnType<typeof reader.read>>
               try {
                 chunk = await reader.read()
               } catch (err) {

@@ -1,0 +1,130 @@
+// Engine worker (plain Node, onnxruntime-node). ONNX sessions: one memoised promise per model file,
+// execution-provider fallback, capped threads, and an I/O contract check against pack.json.
+// [Note: provider fallback] Providers are tried in the order CUDA → DirectML → CoreML → CPU (only those that
+// exist on the platform: DirectML on Windows, CoreML on macOS). A provider that fails to initialise (e.g. CUDA
+// without its libraries) is recorded with its error and the next one is tried; the provider that worked is
+// reported to the caller (`engine.status`). Threads: intra-op defaults to min(2, cores) — the studio runs
+// beside a UI and the CLI may run several engines — and inter-op to 1 (sequential execution).
+import * as ort from 'onnxruntime-node'
+import { availableParallelism } from 'node:os'
+import { StudioError } from '@shared/errors'
+import type { ModelSpec } from './pack-schema'
+
+export type Provider = 'cuda' | 'dml' | 'coreml' | 'cpu'
+
+export const PROVIDER_ORDER: readonly Provider[] = ['cuda', 'dml', 'coreml', 'cpu']
+
+export function platformProviders(platform = process.platform): Provider[] {
+  return PROVIDER_ORDER.filter((p) => (p === 'dml' ? platform === 'win32' : p === 'coreml' ? platform === 'darwin' : p === 'cuda' ? platform !== 'darwin' : true))
+}
+
+export interface SessionInfo {
+  session: ort.InferenceSession
+  provider: Provider
+  attempts: { provider: Provider; error: string }[]
+  file: string
+  loadMs: number
+}
+
+export interface SessionPoolOptions {
+  /** Providers to try, in order (default: platformProviders()). 'cpu' is always appended as last resort. */
+  providers?: Provider[]
+  intraOpThreads?: number
+}
+
+export class SessionPool {
+  private readonly sessions = new Map<string, Promise<SessionInfo>>()
+  private readonly providers: Provider[]
+  private readonly threads: number
+
+  constructor(opts: SessionPoolOptions = {}) {
+    const list = opts.providers ?? platformProviders()
+    this.providers = list.includes('cpu') ? list : [...list, 'cpu']
+    this.threads = Math.max(1, Math.min(opts.intraOpThreads ?? 2, availableParallelism()))
+  }
+
+  /** The session for `file` (absolute path), created once; a failed creation is forgotten so it can be retried. */
+  get(file: string, spec: ModelSpec, label: string): Promise<SessionInfo> {
+    let p = this.sessions.get(file)
+    if (!p) {
+      p = this.create(file, spec, label)
+      this.sessions.set(file, p)
+      p.catch(() => this.sessions.delete(file))
+    }
+    return p
+  }
+
+  private async create(file: string, spec: ModelSpec, label: string): Promise<SessionInfo> {
+    const t0 = performance.now()
+    const attempts: SessionInfo['attempts'] = []
+    for (const provider of this.providers) {
+      try {
+        const session = await ort.InferenceSession.create(file, {
+          executionProviders: [provider],
+          intraOpNumThreads: this.threads,
+          interOpNumThreads: 1,
+          executionMode: 'sequential',
+          graphOptimizationLevel: 'all',
+          logSeverityLevel: provider === 'cpu' ? 2 : 4
+        })
+        checkContract(session, spec, label)
+        return { session, provider, attempts, file, loadMs: performance.now() - t0 }
+      } catch (err) {
+        if (err instanceof StudioError) throw err
+        const message = (err as Error).message.split('\n')[0]!.slice(0, 300)
+        attempts.push({ provider, error: message })
+        if (provider === 'cpu') throw new StudioError('model_error', `${label} (${spec.file}): could not be loaded: ${message}`)
+      }
+    }
+    throw new StudioError('model_error', `${label}: no execution provider could load ${spec.file}`)
+  }
+
+  loaded(): number {
+    return this.sessions.size
+  }
+
+  async release(): Promise<void> {
+    const all = [...this.sessions.values()]
+    this.sessions.clear()
+    for (const p of all) {
+      const info = await p.catch(() => null)
+      await info?.session.release().catch(() => undefined)
+    }
+  }
+}
+
+/**
+ * The session must expose every input and output pack.json declares, with the declared element type and
+ * rank (and fixed sizes where both sides fix them). The error names the model file and both name lists.
+ */
+export function checkContract(session: ort.InferenceSession, spec: ModelSpec, label: string): void {
+  const inputs = session.inputNames
+  const outputs = session.outputNames
+  const missingIn = spec.inputs.filter((t) => !inputs.includes(t.name)).map((t) => t.name)
+  const missingOut = spec.outputs.filter((t) => !outputs.includes(t.name)).map((t) => t.name)
+  if (missingIn.length || missingOut.length) {
+    throw new StudioError(
+      'model_error',
+      `${label} (${spec.file}) does not match pack.json: ` +
+        (missingIn.length ? `inputs [${missingIn.join(', ')}] not in the model's [${inputs.join(', ')}]` : '') +
+        (missingIn.length && missingOut.length ? '; ' : '') +
+        (missingOut.length ? `outputs [${missingOut.join(', ')}] not in the model's [${outputs.join(', ')}]` : '')
+    )
+  }
+  const extraIn = inputs.filter((n) => !spec.inputs.some((t) => t.name === n))
+  if (extraIn.length) throw new StudioError('model_error', `${label} (${spec.file}) needs inputs pack.json does not declare: [${extraIn.join(', ')}]`)
+  const meta = [...(session.inputMetadata ?? []), ...(session.outputMetadata ?? [])]
+  for (const t of [...spec.inputs, ...spec.outputs]) {
+    const m = meta.find((x) => x.name === t.name)
+    if (!m || !m.isTensor) continue
+    if (m.type !== t.dtype) throw new StudioError('model_error', `${label} (${spec.file}): "${t.name}" is ${m.type} in the model, pack.json says ${t.dtype}`)
+    const shape = m.shape as readonly (number | string)[]
+    if (shape.length !== t.shape.length) throw new StudioError('model_error', `${label} (${spec.file}): "${t.name}" has rank ${shape.length} in the model, pack.json says ${t.shape.length}`)
+    shape.forEach((d, i) => {
+      const want = t.shape[i]
+      if (typeof d === 'number' && d > 0 && typeof want === 'number' && d !== want) {
+        throw new StudioError('model_error', `${label} (${spec.file}): "${t.name}" dimension ${i} is ${d} in the model, pack.json says ${want}`)
+      }
+    })
+  }
+}
