@@ -50,13 +50,10 @@ export async function exportFile(format: Exclude<ExportFormat, 'txt'>, rows: rea
     const dir = key.split('\u0000')[0]!
     const name = outDir && roots.size > 1 ? FILE_NAMES[format].replace(/(\.\w+)$/, `.root${list[0]!.rootId}$1`) : FILE_NAMES[format]
     const target = join(dir, name)
-    let present = false
-    try {
-      await stat(target)
-      present = true
-    } catch {
-      present = false
-    }
+    const present = await stat(target).then(
+      () => true,
+      () => false
+    )
     if (present && merge === 'skip') {
       result.skipped += list.length
       result.conflicts.push(`${target} exists (merge mode skip)`)

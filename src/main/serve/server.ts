@@ -143,7 +143,11 @@ export async function startServer(services: Services, opts: ServeOptions = {}): 
       file = join(rendererDir, 'index.html')
     }
     const type = STATIC_TYPES[extname(file)] ?? 'application/octet-stream'
-    return sendFile(res, file, type, file.endsWith('index.html') ? 'no-store' : 'public, max-age=31536000, immutable')
+    try {
+      return await sendFile(res, file, type, file.endsWith('index.html') ? 'no-store' : 'public, max-age=31536000, immutable')
+    } catch {
+      return send(res, 404, 'not found (is the renderer built? run `npm run build`)')
+    }
   }
 
   const server = createHttpServer((req, res) => {

@@ -1,0 +1,2 @@
+// Renderer. Ambient types for Vite-handled imports.
+declare module '*.css' {}

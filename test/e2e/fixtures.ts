@@ -1,0 +1,71 @@
+// E2E fixtures (Node side of Playwright). Each test file gets its own serve process on a random port with
+// a fresh data dir, and waits for the app's readiness marker instead of sleeping.
+import { spawn, type ChildProcess } from 'node:child_process'
+import { mkdirSync } from 'node:fs'
+import { join } from 'node:path'
+import { test as base, expect, type Page } from '@playwright/test'
+import { tempDir } from '../fixtures/images'
+
+export interface ServeProcess {
+  url: string
+  openUrl: string
+  token: string
+  dataDir: string
+  proc: ChildProcess
+  stop(signal?: NodeJS.Signals): Promise<void>
+}
+
+export async function startServe(dataDir = tempDir('e2e-data'), extra: string[] = []): Promise<ServeProcess> {
+  const proc = spawn(process.execPath, [join(__dirname, '..', '..', 'out', 'main', 'serve.js'), '--port', '0', '--data-dir', dataDir, ...extra], { stdio: ['ignore', 'pipe', 'pipe'] })
+  let out = ''
+  const openUrl = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`serve did not start: ${out}`)), 20_000)
+    const onData = (b: Buffer) => {
+      out += b.toString()
+      const m = /Open: (\S+)/.exec(out)
+      if (m) {
+        clearTimeout(timer)
+        resolve(m[1]!)
+      }
+    }
+    proc.stdout!.on('data', onData)
+    proc.stderr!.on('data', (b: Buffer) => (out += b.toString()))
+    proc.on('exit', (code) => reject(new Error(`serve exited with ${code}: ${out}`)))
+  })
+  const u = new URL(openUrl)
+  return {
+    url: u.origin,
+    openUrl,
+    token: u.searchParams.get('token')!,
+    dataDir,
+    proc,
+    stop: (signal = 'SIGTERM') =>
+      new Promise<void>((resolve) => {
+        if (proc.exitCode !== null) return resolve()
+        proc.once('exit', () => resolve())
+        proc.kill(signal)
+      })
+  }
+}
+
+export async function openStudio(page: Page, serve: ServeProcess): Promise<void> {
+  await page.goto(serve.openUrl)
+  await page.waitForSelector('body[data-ready="true"]')
+}
+
+export function screenshotPath(name: string): string {
+  const dir = join(__dirname, '..', '..', 'test-results', 'screenshots')
+  mkdirSync(dir, { recursive: true })
+  return join(dir, `${name}.png`)
+}
+
+export const test = base.extend<{ serve: ServeProcess }>({
+  // eslint-disable-next-line no-empty-pattern
+  serve: async ({}, use) => {
+    const s = await startServe()
+    await use(s)
+    await s.stop()
+  }
+})
+
+export { expect }
