@@ -78,6 +78,7 @@ export const PackDefaults = v.object({
   conceptTau: v.optional(v.pipe(v.number(), v.gtValue(0)), 0.01),
   conceptTopK: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1)), 5),
   cleanSample: v.optional(v.boolean(), true),
+  alignPrefix: v.optional(v.boolean(), false),
   clipPrefix: v.optional(v.string(), '')
 })
 export type PackDefaults = v.InferOutput<typeof PackDefaults>

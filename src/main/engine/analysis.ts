@@ -1,0 +1,95 @@
+// Engine worker (plain Node) — also callable in-process. File/caption-level wrappers around the pure
+// analyses: modality gap over (image, caption) pairs, per-region similarity to captions, and realignment
+// refits from (image, caption) pairs. A pair whose image fails is skipped and reported, never fatal.
+import { StudioError, type ErrorEnvelope } from '@shared/errors'
+import { mixupRegions, salientConcepts } from './concepts'
+import type { Engine } from './engine'
+import { analyzeGap, type GapAnalysis } from './gap'
+import { row, type Vec } from './linalg'
+import type { RegionsMode } from './options'
+import type { AlignMethod, Realignment } from './realign'
+import { aggregateCrops, aggregatePatches, cropBoxes, regionSimilarity, type Heatmap } from './regions'
+
+export interface FileCaptionPair {
+  file: string
+  caption: string
+}
+
+export interface PairEmbeddings {
+  images: Vec[]
+  texts: Vec[]
+  used: FileCaptionPair[]
+  skipped: { file: string; error: ErrorEnvelope }[]
+}
+
+export async function embedPairs(engine: Engine, pairs: readonly FileCaptionPair[], signal?: AbortSignal): Promise<PairEmbeddings> {
+  const files = [...new Set(pairs.map((p) => p.file))]
+  const imgs = await engine.embedImages(files, signal)
+  const byFile = new Map(imgs.map((r) => [r.file, r]))
+  const used: FileCaptionPair[] = []
+  const skipped: PairEmbeddings['skipped'] = []
+  const images: Vec[] = []
+  for (const p of pairs) {
+    const r = byFile.get(p.file)
+    if (!r || 'error' in r) {
+      if (!skipped.some((s) => s.file === p.file)) skipped.push({ file: p.file, error: r && 'error' in r ? r.error.toEnvelope() : { code: 'internal', message: 'not embedded' } })
+      continue
+    }
+    used.push(p)
+    images.push(r.embedding)
+  }
+  const texts = await engine.embedTexts(used.map((p) => p.caption))
+  return { images, texts, used, skipped }
+}
+
+export async function gapForPairs(engine: Engine, pairs: readonly FileCaptionPair[], fractions?: number[], signal?: AbortSignal): Promise<GapAnalysis & { skipped: PairEmbeddings['skipped'] }> {
+  const e = await embedPairs(engine, pairs, signal)
+  return { ...analyzeGap(e.images, e.texts, fractions), skipped: e.skipped }
+}
+
+export async function fitFromPairs(engine: Engine, pairs: readonly FileCaptionPair[], method: AlignMethod, opts: { lambda?: number; activate?: boolean; signal?: AbortSignal } = {}): Promise<Realignment & { skipped: PairEmbeddings['skipped'] }> {
+  const e = await embedPairs(engine, pairs, opts.signal)
+  const r = engine.fitRealignment(e.images.map((image, i) => ({ image, text: e.texts[i]! })), method, opts)
+  return { ...r, skipped: e.skipped }
+}
+
+export interface RegionSimilarity {
+  file: string
+  heatmap: Heatmap
+  captions: { caption: string; global: number; regions: number[] }[]
+}
+
+/** The heatmap of one image and each caption's cosine with the global embedding and with every region. */
+export async function regionSimilarityFor(engine: Engine, file: string, captions: readonly string[], mode: Exclude<RegionsMode, 'off'>, opts: { mixup?: boolean; topK?: number; patchWeight?: number } = {}): Promise<RegionSimilarity> {
+  const d = engine.pack.json.defaults
+  const boxes = mode === 'crops' ? cropBoxes() : undefined
+  const [pre] = await engine.preprocess([file], { crops: boxes })
+  if (!pre) throw new StudioError('internal', 'no preprocess result')
+  if (!pre.ok) throw pre.error
+  const [enc] = await engine.encodePixels([pre.value.pixels], mode === 'patch')
+  if (!enc) throw new StudioError('internal', 'no image encoding')
+  const concepts = opts.mixup && engine.pack.concepts ? salientConcepts(enc.embed, engine.pack.concepts, engine.pack.conceptList, d.conceptTau, d.conceptTopK) : []
+  const conceptVecs = concepts.map((c) => row(engine.pack.concepts!.data, c.index, engine.dim))
+  const mix = (f: Vec[]) => (conceptVecs.length ? mixupRegions(f, conceptVecs).features : f)
+  let agg
+  if (mode === 'patch') {
+    const grid = engine.pack.json.models.image.patchGrid
+    if (!enc.tokens || !grid) throw new StudioError('unsupported', `pack ${engine.pack.json.id}: regions "patch" needs token_embeds and patchGrid`)
+    agg = aggregatePatches({ global: enc.embed, tokens: [enc.tokens[0]!, ...mix(enc.tokens.slice(1))], attention: enc.attention ?? null, grid }, { topK: opts.topK ?? d.topK, weight: opts.patchWeight ?? d.patchWeight })
+  } else {
+    const crops = (await engine.encodePixels(pre.value.crops ?? [], false)).map((c) => c.embed)
+    agg = aggregateCrops(enc.embed, mix(crops), boxes!, { weight: opts.patchWeight ?? d.patchWeight })
+  }
+  const embs = await engine.embedTexts(captions)
+  return {
+    file,
+    heatmap: agg.heatmap,
+    captions: captions.map((caption, i) => ({ caption, global: dotSafe(enc.embed, embs[i]!), regions: regionSimilarity(agg.features, embs[i]!) }))
+  }
+}
+
+function dotSafe(a: Vec, b: Vec): number {
+  let s = 0
+  for (let i = 0; i < a.length; i++) s += a[i]! * b[i]!
+  return s
+}

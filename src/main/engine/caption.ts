@@ -1,0 +1,199 @@
+// Engine worker (plain Node) — also callable in-process. The captioning pipeline over a batch of files.
+// [Note: caption pipeline] Per image: preprocess → image encoder (global g, tokens, attention) → salient
+// concepts → subregion aggregation (regions.ts; optional mix-up, concepts.ts) → fused f → optional
+// realignment of the prefix → N noisy copies of f, plus the *clean global* g when `cleanSample` (that is
+// exactly the plain CapDec-style decode, so CLIP reranking can never pick a caption scoring below it) →
+// batched decoding → retrieval of the top-k datastore captions nearest normalize(g·W) → merge duplicates
+// (same normalised words) → CLIP-S / aCLIP-S / Ref* scores → rank (scoring.ts). With `rerank` off the
+// order is decoder order (clean first, then samples 0..N−1), retrieval last. Timings are per image; batched
+// stages (preprocess, image encoder) report their batch time divided by the batch size.
+import { StudioError, toEnvelope, type ErrorEnvelope } from '@shared/errors'
+import { mixupRegions, salientConcepts, type SalientConcept } from './concepts'
+import { noiseSamples, type NoiseSample } from './decode'
+import type { Engine } from './engine'
+import type { ImageEncoding } from './encoders'
+import { matVecRows, normalize, row, topK, type Vec } from './linalg'
+import { resolveOptions, type CaptionOptions, type ResolvedOptions } from './options'
+import type { Preprocessed } from './preprocess'
+import { aggregateCrops, aggregatePatches, cropBoxes, regionSimilarity, type Aggregated, type Heatmap } from './regions'
+import { rankScore, scoreText, type Scores } from './scoring'
+
+export interface CaptionInput {
+  file: string
+  /** Reference captions, for RefCLIP-S / RefaCLIP-S (never used for ranking unless rankBy says so). */
+  references?: string[]
+}
+
+export interface Candidate {
+  text: string
+  source: 'decoder' | 'retrieval' | 'decoder+retrieval'
+  score: number
+  scores: Scores
+  provenance: {
+    decoder?: { id: string; samples: { index: number; seed: number | null }[]; logProb: number; noiseVariance: number; beam: number }
+    retrieval?: { index: number; similarity: number; align: string }
+  }
+}
+
+export interface CaptionResult {
+  file: string
+  caption: string
+  candidates: Candidate[]
+  concepts: SalientConcept[]
+  regions: (Heatmap & { similarity: number[] }) | null
+  timings: Record<string, number>
+  options: ResolvedOptions
+}
+
+export interface CaptionFailure {
+  file: string
+  error: ErrorEnvelope
+}
+
+export interface CaptionHooks {
+  signal?: AbortSignal
+  onProgress?: (p: { done: number; total: number; file: string }) => void
+}
+
+const CHUNK = 16
+
+const now = () => performance.now()
+
+export async function captionFiles(engine: Engine, inputs: readonly CaptionInput[], options: CaptionOptions = {}, hooks: CaptionHooks = {}): Promise<(CaptionResult | CaptionFailure)[]> {
+  const o = resolveOptions(engine.pack.json, options)
+  if (o.noiseSamples > 0 || o.cleanSample) engine.decoder(o.decoder)
+  engine.realignmentMatrix(o.align)
+  const out: (CaptionResult | CaptionFailure)[] = []
+  const boxes = o.regions === 'crops' ? cropBoxes() : undefined
+  for (let start = 0; start < inputs.length; start += CHUNK) {
+    const chunk = inputs.slice(start, start + CHUNK)
+    const t0 = now()
+    const pre = await engine.preprocess(chunk.map((c) => c.file), { crops: boxes, signal: hooks.signal })
+    const ok = pre.flatMap((p) => (p.ok ? [p.value] : []))
+    const tPre = (now() - t0) / Math.max(1, chunk.length)
+    const t1 = now()
+    const enc = await engine.encodePixels(ok.map((p) => p.pixels), o.regions === 'patch')
+    const tEnc = (now() - t1) / Math.max(1, ok.length)
+    let k = 0
+    for (let i = 0; i < chunk.length; i++) {
+      if (hooks.signal?.aborted) throw new StudioError('cancelled', 'captioning cancelled')
+      const p = pre[i]!
+      const input = chunk[i]!
+      if (!p.ok) {
+        out.push({ file: p.file, error: p.error.toEnvelope() })
+      } else {
+        const e = enc[k++]!
+        try {
+          out.push(await captionOne(engine, input, p.value, e, o, { preprocess: tPre, imageEncoder: tEnc }, hooks.signal))
+        } catch (err) {
+          if (err instanceof StudioError && err.code === 'cancelled') throw err
+          out.push({ file: input.file, error: toEnvelope(err) })
+        }
+      }
+      hooks.onProgress?.({ done: start + i + 1, total: inputs.length, file: input.file })
+    }
+  }
+  return out
+}
+
+async function aggregate(engine: Engine, pre: Preprocessed, enc: ImageEncoding, o: ResolvedOptions, concepts: SalientConcept[]): Promise<Aggregated | null> {
+  if (o.regions === 'off') return null
+  const conceptVecs = o.mixup && engine.pack.concepts ? concepts.map((c) => row(engine.pack.concepts!.data, c.index, engine.dim)) : []
+  const mix = (f: Vec[]) => (conceptVecs.length ? mixupRegions(f, conceptVecs, { tau: o.conceptTau }).features : f)
+  if (o.regions === 'patch') {
+    const tokens = enc.tokens
+    const grid = engine.pack.json.models.image.patchGrid
+    if (!tokens || !grid) throw new StudioError('unsupported', `pack ${engine.pack.json.id}: regions "patch" needs token_embeds and patchGrid`)
+    const mixed = [tokens[0]!, ...mix(tokens.slice(1))]
+    return aggregatePatches({ global: enc.embed, tokens: mixed, attention: enc.attention ?? null, grid }, { topK: o.topK, weight: o.patchWeight })
+  }
+  const crops = (await engine.encodePixels(pre.crops ?? [], false)).map((c) => c.embed)
+  return aggregateCrops(enc.embed, mix(crops), cropBoxes(), { weight: o.patchWeight })
+}
+
+async function captionOne(engine: Engine, input: CaptionInput, pre: Preprocessed, enc: ImageEncoding, o: ResolvedOptions, batched: Record<string, number>, signal?: AbortSignal): Promise<CaptionResult> {
+  const timings: Record<string, number> = { ...batched }
+  const tStart = now()
+  const pack = engine.pack
+  let t = now()
+  const concepts = pack.concepts && (o.concepts || o.mixup) ? salientConcepts(enc.embed, pack.concepts, pack.conceptList, o.conceptTau, o.conceptTopK) : []
+  timings.concepts = now() - t
+
+  t = now()
+  const agg = await aggregate(engine, pre, enc, o, concepts)
+  const fused = agg?.fused ?? enc.embed
+  timings.regions = now() - t
+
+  t = now()
+  const aligned = engine.realign(enc.embed, o.align)
+  const base = o.alignPrefix ? (engine.realign(fused, o.align) ?? fused) : fused
+  const samples: NoiseSample[] = noiseSamples(base, o.noiseSamples, o.noiseVariance, o.seed, false)
+  if (o.cleanSample) samples.unshift({ index: -1, seed: null, prefix: normalize(enc.embed) })
+  const decoded = await engine.decode(o.decoder, samples.map((s) => s.prefix), { beam: o.beam, maxLength: o.maxLength, lengthPenalty: o.lengthPenalty, signal })
+  timings.decode = now() - t
+
+  const byKey = new Map<string, Candidate>()
+  const keyOf = (text: string) => pack.tokenizer.normalize(text)
+  decoded.forEach((d, i) => {
+    const key = keyOf(d.text)
+    if (!key) return
+    const s = samples[i]!
+    const have = byKey.get(key)
+    if (have?.provenance.decoder) {
+      have.provenance.decoder.samples.push({ index: s.index, seed: s.seed })
+      have.provenance.decoder.logProb = Math.max(have.provenance.decoder.logProb, d.logProb)
+      return
+    }
+    byKey.set(key, {
+      text: d.text,
+      source: 'decoder',
+      score: 0,
+      scores: { cos: 0, clipS: 0, quality: 0 },
+      provenance: { decoder: { id: o.decoder, samples: [{ index: s.index, seed: s.seed }], logProb: d.logProb, noiseVariance: s.index < 0 ? 0 : o.noiseVariance, beam: o.beam } }
+    })
+  })
+
+  t = now()
+  if (o.retrieval && pack.datastore) {
+    const q = aligned ?? enc.embed
+    const sims = matVecRows(pack.datastore.data, pack.datastore.rows, pack.datastore.cols, q)
+    for (const idx of topK(sims, o.retrievalK)) {
+      const text = pack.datastoreCaptions[idx]!
+      const key = keyOf(text)
+      const have = byKey.get(key)
+      const retrieval = { index: idx, similarity: sims[idx]!, align: o.align }
+      if (have) {
+        have.provenance.retrieval ??= retrieval
+        if (have.source === 'decoder') have.source = 'decoder+retrieval'
+      } else {
+        byKey.set(key, { text, source: 'retrieval', score: 0, scores: { cos: 0, clipS: 0, quality: 0 }, provenance: { retrieval } })
+      }
+    }
+  }
+  timings.retrieval = now() - t
+
+  const candidates = [...byKey.values()]
+  if (candidates.length === 0) throw new StudioError('model_error', `${pre.file}: the decoder produced only empty captions`)
+  t = now()
+  const embs = await engine.embedTexts(candidates.map((c) => o.clipPrefix + c.text))
+  const refs = input.references?.length ? await engine.embedTexts(input.references.map((r) => o.clipPrefix + r)) : null
+  timings.textEncoder = now() - t
+
+  t = now()
+  const embOf = new Map<Candidate, Vec>()
+  candidates.forEach((c, i) => {
+    embOf.set(c, embs[i]!)
+    c.scores = scoreText(embs[i]!, enc.embed, aligned, refs)
+    c.score = rankScore(c.scores, o.rankBy)
+  })
+  if (o.rerank) {
+    const lp = (c: Candidate) => c.provenance.decoder?.logProb ?? -Infinity
+    candidates.sort((a, b) => b.score - a.score || lp(b) - lp(a) || (a.text < b.text ? -1 : a.text > b.text ? 1 : 0))
+  }
+  const pick = candidates[0]!
+  let regions: CaptionResult['regions'] = null
+  if (agg) regions = { ...agg.heatmap, similarity: regionSimilarity(agg.features, embOf.get(pick)!) }
+  timings.rerank = now() - t
+  timings.total = now() - tStart + batched.preprocess! + batched.imageEncoder!
+  return { file: pre.file, caption: pick.text, candidates, concepts, regions, timings, options: o }
+}

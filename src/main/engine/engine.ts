@@ -1,0 +1,184 @@
+// Engine worker (plain Node) — also usable in-process (tests, eval). One loaded pack: its verified files,
+// memoised ONNX sessions, the active realignment, a text-embedding cache, and the embedding primitives the
+// pipelines (caption.ts, vqa.ts) build on.
+import { join } from 'node:path'
+import { StudioError } from '@shared/errors'
+import { decodePrefixes, type Decoded } from './decode'
+import { encodeImages, encodeTexts, type ImageEncoding } from './encoders'
+import { type Vec } from './linalg'
+import { findDecoder, loadPack, type LoadedPack } from './pack'
+import type { DecoderSpec, ModelSpec } from './pack-schema'
+import { preprocessMany, type PreprocessOutcome, type PreprocessOptions } from './preprocess'
+import { applyRealignment, fitRealignment, type AlignMethod, type EmbeddingPair, type Realignment } from './realign'
+import { SessionPool, type Provider, type SessionInfo, type SessionPoolOptions } from './sessions'
+import { VerifyCache } from './verify'
+import type { AlignMode } from './options'
+
+export interface EngineOptions extends SessionPoolOptions {
+  /** JSON file remembering verified file hashes (see verify.ts); in memory only when omitted. */
+  verifyCacheFile?: string
+  limitInputPixels?: number
+  signal?: AbortSignal
+}
+
+export interface EngineStatus {
+  packId: string
+  version: string
+  dir: string
+  embedDim: number
+  decoders: { id: string; noiseVariance: number; description?: string }[]
+  defaultDecoder: string | null
+  defaults: Record<string, unknown>
+  provider: Provider | null
+  providerAttempts: { provider: Provider; error: string }[]
+  sessions: number
+  realignment: { procrustes: 'pack' | 'custom' | 'none'; ridge: 'pack' | 'custom' | 'none' }
+  verify: { checked: number; hashed: number; fromCache: number; ms: number }
+  datastoreSize: number
+  concepts: number
+}
+
+const TEXT_CACHE_MAX = 20_000
+
+export class Engine {
+  readonly pool: SessionPool
+  private readonly textCache = new Map<string, Vec>()
+  private readonly custom = new Map<AlignMethod, Realignment>()
+  private lastSession: SessionInfo | null = null
+
+  private constructor(readonly pack: LoadedPack, private readonly opts: EngineOptions) {
+    this.pool = new SessionPool(opts)
+  }
+
+  /** Validate and verify the pack (sha256) and read its arrays. Sessions open lazily. */
+  static async open(dir: string, opts: EngineOptions = {}): Promise<Engine> {
+    const pack = await loadPack(dir, { cache: new VerifyCache(opts.verifyCacheFile), signal: opts.signal })
+    return new Engine(pack, opts)
+  }
+
+  get dim(): number {
+    return this.pack.json.embedDim
+  }
+
+  private async session(spec: ModelSpec, label: string): Promise<SessionInfo> {
+    const info = await this.pool.get(join(this.pack.dir, spec.file), spec, label)
+    this.lastSession = info
+    return info
+  }
+
+  /** Open the image and text encoders now (and the default decoder), so the first request is not slow. */
+  async warm(decoder?: string): Promise<void> {
+    await this.session(this.pack.json.models.image, 'image encoder')
+    await this.session(this.pack.json.models.text, 'text encoder')
+    if (this.pack.json.decoders.length) {
+      const d = findDecoder(this.pack.json, decoder)
+      await this.session(d, `decoder ${d.id}`)
+    }
+  }
+
+  async provider(): Promise<Provider> {
+    return (await this.session(this.pack.json.models.image, 'image encoder')).provider
+  }
+
+  status(): EngineStatus {
+    const j = this.pack.json
+    const src = (m: AlignMethod, packMatrix?: Float32Array) => (this.custom.has(m) ? 'custom' : packMatrix ? 'pack' : 'none')
+    return {
+      packId: j.id,
+      version: j.version,
+      dir: this.pack.dir,
+      embedDim: j.embedDim,
+      decoders: j.decoders.map((d) => ({ id: d.id, noiseVariance: d.noiseVariance, description: d.description })),
+      defaultDecoder: j.defaultDecoder ?? j.decoders[0]?.id ?? null,
+      defaults: { ...j.defaults },
+      provider: this.lastSession?.provider ?? null,
+      providerAttempts: this.lastSession?.attempts ?? [],
+      sessions: this.pool.loaded(),
+      realignment: { procrustes: src('procrustes', this.pack.realignProcrustes), ridge: src('ridge', this.pack.realignRidge) },
+      verify: this.pack.verify,
+      datastoreSize: this.pack.datastore?.rows ?? 0,
+      concepts: this.pack.concepts?.rows ?? 0
+    }
+  }
+
+  preprocess(files: readonly string[], opts: PreprocessOptions & { signal?: AbortSignal } = {}): Promise<PreprocessOutcome[]> {
+    return preprocessMany(files, this.pack.json.preprocess, { limitInputPixels: this.opts.limitInputPixels, ...opts })
+  }
+
+  async encodePixels(pixels: readonly Float32Array[], withTokens: boolean): Promise<ImageEncoding[]> {
+    if (pixels.length === 0) return []
+    const spec = this.pack.json.models.image
+    const { session } = await this.session(spec, 'image encoder')
+    if (withTokens && !spec.roles.tokens) throw new StudioError('unsupported', `pack ${this.pack.json.id}: the image encoder has no token output (regions "patch" and mix-up need it)`)
+    return encodeImages(session, spec, this.pack.json.preprocess.size, pixels, withTokens)
+  }
+
+  /** Normalised text embeddings, cached per exact text. */
+  async embedTexts(texts: readonly string[]): Promise<Vec[]> {
+    const missing = [...new Set(texts.filter((t) => !this.textCache.has(t)))]
+    if (missing.length) {
+      const spec = this.pack.json.models.text
+      const { session } = await this.session(spec, 'text encoder')
+      const embs = await encodeTexts(session, spec, this.pack.tokenizer, missing)
+      if (this.textCache.size + missing.length > TEXT_CACHE_MAX) this.textCache.clear()
+      missing.forEach((t, i) => this.textCache.set(t, embs[i]!))
+    }
+    return texts.map((t) => this.textCache.get(t)!)
+  }
+
+  /** Normalised global image embeddings per file; a failed file gets its error instead. */
+  async embedImages(files: readonly string[], signal?: AbortSignal): Promise<({ file: string; embedding: Vec } | { file: string; error: StudioError })[]> {
+    const pre = await this.preprocess(files, { signal })
+    const ok = pre.flatMap((p) => (p.ok ? [p.value] : []))
+    const enc = await this.encodePixels(ok.map((p) => p.pixels), false)
+    let k = 0
+    return pre.map((p) => (p.ok ? { file: p.value.file, embedding: enc[k++]!.embed } : { file: p.file, error: p.error }))
+  }
+
+  decoder(id?: string): DecoderSpec {
+    return findDecoder(this.pack.json, id)
+  }
+
+  async decode(decoderId: string, prefixes: readonly Vec[], opts: { beam: number; maxLength: number; lengthPenalty?: number; signal?: AbortSignal }): Promise<Decoded[]> {
+    if (prefixes.length === 0) return []
+    const spec = this.decoder(decoderId)
+    const { session } = await this.session(spec, `decoder ${spec.id}`)
+    return decodePrefixes(session, spec, this.pack.tokenizer, prefixes, opts)
+  }
+
+  /** The active realignment matrix for a mode: a custom (refit) one first, else the pack's; null when off. */
+  realignmentMatrix(mode: AlignMode): ArrayLike<number> | null {
+    if (mode === 'off') return null
+    const custom = this.custom.get(mode)
+    if (custom) return custom.matrix
+    const m = mode === 'procrustes' ? this.pack.realignProcrustes : this.pack.realignRidge
+    if (!m) throw new StudioError('unsupported', `pack ${this.pack.json.id} has no ${mode} realignment matrix (use align "off" or fit one)`)
+    return m
+  }
+
+  realign(x: Vec, mode: AlignMode): Vec | null {
+    const m = this.realignmentMatrix(mode)
+    return m ? applyRealignment(x, m, this.dim) : null
+  }
+
+  /** Install a realignment fitted elsewhere (e.g. loaded from the store for this library); null resets. */
+  setRealignment(method: AlignMethod, r: Realignment | null): void {
+    if (!r) {
+      this.custom.delete(method)
+      return
+    }
+    if (r.dim !== this.dim || r.matrix.length !== this.dim * this.dim) throw new StudioError('invalid_input', `realignment is ${r.dim}-d, pack ${this.pack.json.id} is ${this.dim}-d`)
+    this.custom.set(method, r)
+  }
+
+  /** Fit from (image, caption) pairs given as embeddings, and make it active unless `activate` is false. */
+  fitRealignment(pairs: readonly EmbeddingPair[], method: AlignMethod, opts: { lambda?: number; activate?: boolean } = {}): Realignment {
+    const r = fitRealignment(pairs, method, opts)
+    if (opts.activate !== false) this.setRealignment(method, r)
+    return r
+  }
+
+  async close(): Promise<void> {
+    await this.pool.release()
+  }
+}

@@ -1,0 +1,78 @@
+// Engine worker (plain Node) — also used in-process by tests and eval code. Holds one Engine per pack folder
+// (opened once, memoised as a promise) and executes EngineApi requests against it. Transport-free: the
+// worker entry (worker.ts) and the in-process client both call `handle`.
+import { resolve } from 'node:path'
+import { StudioError } from '@shared/errors'
+import { fitFromPairs, gapForPairs, regionSimilarityFor } from './analysis'
+import { captionFiles } from './caption'
+import { Engine } from './engine'
+import type { EngineApi, Method, OpenOptions, ProgressInfo } from './protocol'
+
+type Call = { [K in Method]: { type: K; args: EngineApi[K]['args'] } }[Method]
+import { answerQuestion } from './vqa'
+
+export class EngineHost {
+  private readonly engines = new Map<string, Promise<Engine>>()
+
+  constructor(private readonly defaults: OpenOptions = {}) {}
+
+  engine(packDir: string, options?: OpenOptions): Promise<Engine> {
+    const key = resolve(packDir)
+    let p = this.engines.get(key)
+    if (!p) {
+      p = Engine.open(key, { ...this.defaults, ...options })
+      this.engines.set(key, p)
+      p.catch(() => this.engines.delete(key))
+    }
+    return p
+  }
+
+  async handle<K extends Method>(type: K, args: EngineApi[K]['args'], signal: AbortSignal, onProgress: (p: ProgressInfo) => void): Promise<EngineApi[K]['result']> {
+    const req = { type, args } as Call
+    return (await this.run(req, signal, onProgress)) as EngineApi[K]['result']
+  }
+
+  private async run(req: Call, signal: AbortSignal, onProgress: (p: ProgressInfo) => void): Promise<unknown> {
+    switch (req.type) {
+      case 'open': {
+        const e = await this.engine(req.args.packDir, req.args.options)
+        if (req.args.warm) await e.warm()
+        return e.status()
+      }
+      case 'status':
+        return (await this.engine(req.args.packDir)).status()
+      case 'caption':
+        return captionFiles(await this.engine(req.args.packDir), req.args.inputs, req.args.options, { signal, onProgress })
+      case 'embedImages': {
+        const r = await (await this.engine(req.args.packDir)).embedImages(req.args.files, signal)
+        return r.map((x) => ('error' in x ? { file: x.file, error: x.error.toEnvelope() } : x))
+      }
+      case 'embedTexts':
+        return (await this.engine(req.args.packDir)).embedTexts(req.args.texts)
+      case 'vqa':
+        return answerQuestion(await this.engine(req.args.packDir), req.args.file, req.args.request)
+      case 'gap':
+        return gapForPairs(await this.engine(req.args.packDir), req.args.pairs, req.args.fractions, signal)
+      case 'regionSimilarity':
+        return regionSimilarityFor(await this.engine(req.args.packDir), req.args.file, req.args.captions, req.args.mode, { mixup: req.args.mixup })
+      case 'fitRealignment':
+        return fitFromPairs(await this.engine(req.args.packDir), req.args.pairs, req.args.method, { lambda: req.args.lambda, activate: req.args.activate, signal })
+      case 'setRealignment':
+        ;(await this.engine(req.args.packDir)).setRealignment(req.args.method, req.args.realignment)
+        return { ok: true }
+      case 'close': {
+        const keys = req.args.packDir ? [resolve(req.args.packDir)] : [...this.engines.keys()]
+        for (const k of keys) {
+          const p = this.engines.get(k)
+          this.engines.delete(k)
+          const e = await p?.catch(() => null)
+          await e?.close()
+        }
+        return { ok: true }
+      }
+      default:
+        throw new StudioError('not_found', `unknown engine method "${(req as { type: string }).type}"`)
+    }
+  }
+}
+

@@ -1,0 +1,82 @@
+// Engine worker / any Node process (pure). Caption options and their resolution against a pack's defaults.
+// [Note: defaults] Every option falls back to pack.json `defaults` (the model kit picks them as the best
+// configuration measured on val), then to the engine's own default listed in pack-schema.ts PackDefaults.
+import { StudioError } from '@shared/errors'
+import type { PackJson } from './pack-schema'
+import type { RankBy } from './scoring'
+
+export type RegionsMode = 'patch' | 'crops' | 'off'
+export type AlignMode = 'procrustes' | 'ridge' | 'off'
+
+export interface CaptionOptions {
+  decoder?: string
+  regions?: RegionsMode
+  /** Patch route: k of MacCap's top-k by CLS attention. */
+  topK?: number
+  /** Fusion weight w in normalize(g + w·s). */
+  patchWeight?: number
+  noiseSamples?: number
+  /** σ²; default: pack defaults, else the chosen decoder's training variance. */
+  noiseVariance?: number
+  /** Also decode the noise-free embedding as one candidate. */
+  cleanSample?: boolean
+  beam?: number
+  maxLength?: number
+  lengthPenalty?: number
+  retrieval?: boolean
+  retrievalK?: number
+  align?: AlignMode
+  /** Feed the realigned embedding (not only the retrieval query) to the decoder. */
+  alignPrefix?: boolean
+  rerank?: boolean
+  rankBy?: RankBy
+  mixup?: boolean
+  concepts?: boolean
+  conceptTau?: number
+  conceptTopK?: number
+  seed?: number
+  /** Text prepended to every caption before CLIP scoring (real CLIP: "A photo depicts"). */
+  clipPrefix?: string
+}
+
+export type ResolvedOptions = Required<Omit<CaptionOptions, 'rankBy'>> & { rankBy: RankBy }
+
+export const DEFAULT_SEED = 42
+
+export function resolveOptions(pack: PackJson, o: CaptionOptions = {}): ResolvedOptions {
+  const d = pack.defaults
+  const decoderId = o.decoder ?? pack.defaultDecoder ?? pack.decoders[0]?.id ?? ''
+  const dec = pack.decoders.find((x) => x.id === decoderId)
+  const align = o.align ?? d.align
+  const r: ResolvedOptions = {
+    decoder: decoderId,
+    regions: o.regions ?? d.regions,
+    topK: o.topK ?? d.topK,
+    patchWeight: o.patchWeight ?? d.patchWeight,
+    noiseSamples: o.noiseSamples ?? d.noiseSamples,
+    noiseVariance: o.noiseVariance ?? d.noiseVariance ?? dec?.noiseVariance ?? 0,
+    cleanSample: o.cleanSample ?? d.cleanSample,
+    beam: o.beam ?? d.beam,
+    maxLength: o.maxLength ?? d.maxLength,
+    lengthPenalty: o.lengthPenalty ?? 0,
+    retrieval: o.retrieval ?? d.retrieval,
+    retrievalK: o.retrievalK ?? d.retrievalK,
+    align,
+    alignPrefix: o.alignPrefix ?? d.alignPrefix,
+    rerank: o.rerank ?? d.rerank,
+    rankBy: o.rankBy ?? (align === 'off' ? 'clipS' : 'aclipS'),
+    mixup: o.mixup ?? d.mixup,
+    concepts: o.concepts ?? true,
+    conceptTau: o.conceptTau ?? d.conceptTau,
+    conceptTopK: o.conceptTopK ?? d.conceptTopK,
+    seed: (o.seed ?? DEFAULT_SEED) >>> 0,
+    clipPrefix: o.clipPrefix ?? d.clipPrefix
+  }
+  if (!Number.isInteger(r.noiseSamples) || r.noiseSamples < 0 || r.noiseSamples > 64) throw new StudioError('invalid_input', 'noiseSamples must be an integer in 0..64')
+  if (r.noiseSamples === 0 && !r.cleanSample && !r.retrieval) throw new StudioError('invalid_input', 'nothing to generate: noiseSamples 0, no clean sample and no retrieval')
+  if (!(r.noiseVariance >= 0)) throw new StudioError('invalid_input', 'noiseVariance must be ≥ 0')
+  if (!Number.isInteger(r.beam) || r.beam < 1 || r.beam > 16) throw new StudioError('invalid_input', 'beam must be an integer in 1..16')
+  if (!Number.isInteger(r.topK) || r.topK < 1) throw new StudioError('invalid_input', 'topK must be a positive integer')
+  if (align === 'off') r.rankBy = r.rankBy === 'aclipS' ? 'clipS' : r.rankBy === 'refAclipS' ? 'refClipS' : r.rankBy
+  return r
+}

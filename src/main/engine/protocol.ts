@@ -1,0 +1,56 @@
+// Shared by the engine worker and its hosts (plain Node). [Note: engine protocol] Messages are
+// structured-clone-safe plain objects (Float32Array allowed), discriminated by `type` and correlated by
+// `id`. A request names an API method and its args; the worker answers with exactly one `result` or
+// `error` for that id, possibly preceded by `progress` messages. `cancel` aborts the request `target`,
+// queued or running; its answer is then an error with code `cancelled`.
+import type { ErrorEnvelope } from '@shared/errors'
+import type { FileCaptionPair, RegionSimilarity } from './analysis'
+import type { CaptionFailure, CaptionInput, CaptionResult } from './caption'
+import type { EngineStatus } from './engine'
+import type { GapAnalysis } from './gap'
+import type { CaptionOptions, RegionsMode } from './options'
+import type { AlignMethod, Realignment } from './realign'
+import type { Provider } from './sessions'
+import type { VqaRequest, VqaResult } from './vqa'
+
+export interface OpenOptions {
+  providers?: Provider[]
+  intraOpThreads?: number
+  verifyCacheFile?: string
+  limitInputPixels?: number
+}
+
+type Skipped = { skipped: { file: string; error: ErrorEnvelope }[] }
+
+export interface EngineApi {
+  open: { args: { packDir: string; options?: OpenOptions; warm?: boolean }; result: EngineStatus }
+  status: { args: { packDir: string }; result: EngineStatus }
+  caption: { args: { packDir: string; inputs: CaptionInput[]; options?: CaptionOptions }; result: (CaptionResult | CaptionFailure)[] }
+  embedImages: { args: { packDir: string; files: string[] }; result: ({ file: string; embedding: Float32Array } | { file: string; error: ErrorEnvelope })[] }
+  embedTexts: { args: { packDir: string; texts: string[] }; result: Float32Array[] }
+  vqa: { args: { packDir: string; file: string; request: VqaRequest }; result: VqaResult }
+  gap: { args: { packDir: string; pairs: FileCaptionPair[]; fractions?: number[] }; result: GapAnalysis & Skipped }
+  regionSimilarity: { args: { packDir: string; file: string; captions: string[]; mode: Exclude<RegionsMode, 'off'>; mixup?: boolean }; result: RegionSimilarity }
+  fitRealignment: { args: { packDir: string; pairs: FileCaptionPair[]; method: AlignMethod; lambda?: number; activate?: boolean }; result: Realignment & Skipped }
+  setRealignment: { args: { packDir: string; method: AlignMethod; realignment: Realignment | null }; result: { ok: true } }
+  close: { args: { packDir?: string }; result: { ok: true } }
+}
+
+export type Method = keyof EngineApi
+
+export type EngineRequest = { [K in Method]: { type: K; id: number; args: EngineApi[K]['args'] } }[Method]
+export type CancelRequest = { type: 'cancel'; id: number; target: number }
+export type ToWorker = EngineRequest | CancelRequest
+
+export interface ProgressInfo {
+  done: number
+  total: number
+  file?: string
+}
+
+export type FromWorker =
+  | { type: 'result'; id: number; value: unknown }
+  | { type: 'error'; id: number; error: ErrorEnvelope }
+  | ({ type: 'progress'; id: number } & ProgressInfo)
+
+export const METHODS: readonly Method[] = ['open', 'status', 'caption', 'embedImages', 'embedTexts', 'vqa', 'gap', 'regionSimilarity', 'fitRealignment', 'setRealignment', 'close']
