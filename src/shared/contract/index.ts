@@ -4,6 +4,7 @@
 import type * as v from 'valibot'
 import { captions } from './captions'
 import { exportsDomain } from './exports'
+import { jobs } from './jobs'
 import { library } from './library'
 import { system } from './system'
 
@@ -11,7 +12,8 @@ export const operations = {
   ...system,
   ...library,
   ...captions,
-  ...exportsDomain
+  ...exportsDomain,
+  ...jobs
 } as const
 
 export type Operations = typeof operations

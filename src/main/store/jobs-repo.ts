@@ -1,0 +1,96 @@
+// Main process (plain Node). Jobs and job items. Item state changes and the results they carry are written
+// in one transaction with the captions they produce (see jobs/runner.ts), so a kill never half-finishes one.
+import type { JobState, JobSummary } from '@shared/contract/jobs'
+import type { DB } from './db'
+
+interface JobRow {
+  id: number
+  kind: string
+  state: JobState
+  params: string
+  error: string | null
+  created_at: string
+  updated_at: string
+}
+
+const NOW = `strftime('%Y-%m-%dT%H:%M:%fZ','now')`
+
+export class JobsRepo {
+  constructor(private readonly db: DB) {}
+
+  create(kind: string, params: Record<string, unknown>, imageIds: readonly number[]): number {
+    const tx = this.db.transaction(() => {
+      const id = Number(this.db.prepare(`INSERT INTO jobs (kind, state, params) VALUES (?, 'queued', ?)`).run(kind, JSON.stringify(params)).lastInsertRowid)
+      const ins = this.db.prepare(`INSERT OR IGNORE INTO job_items (job_id, seq, image_id, state) VALUES (?, ?, ?, 'pending')`)
+      imageIds.forEach((imageId, seq) => ins.run(id, seq, imageId))
+      return id
+    })
+    return tx()
+  }
+
+  summary(id: number): JobSummary | undefined {
+    const j = this.db.prepare(`SELECT * FROM jobs WHERE id = ?`).get(id) as JobRow | undefined
+    if (!j) return undefined
+    const c = this.db
+      .prepare(
+        `SELECT count(*) AS total, count(*) FILTER (WHERE state IN ('done','skipped')) AS done,
+                count(*) FILTER (WHERE state = 'failed') AS failed, count(*) FILTER (WHERE state = 'pending') AS pending
+         FROM job_items WHERE job_id = ?`
+      )
+      .get(id) as { total: number; done: number; failed: number; pending: number }
+    return {
+      id: j.id,
+      kind: j.kind,
+      state: j.state,
+      total: c.total,
+      done: c.done,
+      failed: c.failed,
+      pending: c.pending,
+      createdAt: j.created_at,
+      updatedAt: j.updated_at,
+      error: j.error,
+      params: JSON.parse(j.params) as Record<string, unknown>
+    }
+  }
+
+  list(): JobSummary[] {
+    const ids = this.db.prepare(`SELECT id FROM jobs ORDER BY id DESC LIMIT 200`).raw().all() as [number][]
+    return ids.map(([id]) => this.summary(id)!)
+  }
+
+  setState(id: number, state: JobState, error: string | null = null): void {
+    const finished = state === 'done' || state === 'cancelled' || state === 'failed'
+    this.db.prepare(`UPDATE jobs SET state = ?, error = ?, updated_at = ${NOW}, finished_at = ${finished ? NOW : 'NULL'} WHERE id = ?`).run(state, error, id)
+  }
+
+  /** Jobs to run, oldest first: running ones (interrupted by a crash) before queued ones. */
+  runnable(): number[] {
+    const rows = this.db.prepare(`SELECT id FROM jobs WHERE state IN ('running','queued') ORDER BY CASE state WHEN 'running' THEN 0 ELSE 1 END, id`).raw().all() as [number][]
+    return rows.map(([id]) => id)
+  }
+
+  nextPending(jobId: number): { imageId: number; seq: number; attempts: number } | undefined {
+    return this.db
+      .prepare(`SELECT image_id AS imageId, seq, attempts FROM job_items WHERE job_id = ? AND state = 'pending' ORDER BY seq LIMIT 1`)
+      .get(jobId) as { imageId: number; seq: number; attempts: number } | undefined
+  }
+
+  finishItem(jobId: number, imageId: number, state: 'done' | 'failed' | 'skipped', error: string | null, result: unknown): void {
+    this.db
+      .prepare(`UPDATE job_items SET state = ?, error = ?, result = ?, attempts = attempts + 1, updated_at = ${NOW} WHERE job_id = ? AND image_id = ?`)
+      .run(state, error, result === undefined ? null : JSON.stringify(result), jobId, imageId)
+  }
+
+  retryFailed(jobId: number): number {
+    return this.db.prepare(`UPDATE job_items SET state = 'pending', error = NULL WHERE job_id = ? AND state = 'failed'`).run(jobId).changes
+  }
+
+  failures(jobId: number): { imageId: number; relPath: string; error: string; attempts: number }[] {
+    return this.db
+      .prepare(
+        `SELECT ji.image_id AS imageId, i.rel_path AS relPath, coalesce(ji.error, '') AS error, ji.attempts
+         FROM job_items ji JOIN images i ON i.id = ji.image_id WHERE ji.job_id = ? AND ji.state = 'failed' ORDER BY ji.seq LIMIT 1000`
+      )
+      .all(jobId) as { imageId: number; relPath: string; error: string; attempts: number }[]
+  }
+}

@@ -1,0 +1,54 @@
+// Shared by every process: batch jobs (captioning a selection, a folder or a filter), persisted in SQLite.
+// [Note: jobs survive] A job and its per-image items live in the database; a killed host resumes running
+// jobs at the next unfinished item on start, and finished items are never redone or lost.
+import * as v from 'valibot'
+import { Empty, Id, Ok, op } from './define'
+import { ImageFilter } from './library'
+
+export const JobState = v.picklist(['queued', 'running', 'paused', 'done', 'cancelled', 'failed'])
+export type JobState = v.InferOutput<typeof JobState>
+
+export const JobScope = v.variant('kind', [
+  v.object({ kind: v.literal('ids'), ids: v.pipe(v.array(Id), v.minLength(1), v.maxLength(1_000_000)) }),
+  v.object({ kind: v.literal('filter'), filter: ImageFilter }),
+  v.object({ kind: v.literal('root'), rootId: Id })
+])
+
+export const CaptionJobRequest = v.object({
+  scope: JobScope,
+  /** Skip images that already have an accepted caption (default), or caption everything in scope. */
+  onlyUncaptioned: v.optional(v.boolean(), true),
+  /** Engine options for each image (see the engine contract); the pack defaults apply when omitted. */
+  options: v.optional(v.record(v.string(), v.unknown()), {}),
+  /** Auto-accept the best candidate when its score is at least this (off by default: candidates wait for review). */
+  autoAcceptAbove: v.optional(v.nullable(v.pipe(v.number(), v.minValue(0))), null)
+})
+export type CaptionJobRequest = v.InferOutput<typeof CaptionJobRequest>
+
+export const JobSummary = v.object({
+  id: Id,
+  kind: v.string(),
+  state: JobState,
+  total: v.number(),
+  done: v.number(),
+  failed: v.number(),
+  pending: v.number(),
+  createdAt: v.string(),
+  updatedAt: v.string(),
+  error: v.nullable(v.string()),
+  params: v.record(v.string(), v.unknown())
+})
+export type JobSummary = v.InferOutput<typeof JobSummary>
+
+export const JobFailure = v.object({ imageId: Id, relPath: v.string(), error: v.string(), attempts: v.number() })
+
+export const jobs = {
+  'jobs.list': op(Empty, v.array(JobSummary), 'All jobs, newest first'),
+  'jobs.get': op(v.object({ jobId: Id }), v.object({ job: JobSummary, failures: v.array(JobFailure) }), 'One job with its failed items'),
+  'jobs.startCaption': op(CaptionJobRequest, JobSummary, 'Queue a batch captioning job'),
+  'jobs.pause': op(v.object({ jobId: Id }), JobSummary, 'Pause after the image in progress'),
+  'jobs.resume': op(v.object({ jobId: Id }), JobSummary, 'Resume a paused (or cancelled) job at the next unfinished image'),
+  'jobs.cancel': op(v.object({ jobId: Id }), JobSummary, 'Stop; finished images keep their results'),
+  'jobs.retryFailed': op(v.object({ jobId: Id }), JobSummary, 'Queue the failed images of a job again'),
+  'jobs.waitIdle': op(Empty, Ok, 'Resolve when no job is running (tests and the CLI)')
+} as const
