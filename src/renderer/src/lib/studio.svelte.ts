@@ -5,6 +5,8 @@ import { SvelteMap } from 'svelte/reactivity'
 import type { Counts, ImageFilter, ImageSummary, Root } from '@shared/contract/library'
 import type { StudioEvent } from '@shared/contract'
 import type { StudioClient } from './client'
+import { Jobs } from './jobs.svelte'
+import { SvelteSet } from 'svelte/reactivity'
 
 interface UndoEntry {
   imageId: number
@@ -27,17 +29,26 @@ export class Studio {
   scanning = $state<StudioEvent & { type: 'library.scan' } | null>(null)
   toast = $state<Toast | null>(null)
   readonly summaries = new SvelteMap<number, ImageSummary>()
+  /** Multi-selection in the grid (Ctrl/Shift+click), used by batch and bulk actions. */
+  readonly selection = new SvelteSet<number>()
+  readonly jobs: Jobs
   private undoStack: UndoEntry[] = []
   private refreshTimer: ReturnType<typeof setTimeout> | null = null
 
   currentIndex = $derived(this.currentId === null ? -1 : this.ids.indexOf(this.currentId))
   current = $derived(this.currentId === null ? undefined : this.summaries.get(this.currentId))
 
-  constructor(readonly client: StudioClient) {}
+  constructor(readonly client: StudioClient) {
+    this.jobs = new Jobs(client)
+  }
 
   start(): () => void {
-    const off = this.client.onEvent((e) => this.onEvent(e))
+    const off = this.client.onEvent((e) => {
+      this.onEvent(e)
+      this.jobs.onEvent(e)
+    })
     void this.refreshAll()
+    void this.guard(() => this.jobs.refresh())
     return off
   }
 
