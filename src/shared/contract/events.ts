@@ -28,5 +28,20 @@ export const JobProgressEvent = v.object({
   current: v.optional(v.string())
 })
 
-export const StudioEvent = v.variant('type', [ScanEvent, LibraryChangedEvent, CaptionChangedEvent, JobProgressEvent])
+/** Progress of `models.install` (engine domain). */
+export const ModelInstallEvent = v.object({
+  type: v.literal('models.install'),
+  source: v.string(),
+  packId: v.string(),
+  phase: v.picklist(['fetching', 'copying', 'verifying', 'done', 'failed']),
+  file: v.optional(v.string()),
+  received: v.number(),
+  total: v.number(),
+  message: v.optional(v.string())
+})
+
+/** The active caption pack changed (engine domain). */
+export const EngineChangedEvent = v.object({ type: v.literal('engine.changed'), packId: v.nullable(v.string()) })
+
+export const StudioEvent = v.variant('type', [ScanEvent, LibraryChangedEvent, CaptionChangedEvent, JobProgressEvent, ModelInstallEvent, EngineChangedEvent])
 export type StudioEvent = v.InferOutput<typeof StudioEvent>

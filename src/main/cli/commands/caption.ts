@@ -1,0 +1,107 @@
+// CLI (plain Node). `caption <files|dirs…> [--pack DIR] [--json] [options]`: caption images through the engine
+// worker. [Note: CLI output] One JSON object per image on stdout ({file, caption, candidates, concepts, regions,
+// timings}, or {file, error} for a file that failed); progress and a summary on stderr. Exit 0 when every
+// file was captioned, 3 when some failed, 1 on a fatal error.
+import { StudioError } from '@shared/errors'
+import type { CaptionOptions, CaptionResult } from '../../engine'
+import { cliEngine, expandInputs, num, onOff, oneOf, packDirFrom } from '../../engine/cli-support'
+import { emit, log, parse, type CliCommand } from '../command'
+
+const CHUNK = 32
+const r4 = (x: number | undefined) => (x === undefined ? undefined : Math.round(x * 1e4) / 1e4)
+
+function compact(r: CaptionResult, conceptsDetail: boolean) {
+  const regions = !r.regions
+    ? null
+    : r.regions.kind === 'patch'
+      ? { kind: 'patch', grid: r.regions.grid, weights: r.regions.weights.map(r4), selected: r.regions.selected, similarity: r.regions.similarity.map(r4) }
+      : { kind: 'crops', boxes: r.regions.boxes.map((b, i) => ({ ...b, weight: r4(r.regions!.weights[i]) })), similarity: r.regions.similarity.map(r4) }
+  return {
+    file: r.file,
+    caption: r.caption,
+    candidates: r.candidates.map((c) => ({ text: c.text, source: c.source, clipS: r4(c.scores.clipS), aclipS: r4(c.scores.aclipS) ?? null, score: r4(c.score) })),
+    concepts: conceptsDetail ? r.concepts.map((c) => ({ word: c.word, category: c.category, prob: r4(c.prob) })) : r.concepts.map((c) => c.word),
+    regions,
+    timings: Object.fromEntries(Object.entries(r.timings).map(([k, v]) => [k, Math.round(v * 100) / 100]))
+  }
+}
+
+export const captionCommand: CliCommand = {
+  name: 'caption',
+  summary: 'Caption images or folders with a model pack (JSON lines on stdout)',
+  usage: `usage: caption-studio caption <files|dirs…> [--pack DIR] [--json] [--decoder ID] [--regions patch|crops|off]
+       [--noise-samples N] [--noise-var V] [--clean-sample on|off] [--beam W] [--rerank on|off]
+       [--retrieval on|off] [--align procrustes|ridge|off] [--align-prefix on|off] [--mixup on|off]
+       [--concepts] [--seed S]
+
+  Folders are walked for images (other files are skipped). Unset options take the pack's defaults.
+  --json       one JSON object per image (default: "file<TAB>caption" lines)
+  --concepts   include concept categories and probabilities (default: concept words only)
+  Exit code: 0 all captioned, 3 some files failed (each has an {file, error} line), 1 fatal.`,
+  async run(argv) {
+    const { values, positionals } = parse(argv, {
+      pack: { type: 'string' },
+      json: { type: 'boolean' },
+      decoder: { type: 'string' },
+      regions: { type: 'string' },
+      'noise-samples': { type: 'string' },
+      'noise-var': { type: 'string' },
+      'clean-sample': { type: 'string' },
+      beam: { type: 'string' },
+      rerank: { type: 'string' },
+      retrieval: { type: 'string' },
+      align: { type: 'string' },
+      'align-prefix': { type: 'string' },
+      mixup: { type: 'string' },
+      concepts: { type: 'boolean' },
+      seed: { type: 'string' }
+    })
+    if (positionals.length === 0) throw new StudioError('invalid_input', 'no files or folders given')
+    const packDir = packDirFrom(values.pack)
+    const options: CaptionOptions = {
+      decoder: values.decoder,
+      regions: oneOf(values.regions, ['patch', 'crops', 'off'] as const, 'regions'),
+      noiseSamples: num(values['noise-samples'], 'noise-samples', true),
+      noiseVariance: num(values['noise-var'], 'noise-var'),
+      cleanSample: onOff(values['clean-sample'], 'clean-sample'),
+      beam: num(values.beam, 'beam', true),
+      rerank: onOff(values.rerank, 'rerank'),
+      retrieval: onOff(values.retrieval, 'retrieval'),
+      align: oneOf(values.align, ['procrustes', 'ridge', 'off'] as const, 'align'),
+      alignPrefix: onOff(values['align-prefix'], 'align-prefix'),
+      mixup: onOff(values.mixup, 'mixup'),
+      seed: num(values.seed, 'seed', true)
+    }
+    for (const k of Object.keys(options) as (keyof CaptionOptions)[]) if (options[k] === undefined) delete options[k]
+    const files = await expandInputs(positionals, (p, why) => log(`skipped ${p}: ${why}`))
+    if (files.length === 0) throw new StudioError('not_found', 'no images found in the given paths')
+    const client = cliEngine()
+    let failed = 0
+    try {
+      const t0 = performance.now()
+      const st = await client.call('open', { packDir, warm: true })
+      log(`pack ${st.packId} ${st.version} (${st.provider ?? '?'}), sha256 ${st.verify.hashed ? `checked ${st.verify.hashed} files` : 'cached'} in ${Math.round(st.verify.ms)} ms; ${files.length} images`)
+      for (let i = 0; i < files.length; i += CHUNK) {
+        const chunk = files.slice(i, i + CHUNK)
+        const out = await client.call('caption', { packDir, inputs: chunk.map((file) => ({ file })), options }, {
+          onProgress: (p) => process.stderr.isTTY && process.stderr.write(`\r[${i + p.done}/${files.length}]`)
+        })
+        for (const r of out) {
+          if ('error' in r) {
+            failed++
+            if (values.json) emit({ file: r.file, error: r.error.message, code: r.error.code })
+            else process.stdout.write(`${r.file}\tERROR ${r.error.message}\n`)
+            log(`error: ${r.error.message}`)
+          } else if (values.json) emit(compact(r, !!values.concepts))
+          else process.stdout.write(`${r.file}\t${r.caption}\n`)
+        }
+      }
+      if (process.stderr.isTTY) process.stderr.write('\n')
+      const ms = performance.now() - t0
+      log(`${files.length - failed} captioned, ${failed} failed, ${Math.round(ms)} ms (${Math.round(ms / files.length)} ms/image)`)
+    } finally {
+      await client.dispose()
+    }
+    return failed === 0 ? 0 : 3
+  }
+}
