@@ -1,20 +1,21 @@
-// Any Node process (pure). The ShapesWorld truth checker, ported from ../shared/specs/shapesworld.md
-// ("Truth of a caption") to TypeScript so the evaluation can judge generated captions without Python.
-// [Note: parsing] A caption is first parsed with the caption grammar of the spec:
-//   S      := PREFIX? CORE BG?          PREFIX := "there is" | "a picture of"     BG := "on a" bg "background"
-//   CORE   := NP | NP REL NP | NP "and" NP | "a single" BARE | "one" (shape|object) | (two|three) (shapes|objects)
-//   NP     := (a|an) BARE               BARE := size? colour? shape          REL := "to the left of" | …
-// Combinations of optional parts that the generator never emits together (e.g. a background suffix after a
-// relation) are accepted: they still have a clear meaning. The article's a/an agreement is not checked (it
-// carries no meaning). Anything that does not parse — broken decoder output such as "a picture of a picture
-// of …", unknown words, trailing words — is FALSE: fluent-looking garbage must not count as true.
-// [Note: truth] Per the spec: every noun phrase matches some object (all attributes it names); a named
-// background equals the scene's; a count word equals n; "single" implies n = 1; a relation holds between some
-// ordered pair of two distinct matching objects (left of: x_A < x_B, right of: x_A > x_B, above: y_A < y_B,
-// below: y_A > y_B; y points down). For "A and B" each noun phrase only needs to match some object (the spec's
-// wording; the two may match the same object).
-import { tokenize } from './metrics/tokenize'
-
+// Any Node process (pure). The ShapesWorld truth checker: a TypeScript port of `caption_is_true` in
+// tools/modelkit/shapesworld.py (which follows ../shared/specs/shapesworld.md, "Truth of a caption"), so the
+// evaluation judges captions exactly as the model kit does when it writes the pack's metrics.
+// [Note: the language] A caption is first parsed; anything outside the language is FALSE, so broken decoder
+// output ("a picture of a picture of …", unknown or trailing words) never counts as true. Accepted forms:
+//   count         (one|two|three) (shape|shapes|object|objects) BG?     — number agreement: one ↔ singular
+//   single-count  "a single" BARE BG?
+//   single        ("there is" | "a picture of")? NP BG?
+//   conjunction   NP "and" NP BG?                                      — no prefix
+//   relation      NP ("to the left of" | "to the right of" | "above" | "below") NP   — no prefix, no BG
+//   NP := ("a" | "an") BARE with a/an agreeing with the next word ("an" before a vowel);
+//   BARE := size? colour? shape;   BG := "on a" (gray|black|white) "background"
+// Words are the lower-cased text with every character other than a-z, 0-9 and space replaced by a space.
+// [Note: truth] A named background equals the scene's; a count equals n ("a single" → 1); a relation holds
+// for some ordered pair of two distinct objects matching its noun phrases (left of: x_A < x_B, right of:
+// x_A > x_B, above: y_A < y_B, below: y_A > y_B; y points down); otherwise every noun phrase matches some
+// object (all the attributes it names; the two phrases of a conjunction may match the same object).
+// test/unit/truth-crosscheck.test.ts compares this port with the Python checker on generated scenes.
 export const COLOURS = ['red', 'green', 'blue', 'yellow', 'purple', 'orange'] as const
 export const SHAPES = ['circle', 'square', 'triangle', 'star', 'diamond'] as const
 export const SIZES = ['small', 'large'] as const
@@ -49,123 +50,96 @@ export interface NounPhrase {
 export type Relation = 'left' | 'right' | 'above' | 'below'
 
 export interface ParsedCaption {
+  kind: 'count' | 'single-count' | 'single' | 'conjunction' | 'relation'
   nps: NounPhrase[]
-  relation?: { a: NounPhrase; b: NounPhrase; rel: Relation }
+  rel?: Relation
   count?: number
-  background?: string
+  background: string | null
 }
+
+const COUNT_WORDS: Record<string, number> = { one: 1, two: 2, three: 3 }
+const COUNT_NOUNS = ['shape', 'shapes', 'object', 'objects']
+const RELATIONS: [string[], Relation][] = [
+  [['to', 'the', 'left', 'of'], 'left'],
+  [['to', 'the', 'right', 'of'], 'right'],
+  [['above'], 'above'],
+  [['below'], 'below']
+]
 
 const isIn = (list: readonly string[], w: string | undefined): w is string => w !== undefined && list.includes(w)
 
-class Cursor {
-  constructor(
-    readonly toks: readonly string[],
-    public i = 0
-  ) {}
-  peek(k = 0): string | undefined {
-    return this.toks[this.i + k]
-  }
-  /** Consume the given words if they come next. */
-  eat(...words: string[]): boolean {
-    for (let k = 0; k < words.length; k++) if (this.toks[this.i + k] !== words[k]) return false
-    this.i += words.length
-    return true
-  }
-  get done(): boolean {
-    return this.i >= this.toks.length
-  }
+/** The checker's words: lower-case, characters other than a-z, 0-9 and space become spaces. */
+export function truthWords(text: string): string[] {
+  return text
+    .toLowerCase()
+    .replace(/[^a-z0-9 ]+/g, ' ')
+    .split(' ')
+    .filter((x) => x.length > 0)
 }
 
-function parseBare(c: Cursor): NounPhrase | null {
-  const start = c.i
+const article = (next: string) => ('aeiou'.includes(next[0] ?? '') ? 'an' : 'a')
+
+/** [article] size? colour? shape at w[i]; [noun phrase, next index] or null. */
+function parseNP(w: readonly string[], i: number, withArticle = true): [NounPhrase, number] | null {
+  const start = i
+  if (withArticle) {
+    if (w[i] !== 'a' && w[i] !== 'an') return null
+    i++
+  }
   const np: Partial<NounPhrase> = {}
-  if (isIn(SIZES, c.peek())) np.size = c.toks[c.i++]
-  if (isIn(COLOURS, c.peek())) np.colour = c.toks[c.i++]
-  if (isIn(SHAPES, c.peek())) {
-    np.shape = c.toks[c.i++]
-    return np as NounPhrase
-  }
-  c.i = start
+  if (isIn(SIZES, w[i])) np.size = w[i++]
+  if (isIn(COLOURS, w[i])) np.colour = w[i++]
+  if (!isIn(SHAPES, w[i])) return null
+  np.shape = w[i++]
+  if (withArticle && w[start] !== article(w[start + 1]!)) return null
+  return [np as NounPhrase, i]
+}
+
+/** Optional " on a {background} background" that must end the caption; [background, next] or null. */
+function parseBg(w: readonly string[], i: number): [string | null, number] | null {
+  if (i === w.length) return [null, i]
+  if (w.length - i === 4 && w[i] === 'on' && w[i + 1] === 'a' && isIn(BACKGROUNDS, w[i + 2]) && w[i + 3] === 'background') return [w[i + 2]!, i + 4]
   return null
 }
 
-function parseNP(c: Cursor): NounPhrase | null {
-  const start = c.i
-  if (c.eat('a') || c.eat('an')) {
-    const np = parseBare(c)
-    if (np) return np
-  }
-  c.i = start
-  return null
-}
-
-function parseRel(c: Cursor): Relation | null {
-  if (c.eat('to', 'the', 'left', 'of')) return 'left'
-  if (c.eat('to', 'the', 'right', 'of')) return 'right'
-  if (c.eat('above')) return 'above'
-  if (c.eat('below')) return 'below'
-  return null
-}
-
-function parseCore(c: Cursor): ParsedCaption | null {
-  const start = c.i
-  if (c.eat('a', 'single')) {
-    const np = parseBare(c)
-    if (np) return { nps: [np], count: 1 }
-    c.i = start
-    return null
-  }
-  if (c.eat('one')) {
-    if (c.eat('shape') || c.eat('object')) return { nps: [], count: 1 }
-    c.i = start
-    return null
-  }
-  const countWord = c.peek()
-  if (countWord === 'two' || countWord === 'three') {
-    c.i++
-    if (c.eat('shapes') || c.eat('objects')) return { nps: [], count: countWord === 'two' ? 2 : 3 }
-    c.i = start
-    return null
-  }
-  const a = parseNP(c)
-  if (!a) return null
-  const afterA = c.i
-  const rel = parseRel(c)
-  if (rel) {
-    const b = parseNP(c)
-    if (b) return { nps: [a, b], relation: { a, b, rel } }
-    c.i = afterA
-    return null
-  }
-  if (c.eat('and')) {
-    const b = parseNP(c)
-    if (b) return { nps: [a, b] }
-    c.i = afterA
-    return null
-  }
-  return { nps: [a] }
-}
-
-function parseWithPrefix(toks: readonly string[], prefix: string[]): ParsedCaption | null {
-  const c = new Cursor(toks)
-  if (prefix.length > 0 && !c.eat(...prefix)) return null
-  const core = parseCore(c)
-  if (!core) return null
-  if (c.eat('on', 'a') || c.eat('on', 'an')) {
-    const bg = c.peek()
-    if (!isIn(BACKGROUNDS, bg)) return null
-    c.i++
-    if (!c.eat('background')) return null
-    core.background = bg
-  }
-  return c.done ? core : null
-}
-
-/** Parse a caption with the ShapesWorld grammar; null when it does not parse. */
+/** Parse a caption of the ShapesWorld language; null when it is not in it. */
 export function parseCaption(caption: string): ParsedCaption | null {
-  const toks = tokenize(caption)
-  if (toks.length === 0) return null
-  return parseWithPrefix(toks, ['there', 'is']) ?? parseWithPrefix(toks, ['a', 'picture', 'of']) ?? parseWithPrefix(toks, [])
+  const w = truthWords(caption)
+  if (w.length === 0) return null
+  const w0 = w[0]!
+  if (w.length >= 2 && w0 in COUNT_WORDS && isIn(COUNT_NOUNS, w[1])) {
+    const n = COUNT_WORDS[w0]!
+    if ((n === 1) !== (w[1] === 'shape' || w[1] === 'object')) return null
+    const bg = parseBg(w, 2)
+    return bg ? { kind: 'count', nps: [], count: n, background: bg[0] } : null
+  }
+  if (w.length >= 2 && w0 === 'a' && w[1] === 'single') {
+    const p = parseNP(w, 2, false)
+    const bg = p && parseBg(w, p[1])
+    return p && bg ? { kind: 'single-count', nps: [p[0]], count: 1, background: bg[0] } : null
+  }
+  let i = 0
+  let prefixed = false
+  if (w0 === 'there' && w[1] === 'is') [i, prefixed] = [2, true]
+  else if (w0 === 'a' && w[1] === 'picture' && w[2] === 'of') [i, prefixed] = [3, true]
+  const p = parseNP(w, i)
+  if (!p) return null
+  const [np1, j] = p
+  if (!prefixed && j < w.length) {
+    if (w[j] === 'and') {
+      const q = parseNP(w, j + 1)
+      const bg = q && parseBg(w, q[1])
+      return q && bg ? { kind: 'conjunction', nps: [np1, q[0]], background: bg[0] } : null
+    }
+    for (const [words, rel] of RELATIONS) {
+      if (words.every((x, k) => w[j + k] === x)) {
+        const q = parseNP(w, j + words.length)
+        return q && q[1] === w.length ? { kind: 'relation', nps: [np1, q[0]], rel, background: null } : null
+      }
+    }
+  }
+  const bg = parseBg(w, j)
+  return bg ? { kind: 'single', nps: [np1], background: bg[0] } : null
 }
 
 export function matches(np: NounPhrase, o: SceneObject): boolean {
@@ -189,15 +163,15 @@ export type Verdict = { true: true } | { true: false; reason: string }
 
 export function judge(caption: string, scene: Scene): Verdict {
   const p = parseCaption(caption)
-  if (!p) return { true: false, reason: 'does not parse' }
-  if (p.background !== undefined && p.background !== scene.background) return { true: false, reason: 'background' }
+  if (!p) return { true: false, reason: 'not in the language' }
+  if (p.background !== null && p.background !== scene.background) return { true: false, reason: 'background' }
   if (p.count !== undefined && p.count !== scene.objects.length) return { true: false, reason: 'count' }
-  for (const np of p.nps) if (!scene.objects.some((o) => matches(np, o))) return { true: false, reason: 'no matching object' }
-  if (p.relation) {
-    const { a, b, rel } = p.relation
-    const ok = scene.objects.some((oa, i) => matches(a, oa) && scene.objects.some((ob, j) => i !== j && matches(b, ob) && relationHolds(rel, oa, ob)))
-    if (!ok) return { true: false, reason: 'relation' }
+  if (p.kind === 'relation') {
+    const [a, b] = p.nps as [NounPhrase, NounPhrase]
+    const ok = scene.objects.some((oa, i) => matches(a, oa) && scene.objects.some((ob, j) => i !== j && matches(b, ob) && relationHolds(p.rel!, oa, ob)))
+    return ok ? { true: true } : { true: false, reason: 'relation' }
   }
+  for (const np of p.nps) if (!scene.objects.some((o) => matches(np, o))) return { true: false, reason: 'no matching object' }
   return { true: true }
 }
 
