@@ -2,10 +2,12 @@
 import type { CliCommand } from './command'
 import { captionCommand } from './commands/caption'
 import { embedCaptionsCommand } from './commands/embed-captions'
+import { evalCommand } from './commands/eval'
+import { evalDemoCommand } from './commands/eval-demo'
 import { exportCommand } from './commands/export'
 import { gapCommand } from './commands/gap'
 import { libraryCommand } from './commands/library'
 import { modelsCommand } from './commands/models'
 import { vqaCommand } from './commands/vqa'
 
-export const COMMANDS: CliCommand[] = [libraryCommand, exportCommand, captionCommand, embedCaptionsCommand, gapCommand, vqaCommand, modelsCommand]
+export const COMMANDS: CliCommand[] = [libraryCommand, exportCommand, captionCommand, embedCaptionsCommand, gapCommand, vqaCommand, modelsCommand, evalCommand, evalDemoCommand]

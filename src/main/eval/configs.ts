@@ -1,0 +1,79 @@
+// Any Node process (pure). The ablation configurations of the evaluation table, as engine caption options.
+// [Note: the ablation ladder] Rows follow issue 6, built up from the plain noise-trained decoder ("C"):
+//   retrieval        nearest datastore caption to the raw image embedding (k = 1, no realignment, no decoder)
+//   dec σ²=0         the decoder trained without noise, one decode of the clean image embedding
+//   dec σ²=0.016     the decoder trained at σ² = 0.016 (the papers' value), one clean decode            = C
+//   C + patch        MacCap's patch route: one decode of the fused embedding normalize(g + w·s), no noise
+//   C + crops        the multi-scale crop route, same
+//   C + noise+rerank C with the pack's default region route, N noise samples (pack default N and σ²) plus the
+//                    clean decode, reranked by CLIP-S                                                    = D
+//   D + retrieval    D plus the top-k datastore captions nearest the raw image embedding as candidates
+//   D + procrustes   ReCap: retrieval query realigned by the pack's Procrustes matrix, ranked by aCLIP-S
+//   D + ridge        the same with the ridge matrix
+//   D + ridge + mixup  PCM-Net's patch-wise mix-up before aggregation (only meaningful with the patch route)
+//   default          the pack's defaults, untouched (what `caption` does without options)
+// A single noise-free decode uses noiseSamples 1 with σ² 0, because the engine's `cleanSample` decodes the
+// global embedding, not the fused one. Rows whose decoder the pack lacks are skipped with a reason.
+import type { CaptionOptions, PackJsonType as PackJson } from '../engine'
+
+export interface EvalConfig {
+  name: string
+  description: string
+  options: CaptionOptions
+}
+
+export type ConfigPlan = { config: EvalConfig } | { name: string; skipped: string }
+
+const OFF: CaptionOptions = { regions: 'off', retrieval: false, align: 'off', rerank: false, mixup: false, concepts: false, cleanSample: false }
+
+function decoderWith(pack: PackJson, variance: number): string | undefined {
+  const exact = pack.decoders.find((d) => Math.abs(d.noiseVariance - variance) < 1e-9)
+  return exact?.id
+}
+
+export function ablationPlan(pack: PackJson): ConfigPlan[] {
+  const d = pack.defaults
+  const plan: ConfigPlan[] = []
+  const dec0 = decoderWith(pack, 0)
+  const dec016 = decoderWith(pack, 0.016)
+  const route = d.regions === 'off' ? 'patch' : d.regions
+  const single = (decoder: string): CaptionOptions => ({ ...OFF, decoder, noiseSamples: 1, noiseVariance: 0 })
+  const add = (name: string, description: string, options: CaptionOptions | null, why = '') =>
+    plan.push(options ? { config: { name, description, options } } : { name, skipped: why })
+
+  add('retrieval', 'nearest datastore caption to the image embedding (k = 1)', pack.arrays.datastore ? { ...OFF, noiseSamples: 0, retrieval: true, retrievalK: 1 } : null, 'pack has no datastore')
+  add('dec σ²=0', 'decoder trained without noise, one clean decode', dec0 ? single(dec0) : null, 'pack has no σ² = 0 decoder')
+  if (!dec016) {
+    add('dec σ²=0.016', '', null, 'pack has no σ² = 0.016 decoder')
+  } else {
+    add('dec σ²=0.016', 'decoder trained at σ² = 0.016, one clean decode', single(dec016))
+    add('+ patch', 'MacCap patch route (top-k by CLS attention), one decode of the fused embedding', { ...single(dec016), regions: 'patch' })
+    add('+ crops', 'multi-scale crops route, one decode of the fused embedding', { ...single(dec016), regions: 'crops' })
+    const samples = d.noiseSamples
+    const noisy: CaptionOptions = { ...OFF, decoder: dec016, regions: route, noiseSamples: samples, noiseVariance: d.noiseVariance ?? 0.016, cleanSample: true, rerank: true }
+    add(`+ ${route} + ${samples} noise + rerank`, `${route} route, ${samples} noise samples (σ² = ${d.noiseVariance ?? 0.016}) plus the clean decode, ranked by CLIP-S`, noisy)
+    if (pack.arrays.datastore) add('+ retrieval', `also the ${d.retrievalK} nearest datastore captions (no realignment)`, { ...noisy, retrieval: true, retrievalK: d.retrievalK })
+    for (const align of ['procrustes', 'ridge'] as const) {
+      const has = align === 'procrustes' ? pack.arrays.realignProcrustes : pack.arrays.realignRidge
+      add(`+ ${align}`, `retrieval with the ${align}-realigned query; ranked by aCLIP-S`, has && pack.arrays.datastore ? { ...noisy, retrieval: true, retrievalK: d.retrievalK, align } : null, `pack has no ${align} matrix or no datastore`)
+    }
+    const mixAlign = pack.arrays.realignRidge ? 'ridge' : pack.arrays.realignProcrustes ? 'procrustes' : 'off'
+    add(
+      '+ mix-up',
+      `PCM-Net patch-wise mix-up with the salient concepts (patch route, ${mixAlign} realignment)`,
+      pack.arrays.concepts ? { ...noisy, regions: 'patch', retrieval: mixAlign !== 'off' && !!pack.arrays.datastore, retrievalK: d.retrievalK, align: mixAlign, mixup: true, concepts: true } : null,
+      'pack has no concept vocabulary'
+    )
+  }
+  add('default', 'the pack defaults, unchanged', {})
+  return plan
+}
+
+/** Select configurations by name (case-insensitive substring match); all when `names` is empty. */
+export function selectConfigs(plan: ConfigPlan[], names: readonly string[]): ConfigPlan[] {
+  if (names.length === 0) return plan
+  const want = names.map((n) => n.toLowerCase())
+  const out = plan.filter((p) => want.some((w) => ('config' in p ? p.config.name : p.name).toLowerCase().includes(w)))
+  if (out.length === 0) throw new Error(`no configuration matches ${names.join(', ')}; known: ${plan.map((p) => ('config' in p ? p.config.name : p.name)).join(' | ')}`)
+  return out
+}
