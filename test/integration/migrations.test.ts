@@ -9,14 +9,15 @@ import { tempDir } from '../fixtures/images'
 describe('migration 001 (initial schema)', () => {
   it('creates every table, sets user_version and is applied once', () => {
     const file = join(tempDir('mig'), 'db.sqlite')
-    const db = openDatabase(file)
+    const only001 = MIGRATIONS.filter((m) => m.version === 1)
+    const db = openDatabase(file, only001)
     expect(schemaVersion(db)).toBe(1)
     const tables = (db.prepare(`SELECT name FROM sqlite_master WHERE type='table' ORDER BY name`).all() as { name: string }[]).map((t) => t.name)
     expect(tables).toEqual(expect.arrayContaining(['roots', 'images', 'captions', 'jobs', 'job_items', 'settings']))
     expect(db.pragma('journal_mode', { simple: true })).toBe('wal')
     db.close()
     // Re-opening does not re-run it (it would fail on CREATE TABLE).
-    const again = openDatabase(file)
+    const again = openDatabase(file, only001)
     expect(schemaVersion(again)).toBe(1)
     again.close()
   })

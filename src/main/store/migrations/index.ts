@@ -1,5 +1,6 @@
 // Main process (plain Node). The ordered list of migrations; each has its own test in test/integration.
 import { migration001 } from './001_initial'
+import { migration002 } from './002_tags'
 import type { Migration } from './types'
 
-export const MIGRATIONS: readonly Migration[] = [migration001]
+export const MIGRATIONS: readonly Migration[] = [migration001, migration002]
