@@ -26,6 +26,7 @@ export class JobRunner {
   private loop: Promise<void> | null = null
   private current: { jobId: number; abort: AbortController } | null = null
   private idleWaiters: (() => void)[] = []
+  private stopping = false
 
   constructor(
     private readonly ctx: ServiceContext,
@@ -112,12 +113,13 @@ export class JobRunner {
 
   /** Stop the loop after the current image (used when the host shuts down). */
   async stop(): Promise<void> {
+    this.stopping = true
     this.current?.abort.abort()
     await this.loop
   }
 
   private kick(): void {
-    if (this.loop) return
+    if (this.loop || this.stopping) return
     this.loop = this.runAll()
       .catch((err: unknown) => {
         process.stderr.write(`job runner stopped: ${(err as Error).stack ?? String(err)}\n`)
@@ -132,7 +134,7 @@ export class JobRunner {
   private async runAll(): Promise<void> {
     for (;;) {
       const [next] = this.repo.runnable()
-      if (next === undefined) return
+      if (next === undefined || this.stopping) return
       await this.runJob(next)
     }
   }
@@ -164,7 +166,7 @@ export class JobRunner {
     this.progress(jobId, meter)
     for (;;) {
       const state = this.repo.summary(jobId)?.state
-      if (state !== 'running') return void this.progress(jobId, meter)
+      if (state !== 'running' || this.stopping) return void this.progress(jobId, meter)
       const item = this.repo.nextPending(jobId)
       if (!item) break
       const img = this.ctx.images.get(item.imageId)

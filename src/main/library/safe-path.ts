@@ -1,6 +1,7 @@
 // Main process (plain Node). [Note: media trust] The only way a file leaves the library over the media
 // protocol (Electron) or the /media route (serve): its real path (symlinks resolved) must lie inside the
 // real path of a live library root. Pure apart from realpath, and unit-tested for traversal and escapes.
+import { realpathSync } from 'node:fs'
 import { realpath } from 'node:fs/promises'
 import { isAbsolute, relative, resolve, sep } from 'node:path'
 
@@ -18,6 +19,19 @@ export async function resolveUnderRoot(root: string, relPath: string): Promise<s
   try {
     const [realRoot, realFile] = await Promise.all([realpath(root), realpath(candidate)])
     return isInside(realRoot, realFile) ? realFile : null
+  } catch {
+    return null
+  }
+}
+
+/** Synchronous twin of resolveUnderRoot (same rule), for callers that need a path without awaiting. */
+export function resolveUnderRootSync(root: string, relPath: string): string | null {
+  if (relPath.includes('\0')) return null
+  const candidate = resolve(root, relPath)
+  if (!isInside(resolve(root), candidate)) return null
+  try {
+    const realFile = realpathSync(candidate)
+    return isInside(realpathSync(root), realFile) ? realFile : null
   } catch {
     return null
   }

@@ -8,6 +8,11 @@ import { createLibraryHandlers, ScanManager } from './library-handlers'
 import { createJobHandlers } from './jobs-handlers'
 import { JobRunner, type Captioner } from '../jobs/runner'
 import { StudioError } from '@shared/errors'
+import { join } from 'node:path'
+import { createEngineHandlers } from './engine-handlers'
+import { toNewCandidates } from './candidates'
+import { resolveUnderRootSync } from '../library/safe-path'
+import { EngineClient, type EngineCaller } from '../engine'
 
 export const VERSION = '0.1.0'
 
@@ -25,22 +30,53 @@ export interface ServiceOptions {
   captioner?: Captioner
   /** Resume interrupted jobs at start (hosts: yes; one-shot CLI commands: no). */
   resumeJobs?: boolean
+  /** Engine transport (default: the engine worker next to this bundle). */
+  engine?: EngineCaller
+  /** Folder of bundled packs (default: the repository's models/). */
+  bundledPacksDir?: string
 }
-
-const noEngine: Captioner = () => Promise.reject(new StudioError('model_error', 'no caption engine is available in this host'))
 
 export function createServices(dataDir: string, host: SystemInfo['host'], opts: ServiceOptions = {}): Services {
   const ctx = createContext(dataDir, host)
   const scans = new ScanManager(ctx)
-  // [Note: captioner seam] Batch jobs caption through this function; by default it calls the engine's
-  // `engine.caption` handler, so jobs and the image view share one path.
-  let captioner: Captioner = opts.captioner ?? noEngine
-  const jobs = new JobRunner(ctx, (imageId, options, signal) => captioner(imageId, options, signal))
+  const imagePath = (imageId: number): string => {
+    const img = ctx.images.get(imageId)
+    const root = img ? ctx.images.root(img.root_id) : undefined
+    if (!img || !root || root.removed_at) throw new StudioError('not_found', `image ${imageId} not found`)
+    const real = resolveUnderRootSync(root.path, img.rel_path)
+    if (!real) throw new StudioError('not_found', `image ${imageId} is missing or outside its library root`)
+    return real
+  }
+  // The worker is spawned lazily on the first engine call, so hosts that never caption pay nothing.
+  const engine = opts.engine ?? new EngineClient()
+  const engineHandlers = createEngineHandlers({
+    dataDir,
+    imagePath,
+    emit: ctx.emit,
+    bundledPacksDir: opts.bundledPacksDir ?? join(__dirname, '..', '..', 'models'),
+    engine
+  })
+  // [Note: captioner seam] Batch jobs and the image view's suggestions share one path: the engine's
+  // `engine.caption` handler (in the worker), mapped to stored candidates by toNewCandidates.
+  const engineCaptioner: Captioner = async (imageId, options) => {
+    const out = await engineHandlers['engine.caption']({ imageId, options })
+    return { candidates: toNewCandidates(out), result: { packId: out.packId, ms: Math.round(Object.values(out.timings).reduce((a, b) => a + b, 0)) } }
+  }
+  const jobs = new JobRunner(ctx, opts.captioner ?? engineCaptioner)
   const handlers: Handlers = {
     'system.info': () => ({ host, version: VERSION, dataDir, platform: `${process.platform}-${process.arch}` }),
     ...createLibraryHandlers(ctx, scans),
     ...createCaptionHandlers(ctx),
-    ...createJobHandlers(jobs)
+    ...createJobHandlers(jobs),
+    ...engineHandlers,
+    'captions.suggest': async ({ imageId, options }) => {
+      if (!ctx.images.get(imageId)) throw new StudioError('not_found', `image ${imageId} not found`)
+      const result = await engineHandlers['engine.caption']({ imageId, options })
+      const stored = ctx.captions.addCandidates(imageId, toNewCandidates(result))
+      ctx.emit({ type: 'captions.changed', imageId })
+      const open = ctx.captions.forImage(imageId).candidates
+      return { candidates: open.length ? open : stored, result }
+    }
   }
   if (opts.resumeJobs !== false) jobs.start()
   return {
@@ -52,6 +88,7 @@ export function createServices(dataDir: string, host: SystemInfo['host'], opts: 
     async close() {
       await jobs.stop()
       await scans.waitAll().catch(() => undefined)
+      await engine.dispose().catch(() => undefined)
       ctx.db.close()
     }
   }

@@ -4,7 +4,10 @@
 import type * as v from 'valibot'
 import { captions } from './captions'
 import { exportsDomain } from './exports'
+import { engine } from './engine'
 import { jobs } from './jobs'
+import { models } from './models'
+import { suggest } from './suggest'
 import { library } from './library'
 import { system } from './system'
 
@@ -13,7 +16,10 @@ export const operations = {
   ...library,
   ...captions,
   ...exportsDomain,
-  ...jobs
+  ...jobs,
+  ...engine,
+  ...models,
+  ...suggest
 } as const
 
 export type Operations = typeof operations

@@ -1,0 +1,27 @@
+// Main process / serve / CLI (plain Node). Turns engine output into stored candidates with provenance:
+// the pack, the route (decoder / retrieval), the decoder id, noise variance and seeds, and every score, plus
+// `score` (the ranking score) and `rank` (0 = best) so review and auto-accept can use them.
+import type { CaptionOutput } from '@shared/contract/engine'
+import type { NewCandidate } from '../store/captions-repo'
+
+export function toNewCandidates(out: CaptionOutput): NewCandidate[] {
+  return out.candidates
+    .filter((c) => c.text.trim().length > 0)
+    .map((c, rank) => {
+      const params: Record<string, unknown> = {}
+      if (c.provenance.decoder) {
+        params.decoder = c.provenance.decoder.id
+        params.noiseVariance = c.provenance.decoder.noiseVariance
+        params.seeds = c.provenance.decoder.samples.map((s) => s.seed)
+        params.beam = c.provenance.decoder.beam
+      }
+      if (c.provenance.retrieval) {
+        params.retrievalSimilarity = c.provenance.retrieval.similarity
+        params.align = c.provenance.retrieval.align
+      }
+      for (const k of ['regions', 'align', 'noiseSamples', 'mixup', 'seed'] as const) if (out.options[k] !== undefined) params[k] = out.options[k]
+      const scores: Record<string, number> = { score: c.score, rank }
+      for (const [k, val] of Object.entries(c.scores)) if (typeof val === 'number') scores[k] = val
+      return { text: c.text, source: { kind: 'model' as const, packId: out.packId, method: c.source, params }, scores }
+    })
+}
