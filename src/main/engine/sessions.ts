@@ -30,6 +30,8 @@ export interface SessionPoolOptions {
   /** Providers to try, in order (default: platformProviders()). 'cpu' is always appended as last resort. */
   providers?: Provider[]
   intraOpThreads?: number
+  /** Silence ONNX Runtime's own log (default true; provider failures are still reported). */
+  quietNativeLog?: boolean
 }
 
 export class SessionPool {
@@ -41,6 +43,10 @@ export class SessionPool {
     const list = opts.providers ?? platformProviders()
     this.providers = list.includes('cpu') ? list : [...list, 'cpu']
     this.threads = Math.max(1, Math.min(opts.intraOpThreads ?? 2, availableParallelism()))
+    // ONNX Runtime prints a native error line whenever a provider library is missing (e.g. CUDA here). The
+    // same message is kept in `attempts` and reported through status, so the native log is kept quiet;
+    // real failures still surface as exceptions. (Global to the process: set before the first session.)
+    if (opts.quietNativeLog !== false) ort.env.logLevel = 'fatal'
   }
 
   /** The session for `file` (absolute path), created once; a failed creation is forgotten so it can be retried. */
