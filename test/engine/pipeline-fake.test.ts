@@ -82,6 +82,24 @@ describe('fake pack pipeline', () => {
     expect(ok(out[5]).caption).toBe('a red square')
   })
 
+  it('beam search finds a hypothesis at least as likely as greedy', async () => {
+    const opts = { noiseSamples: 0, cleanSample: true, retrieval: false, regions: 'off' as const }
+    const g = ok((await captionFiles(engine, [{ file: join(dir, 'red.png') }], { ...opts, beam: 1 }))[0])
+    const b = ok((await captionFiles(engine, [{ file: join(dir, 'red.png') }], { ...opts, beam: 3 }))[0])
+    expect(b.caption).toBe('a red square')
+    expect(b.candidates[0]!.provenance.decoder!.logProb).toBeGreaterThanOrEqual(g.candidates[0]!.provenance.decoder!.logProb - 1e-6)
+    expect(b.candidates[0]!.provenance.decoder!.beam).toBe(3)
+  })
+
+  it('mix-up and a realigned prefix run and keep the caption', async () => {
+    const r = ok((await captionFiles(engine, [{ file: join(dir, 'red.png') }], { mixup: true, alignPrefix: true, seed: 2 }))[0])
+    expect(r.caption).toBe('a red square')
+    expect(r.options.mixup).toBe(true)
+    const plain = ok((await captionFiles(engine, [{ file: join(dir, 'red.png') }], { regions: 'patch', mixup: false, seed: 2 }))[0])
+    // Mixing patches toward their concept changes the region weights the heatmap reports.
+    expect(r.regions?.similarity).not.toEqual(plain.regions?.similarity)
+  })
+
   it('crops route returns 14 boxes with weights summing to 1', async () => {
     const r = ok((await captionFiles(engine, [{ file: join(dir, 'red.png') }], { regions: 'crops' }))[0])
     expect(r.regions?.kind).toBe('crops')

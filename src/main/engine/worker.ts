@@ -2,7 +2,7 @@
 // Requests run one at a time (a concurrency-1 queue: ONNX Runtime already uses the cores we allow it, and
 // interleaving two batches only adds memory); `cancel` is handled immediately, for queued or running work.
 import { parentPort, workerData } from 'node:worker_threads'
-import { toEnvelope } from '@shared/errors'
+import { StudioError, toEnvelope } from '@shared/errors'
 import { EngineHost } from './host'
 import { configureSharp } from './preprocess'
 import type { EngineRequest, FromWorker, OpenOptions, ToWorker } from './protocol'
@@ -25,7 +25,7 @@ async function pump(): Promise<void> {
     const req = queue.shift()!
     const ctl = controllers.get(req.id) ?? new AbortController()
     try {
-      if (ctl.signal.aborted) throw Object.assign(new Error('cancelled'), {})
+      if (ctl.signal.aborted) throw new StudioError('cancelled', 'cancelled before it started')
       const value = await host.handle(req.type, req.args as never, ctl.signal, (p) => send({ type: 'progress', id: req.id, ...p }))
       send({ type: 'result', id: req.id, value })
     } catch (err) {
