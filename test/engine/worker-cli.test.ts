@@ -69,6 +69,14 @@ describe.skipIf(!built)('built engine worker and CLI', () => {
     expect('caption' in again[0]!).toBe(true)
   })
 
+  it('rejects pending calls when the worker dies and starts a fresh one on the next call', async () => {
+    const p = client.call('caption', { packDir, inputs: Array.from({ length: 20 }, () => ({ file: join(dir, 'red.png') })), options: { regions: 'crops' } })
+    await (client as unknown as { worker: { terminate(): Promise<number> } }).worker.terminate()
+    await expect(p).rejects.toThrow(/engine worker stopped/)
+    const st = await client.call('open', { packDir })
+    expect(st.packId).toBe('fake')
+  })
+
   it('CLI caption walks folders, skips non-images, reports bad files and goes on', async () => {
     const res = await run('node', [join(OUT, 'cli.js'), 'caption', join(dir, 'imgs'), '--pack', packDir, '--json', '--seed', '5'], { cwd: dir }).catch((e: { stdout: string; stderr: string; code: number }) => e)
     const lines = res.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>)
