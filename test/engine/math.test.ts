@@ -10,6 +10,7 @@ import { aggregatePatches, cropBoxes } from '../../src/main/engine/regions'
 import { createRng, deriveSeed } from '../../src/main/engine/rng'
 import { clipS, harmonic, qualityWeight, scoreText } from '../../src/main/engine/scoring'
 import { createTokenizer, WordTokenizer } from '../../src/main/engine/tokenizer'
+import { bytesToUnicode } from '../../src/main/engine/tokenizer-bpe'
 
 function randn(rng: ReturnType<typeof createRng>, d: number): Float32Array {
   return Float32Array.from({ length: d }, () => rng.normal())
@@ -59,7 +60,34 @@ describe('word tokenizer', () => {
   })
   it('refuses bad tokenizer files and unimplemented types clearly', () => {
     expect(() => createTokenizer('word', { type: 'word', vocab: ['a'] }, 'tok.json')).toThrow(/tok\.json: not a word tokenizer/)
-    expect(() => createTokenizer('clip-bpe', {}, 'tokenizer.json')).toThrow(/clip-bpe" is not implemented yet/)
+    expect(() => createTokenizer('clip-bpe', {}, 'tokenizer.json')).toThrow(/tokenizer\.json: not a Hugging Face BPE tokenizer\.json/)
+    expect(() => createTokenizer('sentencepiece', {}, 'tok.model')).toThrow(/unknown tokenizer type "sentencepiece"/)
+  })
+})
+
+describe('CLIP BPE tokenizer', () => {
+  const bytes = bytesToUnicode()
+  const vocab: Record<string, number> = {}
+  bytes.forEach((c) => (vocab[c] = Object.keys(vocab).length))
+  bytes.forEach((c) => (vocab[c + '</w>'] = Object.keys(vocab).length))
+  const merges = ['r e', 're d</w>', 's q', 'sq u']
+  for (const m of merges) vocab[m.replace(' ', '')] = Object.keys(vocab).length
+  const json = { model: { type: 'BPE', vocab, merges, end_of_word_suffix: '</w>' }, added_tokens: [{ id: 600, content: '<|startoftext|>' }, { id: 601, content: '<|endoftext|>' }] }
+  const tok = createTokenizer('clip-bpe', json, 'tokenizer.json')
+
+  it('merges by rank, adds SOT/EOT, and round-trips text including non-ASCII', () => {
+    const ids = tok.encode('A  Red square!')
+    expect(ids[0]).toBe(600)
+    expect(ids[ids.length - 1]).toBe(601)
+    expect(ids[1]).toBe(vocab['a</w>'])
+    expect(ids[2]).toBe(vocab['red</w>'])
+    expect(ids[3]).toBe(vocab['squ'])
+    expect(tok.decode(ids.slice(1))).toBe('a red square !')
+    expect(tok.decode(tok.encode('Ünï 2 cats'))).toBe('ünï 2 cats')
+    const b = tok.batch(['red', 'a red square'])
+    expect(b.seq).toBe(ids.length - 1)
+    expect(Number(b.mask.slice(0, b.seq).reduce((a, x) => a + x, 0n))).toBe(3)
+    expect(tok.encode('word '.repeat(200))).toHaveLength(77)
   })
 })
 

@@ -1,10 +1,11 @@
 // Engine worker / any Node process (pure). Tokenizers behind one interface.
 // [Note: tokenizer seam] The engine only needs `encode` (text → ids with special tokens), `decode`
 // (ids → text, special tokens dropped) and `batch` (padded int64 ids + mask for the text encoder). The
-// word-level tokenizer of `caption-studio-pack/1` is implemented here; a CLIP BPE tokenizer (pack
-// `tokenizer.type: "clip-bpe"`) would implement the same interface and be added to `createTokenizer`.
+// word-level tokenizer of `caption-studio-pack/1` is implemented here; the CLIP BPE tokenizer (pack
+// `tokenizer.type: "clip-bpe"`, tokenizer-bpe.ts) implements the same interface.
 import * as v from 'valibot'
 import { StudioError } from '@shared/errors'
+import { ClipBpeTokenizer } from './tokenizer-bpe'
 
 export interface TokenBatch {
   ids: BigInt64Array
@@ -127,8 +128,6 @@ export function createTokenizer(type: string, json: unknown, fileName: string): 
     }
     return new WordTokenizer(parsed.output)
   }
-  if (type === 'clip-bpe') {
-    throw new StudioError('unsupported', `${fileName}: tokenizer type "clip-bpe" is not implemented yet (the Tokenizer interface in tokenizer.ts is where it goes)`)
-  }
+  if (type === 'clip-bpe') return new ClipBpeTokenizer(json, fileName)
   throw new StudioError('unsupported', `${fileName}: unknown tokenizer type "${type}"`)
 }
