@@ -3,7 +3,7 @@
 // undo stack. All data comes from the client; nothing here knows the host.
 import { SvelteMap } from 'svelte/reactivity'
 import type { Counts, ImageFilter, ImageSummary, Root } from '@shared/contract/library'
-import type { StudioEvent } from '@shared/contract'
+import type { OpOutput, StudioEvent } from '@shared/contract'
 import type { StudioClient } from './client'
 import { Jobs } from './jobs.svelte'
 import { SvelteSet } from 'svelte/reactivity'
@@ -28,6 +28,8 @@ export class Studio {
   currentId = $state<number | null>(null)
   scanning = $state<StudioEvent & { type: 'library.scan' } | null>(null)
   toast = $state<Toast | null>(null)
+  /** The active caption pack and provider, or why there is none. */
+  engine = $state<OpOutput<'engine.status'> | null>(null)
   readonly summaries = new SvelteMap<number, ImageSummary>()
   /** Multi-selection in the grid (Ctrl/Shift+click), used by batch and bulk actions. */
   readonly selection = new SvelteSet<number>()
@@ -49,6 +51,7 @@ export class Studio {
     })
     void this.refreshAll()
     void this.guard(() => this.jobs.refresh())
+    void this.refreshEngine()
     return off
   }
 
@@ -58,6 +61,7 @@ export class Studio {
       if (e.phase !== 'walking') this.scheduleRefresh(0)
     } else if (e.type === 'library.changed') this.scheduleRefresh(400)
     else if (e.type === 'captions.changed') void this.reloadSummary(e.imageId)
+    else if (e.type === 'engine.changed') void this.refreshEngine()
   }
 
   private scheduleRefresh(ms: number): void {
@@ -96,6 +100,18 @@ export class Studio {
       this.roots = roots
       this.summaries.clear()
     })
+  }
+
+  async refreshEngine(): Promise<void> {
+    try {
+      this.engine = await this.client.call('engine.status', {})
+    } catch (err) {
+      this.engine = { active: null, problem: (err as Error).message }
+    }
+  }
+
+  get engineReady(): boolean {
+    return this.engine?.active != null
   }
 
   async refreshCounts(): Promise<void> {
