@@ -26,8 +26,37 @@ export interface GapAnalysis {
   perDim: { mean: number[]; std: number[] }
   zeroMean: { meanAbsT: number; shareSignificant: number }
   gaussian: { skewness: number; excessKurtosis: number; ks: number; ksCritical05: number; stdMin: number; stdMax: number; stdCv: number }
-  pca: { image: [number, number][]; text: [number, number][]; explained: [number, number] }
+  pca: { image: [number, number][]; text: [number, number][]; explained: [number, number]; gap: [number, number] }
   shift: { fraction: number; r1: number }[]
+  /** Pooled raw residuals r_id = x_id − t_id (not centred), binned, with σ of the zero-mean Gaussian fit
+   *  (σ² = E r²) so a plot can overlay N(0, σ²) and show how far the data are from the zero-mean model. */
+  residualHistogram: { edges: number[]; counts: number[]; sigma: number; mean: number }
+}
+
+/** Histogram of every residual component over ±4σ (σ of the zero-mean fit), 48 bins; outliers clamp. */
+export function residualHistogram(images: readonly Vec[], texts: readonly Vec[], bins = 48): GapAnalysis['residualHistogram'] {
+  let s2 = 0
+  let s1 = 0
+  let m = 0
+  for (let i = 0; i < images.length; i++) {
+    for (let k = 0; k < images[i]!.length; k++) {
+      const r = images[i]![k]! - texts[i]![k]!
+      s1 += r
+      s2 += r * r
+      m++
+    }
+  }
+  const sigma = Math.sqrt(s2 / Math.max(1, m))
+  const lo = -4 * sigma
+  const width = (8 * sigma) / bins || 1
+  const counts = new Array<number>(bins).fill(0)
+  for (let i = 0; i < images.length; i++) {
+    for (let k = 0; k < images[i]!.length; k++) {
+      const b = Math.floor((images[i]![k]! - texts[i]![k]! - lo) / width)
+      counts[Math.max(0, Math.min(bins - 1, b))]!++
+    }
+  }
+  return { edges: Array.from({ length: bins + 1 }, (_, j) => lo + j * width), counts, sigma, mean: s1 / Math.max(1, m) }
 }
 
 /** Standard normal CDF (Abramowitz–Stegun 7.1.26 erf, |error| < 1.5e-7). */
@@ -94,6 +123,12 @@ function pca2(rows: Vec[], dim: number): { dirs: Float64Array[]; mean: Float64Ar
     explained.push(total > 0 ? lambda / total : 0)
   }
   return { dirs, mean, explained: [explained[0] ?? 0, explained[1] ?? 0] }
+}
+
+function dotF(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let s = 0
+  for (let k = 0; k < a.length; k++) s += a[k]! * b[k]!
+  return s
 }
 
 export function recallAt1(images: Vec[], texts: Vec[]): number {
@@ -191,7 +226,8 @@ export function analyzeGap(imagesRaw: readonly ArrayLike<number>[], textsRaw: re
       stdMax: Math.max(...sds),
       stdCv: sdCv
     },
-    pca: { image: images.map(project), text: texts.map(project), explained },
-    shift
+    pca: { image: images.map(project), text: texts.map(project), explained, gap: [dirs[0] ? dotF(dirs[0], mu) : 0, dirs[1] ? dotF(dirs[1], mu) : 0] },
+    shift,
+    residualHistogram: residualHistogram(images, texts)
   }
 }

@@ -105,8 +105,9 @@ export const GapOutput = v.object({
   perDim: v.object({ mean: v.array(v.number()), std: v.array(v.number()) }),
   zeroMean: v.object({ meanAbsT: v.number(), shareSignificant: v.number() }),
   gaussian: v.object({ skewness: v.number(), excessKurtosis: v.number(), ks: v.number(), ksCritical05: v.number(), stdMin: v.number(), stdMax: v.number(), stdCv: v.number() }),
-  pca: v.object({ image: v.array(v.tuple([v.number(), v.number()])), text: v.array(v.tuple([v.number(), v.number()])), explained: v.tuple([v.number(), v.number()]) }),
+  pca: v.object({ image: v.array(v.tuple([v.number(), v.number()])), text: v.array(v.tuple([v.number(), v.number()])), explained: v.tuple([v.number(), v.number()]), gap: v.tuple([v.number(), v.number()]) }),
   shift: v.array(v.object({ fraction: v.number(), r1: v.number() })),
+  residualHistogram: v.object({ edges: v.array(v.number()), counts: v.array(v.number()), sigma: v.number(), mean: v.number() }),
   skipped: Skipped
 })
 
