@@ -6,6 +6,7 @@ import { createContext, type ServiceContext } from './context'
 import { dispatch, type Handlers } from './dispatch'
 import { createLibraryHandlers, ScanManager } from './library-handlers'
 import { createJobHandlers } from './jobs-handlers'
+import { createReviewHandlers } from './review-handlers'
 import { JobRunner, type Captioner } from '../jobs/runner'
 import { StudioError } from '@shared/errors'
 import { join } from 'node:path'
@@ -68,6 +69,7 @@ export function createServices(dataDir: string, host: SystemInfo['host'], opts: 
     ...createLibraryHandlers(ctx, scans),
     ...createCaptionHandlers(ctx),
     ...createJobHandlers(jobs),
+    ...createReviewHandlers(ctx),
     ...engineHandlers,
     'captions.suggest': async ({ imageId, options }) => {
       if (!ctx.images.get(imageId)) throw new StudioError('not_found', `image ${imageId} not found`)

@@ -47,11 +47,11 @@ export interface NewImage {
 
 /** Visible images: live roots, not duplicates. [Note: duplicates] A file whose content hash equals an
  *  image already in the library is recorded with `duplicate_of` and hidden from the grid and exports. */
-const VISIBLE = `i.duplicate_of IS NULL AND i.root_id IN (SELECT id FROM roots WHERE removed_at IS NULL)`
+export const VISIBLE = `i.duplicate_of IS NULL AND i.root_id IN (SELECT id FROM roots WHERE removed_at IS NULL)`
 const HAS_ACCEPTED = `EXISTS (SELECT 1 FROM captions c WHERE c.image_id = i.id AND c.status = 'accepted')`
 const HAS_CANDIDATE = `EXISTS (SELECT 1 FROM captions c WHERE c.image_id = i.id AND c.status = 'candidate')`
 
-const FILTER_SQL: Record<ImageFilter, string> = {
+export const FILTER_SQL: Record<ImageFilter, string> = {
   all: '1',
   uncaptioned: `NOT ${HAS_ACCEPTED} AND i.error IS NULL AND i.missing = 0`,
   accepted: HAS_ACCEPTED,

@@ -9,6 +9,7 @@ import { jobs } from './jobs'
 import { models } from './models'
 import { suggest } from './suggest'
 import { library } from './library'
+import { review } from './review'
 import { system } from './system'
 
 export const operations = {
@@ -19,7 +20,8 @@ export const operations = {
   ...jobs,
   ...engine,
   ...models,
-  ...suggest
+  ...suggest,
+  ...review
 } as const
 
 export type Operations = typeof operations
