@@ -11,6 +11,7 @@ import { JobRunner, type Captioner } from '../jobs/runner'
 import { StudioError } from '@shared/errors'
 import { join } from 'node:path'
 import { createEngineHandlers } from './engine-handlers'
+import { createAnalysis } from './analysis-handlers'
 import { toNewCandidates } from './candidates'
 import { resolveUnderRootSync } from '../library/safe-path'
 import { EngineClient, type EngineCaller } from '../engine'
@@ -59,7 +60,9 @@ export function createServices(dataDir: string, host: SystemInfo['host'], opts: 
   })
   // [Note: captioner seam] Batch jobs and the image view's suggestions share one path: the engine's
   // `engine.caption` handler (in the worker), mapped to stored candidates by toNewCandidates.
+  const analysis = createAnalysis({ ctx, engine, engineHandlers, imagePath })
   const engineCaptioner: Captioner = async (imageId, options) => {
+    await analysis.restore()
     const out = await engineHandlers['engine.caption']({ imageId, options })
     return { candidates: toNewCandidates(out), result: { packId: out.packId, ms: Math.round(Object.values(out.timings).reduce((a, b) => a + b, 0)) } }
   }
@@ -71,8 +74,10 @@ export function createServices(dataDir: string, host: SystemInfo['host'], opts: 
     ...createJobHandlers(jobs),
     ...createReviewHandlers(ctx),
     ...engineHandlers,
+    ...analysis.handlers,
     'captions.suggest': async ({ imageId, options }) => {
       if (!ctx.images.get(imageId)) throw new StudioError('not_found', `image ${imageId} not found`)
+      await analysis.restore()
       const result = await engineHandlers['engine.caption']({ imageId, options })
       const stored = ctx.captions.addCandidates(imageId, toNewCandidates(result))
       ctx.emit({ type: 'captions.changed', imageId })

@@ -2,6 +2,7 @@
 // an input and an output schema. Hosts (Electron IPC, serve HTTP, CLI) dispatch through the same table
 // and validate both directions; the renderer calls `client.call(name, input)` without knowing the host.
 import type * as v from 'valibot'
+import { analysis } from './analysis'
 import { captions } from './captions'
 import { exportsDomain } from './exports'
 import { engine } from './engine'
@@ -21,6 +22,7 @@ export const operations = {
   ...engine,
   ...models,
   ...suggest,
+  ...analysis,
   ...review
 } as const
 

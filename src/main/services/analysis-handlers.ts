@@ -1,0 +1,135 @@
+// Main process / serve / CLI (plain Node). Handlers of the analysis domain: the modality-gap view data,
+// region-versus-global similarity, and "learn from my captions" (refit + auto-refit after N accepts).
+// The refit matrix is stored per library (settings `realign.<pack>.<method>`) and re-applied to the
+// engine before its first use in this host (see `restore`).
+import type { RefitReport } from '@shared/contract/analysis'
+import { StudioError } from '@shared/errors'
+import type { EngineCaller, Realignment } from '../engine'
+import { packMatrix, refit, type Pair } from '../analysis/refit'
+import { SettingsRepo } from '../store/settings-repo'
+import type { Handlers } from './dispatch'
+import type { ServiceContext } from './context'
+import type { EngineHandlers } from './engine-handlers'
+
+type AnalysisHandlers = Pick<Handlers, `analysis.${string}` & keyof Handlers>
+type Stored = { realignment: Realignment; report: RefitReport }
+
+export interface AnalysisDeps {
+  ctx: ServiceContext
+  engine: EngineCaller
+  engineHandlers: EngineHandlers
+  imagePath(imageId: number): string
+}
+
+export function createAnalysis(deps: AnalysisDeps): { handlers: AnalysisHandlers; restore(): Promise<void> } {
+  const { ctx, engineHandlers } = deps
+  const settings = new SettingsRepo(ctx.db)
+  let restored: Promise<void> | null = null
+  let refitting = false
+
+  const acceptedPairs = (limit: number): Pair[] => {
+    const out: Pair[] = []
+    for (const r of ctx.captions.acceptedForExport()) {
+      if (out.length >= limit) break
+      try {
+        out.push({ imageId: r.imageId, file: deps.imagePath(r.imageId), caption: r.text })
+      } catch {
+        // Missing or moved outside the root: not usable for analysis.
+      }
+    }
+    return out
+  }
+
+  const active = async () => {
+    const s = await engineHandlers['engine.status']({})
+    if (!s.active) throw new StudioError('model_error', s.problem ?? 'no caption model is active')
+    return s.active
+  }
+
+  const runRefit = async (method: 'procrustes' | 'ridge', holdout: number): Promise<RefitReport> => {
+    if (refitting) throw new StudioError('conflict', 'a refit is already running')
+    refitting = true
+    try {
+      const a = await active()
+      const key = `realign.${a.packId}.${method}`
+      const stored = settings.get<Stored | null>(key, null)
+      const fromPack = stored ? null : await packMatrix(a.dir, method)
+      const previous = stored ? { realignment: stored.realignment, source: 'library' as const } : fromPack ? { realignment: fromPack, source: 'pack' as const } : { realignment: null, source: 'none' as const }
+      const { realignment, report } = await refit(deps.engine, a.dir, a.packId, acceptedPairs(50_000), method, holdout, previous)
+      settings.set(key, { realignment, report })
+      settings.set('refit.last', report)
+      settings.set('refit.acceptedAt', ctx.images.counts().accepted)
+      await engineHandlers['engine.setRealignment']({ method, realignment })
+      return report
+    } finally {
+      refitting = false
+    }
+  }
+
+  // Auto-refit after `every` new accepts (counted from the accepted total at the last refit).
+  ctx.subscribe((e) => {
+    if (e.type !== 'captions.changed') return
+    const every = settings.get<number>('refit.every', 50)
+    if (every <= 0 || refitting) return
+    const accepted = ctx.images.counts().accepted
+    if (accepted - settings.get<number>('refit.acceptedAt', 0) < every) return
+    runRefit(settings.get<RefitReport | null>('refit.last', null)?.method ?? 'ridge', 0.2).catch((err: unknown) => {
+      process.stderr.write(`auto-refit skipped: ${(err as Error).message}\n`)
+    })
+  })
+
+  const handlers: AnalysisHandlers = {
+    'analysis.gap': async ({ maxPairs }) => {
+      const pairs = acceptedPairs(maxPairs)
+      if (pairs.length < 3) throw new StudioError('invalid_input', `the gap view needs at least 3 accepted captions; this library has ${pairs.length}`)
+      // Shifts of the image embeddings along the gap: 0, 0.1, …, 1.5 of the gap vector.
+      const fractions = Array.from({ length: 16 }, (_, i) => i / 10)
+      const gap = await engineHandlers['engine.gap']({ pairs: pairs.map((p) => ({ imageId: p.imageId, caption: p.caption })), fractions })
+      const skipped = new Set(gap.skipped.map((s) => s.file))
+      const used = pairs.filter((p) => !skipped.has(p.file))
+      return { imageIds: used.map((p) => p.imageId), captions: used.map((p) => p.caption), gap }
+    },
+    'analysis.regionVsGlobal': async ({ maxImages, mode }) => {
+      const items = []
+      for (const p of acceptedPairs(maxImages)) {
+        const r = await engineHandlers['engine.regionSimilarity']({ imageId: p.imageId, captions: [p.caption], mode }).catch(() => null)
+        const c = r?.captions[0]
+        if (!c || c.regions.length === 0) continue
+        items.push({ imageId: p.imageId, global: c.global, maxRegion: Math.max(...c.regions), meanRegion: c.regions.reduce((a, b) => a + b, 0) / c.regions.length })
+      }
+      return { items }
+    },
+    'analysis.refit': ({ method, holdout }) => runRefit(method, holdout),
+    'analysis.refitStatus': () => {
+      const accepted = ctx.images.counts().accepted
+      return {
+        last: settings.get<RefitReport | null>('refit.last', null),
+        acceptsSince: Math.max(0, accepted - settings.get<number>('refit.acceptedAt', 0)),
+        every: settings.get<number>('refit.every', 50),
+        accepted
+      }
+    },
+    'analysis.setRefitEvery': ({ every }) => {
+      settings.set('refit.every', every)
+      return { every }
+    }
+  }
+
+  /** Re-applies this library's stored realignments to the engine, once per host. */
+  const restore = (): Promise<void> => {
+    restored ??= (async () => {
+      const s = await engineHandlers['engine.status']({}).catch(() => null)
+      if (!s?.active) return
+      for (const method of ['procrustes', 'ridge'] as const) {
+        const stored = settings.get<Stored | null>(`realign.${s.active.packId}.${method}`, null)
+        if (stored) await engineHandlers['engine.setRealignment']({ method, realignment: stored.realignment })
+      }
+    })().catch((err: unknown) => {
+      restored = null
+      process.stderr.write(`could not restore the library's realignment: ${(err as Error).message}\n`)
+    })
+    return restored
+  }
+
+  return { handlers, restore }
+}
