@@ -39,7 +39,7 @@ describe('runEvaluation on the fake pack', () => {
     })
     // the fake pack has only a σ² = 0.016 decoder: the σ² = 0 row is skipped, the other ten run
     expect(lines).toContain('skipping dec σ²=0: pack has no σ² = 0 decoder')
-    expect(runs.map((r) => r.config)).toEqual(['retrieval', 'dec σ²=0.016', '+ patch', '+ crops', '+ patch + 4 noise + rerank', '+ retrieval', '+ procrustes', '+ ridge', '+ mix-up', 'default'])
+    expect(runs.map((r) => r.config)).toEqual(['retrieval', 'dec σ²=0.016', '+ patch', '+ crops', '+ patch + 8 noise + rerank', '+ retrieval', '+ procrustes', '+ ridge', '+ mix-up', 'default'])
     for (const r of runs) {
       expect(r.scores.failed, r.config).toBe(0)
       expect(r.scores.n).toBe(3)
@@ -50,6 +50,8 @@ describe('runEvaluation on the fake pack', () => {
     expect(plain.captions.map((c) => c.caption)).toEqual(['a blue square', 'a green square', 'a red square'])
     expect(plain.scores.truth).toBe(1)
     expect(plain.scores.rougeL).toBe(1)
+    expect(plain.decoderPicks).toBe(1)
+    expect(runs.find((r) => r.config === 'retrieval')!.decoderPicks).toBe(0)
     const md = resultsMarkdown(doc)
     expect(md).toContain('## solid (all 3 images)')
     expect(md).toContain('| dec σ²=0.016 |')

@@ -173,8 +173,8 @@ describe('resultsMarkdown', () => {
       notes: ['n']
     })
     expect(md).toContain('## test (all 2 images)')
-    expect(md).toContain('| configuration | CIDEr-D | BLEU-4 | ROUGE-L | truth | held-out named | CLIP-S | RefCLIP-S | ms / image | failed |')
-    expect(md).toMatch(/\| plain \| [\d.]+ \| [\d.]+ \| [\d.]+ \| 1\.000 \| 1\.000 \| – \| – \| [\d.]+ \| 0 \|/)
+    expect(md).toContain('| configuration | CIDEr-D | BLEU-4 | ROUGE-L | truth | held-out named | CLIP-S | RefCLIP-S | decoder picks | ms / image | failed |')
+    expect(md).toMatch(/\| plain \| [\d.]+ \| [\d.]+ \| [\d.]+ \| 1\.000 \| 1\.000 \| – \| – \| – \| [\d.]+ \| 0 \|/)
     expect(md).toContain('- **other** — skipped: why')
     expect(md).toContain('`npm run eval`')
   })

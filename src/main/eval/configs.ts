@@ -5,8 +5,8 @@
 //   dec σ²=0.016     the decoder trained at σ² = 0.016 (the papers' value), one clean decode            = C
 //   C + patch        MacCap's patch route: one decode of the fused embedding normalize(g + w·s), no noise
 //   C + crops        the multi-scale crop route, same
-//   C + noise+rerank C with the pack's default region route, N noise samples (pack default N and σ²) plus the
-//                    clean decode, reranked by CLIP-S                                                    = D
+//   C + noise+rerank C with the pack's default region route (patch when the pack's is off), 8 noise samples
+//                    at σ² = 0.016 plus the clean decode, reranked by CLIP-S                             = D
 //   D + retrieval    D plus the top-k datastore captions nearest the raw image embedding as candidates
 //   D + procrustes   ReCap: retrieval query realigned by the pack's Procrustes matrix, ranked by aCLIP-S
 //   D + ridge        the same with the ridge matrix
@@ -23,6 +23,9 @@ export interface EvalConfig {
 }
 
 export type ConfigPlan = { config: EvalConfig } | { name: string; skipped: string }
+
+/** Noise samples of the sampling + reranking rows (MacCap uses 4, the pack format's default is 8). */
+export const NOISE_SAMPLES = 8
 
 const OFF: CaptionOptions = { regions: 'off', retrieval: false, align: 'off', rerank: false, mixup: false, concepts: false, cleanSample: false }
 
@@ -49,9 +52,11 @@ export function ablationPlan(pack: PackJson): ConfigPlan[] {
     add('dec σ²=0.016', 'decoder trained at σ² = 0.016, one clean decode', single(dec016))
     add('+ patch', 'MacCap patch route (top-k by CLS attention), one decode of the fused embedding', { ...single(dec016), regions: 'patch' })
     add('+ crops', 'multi-scale crops route, one decode of the fused embedding', { ...single(dec016), regions: 'crops' })
-    const samples = d.noiseSamples
-    const noisy: CaptionOptions = { ...OFF, decoder: dec016, regions: route, noiseSamples: samples, noiseVariance: d.noiseVariance ?? 0.016, cleanSample: true, rerank: true }
-    add(`+ ${route} + ${samples} noise + rerank`, `${route} route, ${samples} noise samples (σ² = ${d.noiseVariance ?? 0.016}) plus the clean decode, ranked by CLIP-S`, noisy)
+    // The noise row always draws NOISE_SAMPLES samples at the decoder's own training variance (a pack's
+    // defaults may choose 1 sample or another decoder's variance; this row is about sampling + reranking).
+    const samples = NOISE_SAMPLES
+    const noisy: CaptionOptions = { ...OFF, decoder: dec016, regions: route, noiseSamples: samples, noiseVariance: 0.016, cleanSample: true, rerank: true }
+    add(`+ ${route} + ${samples} noise + rerank`, `${route} route, ${samples} noise samples at σ² = 0.016 plus the clean decode, ranked by CLIP-S`, noisy)
     if (pack.arrays.datastore) add('+ retrieval', `also the ${d.retrievalK} nearest datastore captions (no realignment)`, { ...noisy, retrieval: true, retrievalK: d.retrievalK })
     for (const align of ['procrustes', 'ridge'] as const) {
       const has = align === 'procrustes' ? pack.arrays.realignProcrustes : pack.arrays.realignRidge

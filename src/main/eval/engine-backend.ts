@@ -19,7 +19,7 @@ class EngineBackend implements EvalBackend {
       options,
       { onProgress: (p) => onProgress?.(p.done) }
     )
-    return out.map((r) => ('error' in r ? { file: r.file, caption: null, error: `${r.error.code}: ${r.error.message}` } : { file: r.file, caption: r.caption }))
+    return out.map((r) => ('error' in r ? { file: r.file, caption: null, error: `${r.error.code}: ${r.error.message}` } : { file: r.file, caption: r.caption, source: r.candidates[0]?.source }))
   }
 
   async embedImages(files: readonly string[]): Promise<Float32Array[]> {

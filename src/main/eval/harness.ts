@@ -16,6 +16,8 @@ import type { Scene } from './shapesworld-truth'
 export interface CaptionOutcome {
   file: string
   caption: string | null
+  /** Where the chosen caption came from: 'decoder', 'retrieval' or 'decoder+retrieval'. */
+  source?: string
   error?: string
 }
 
@@ -37,6 +39,8 @@ export interface RunResult {
   scores: ScoredRun
   msPerImage: number
   seconds: number
+  /** Share of chosen captions produced by a decoder (the rest were retrieved); null if unknown. */
+  decoderPicks: number | null
   captions: { key: string; caption: string | null; error?: string }[]
 }
 
@@ -101,7 +105,9 @@ export async function runConfig(
       embeddings = { images: clip.images, refs: clip.refs, captions: texts.map((t) => (t ? at.get(t)! : null)) }
     }
     const scores = scoreRun(split, captions.map((c) => c.caption), embeddings)
-    return { config: config.name, split: split.name, scores, seconds, msPerImage: (seconds * 1000) / split.files.length, captions }
+    const known = outcomes.filter((o) => o.source !== undefined)
+    const decoderPicks = known.length ? known.filter((o) => o.source!.includes('decoder')).length / known.length : null
+    return { config: config.name, split: split.name, scores, seconds, msPerImage: (seconds * 1000) / split.files.length, decoderPicks, captions }
   } finally {
     await backend.close()
   }

@@ -25,7 +25,8 @@ export interface ScoredRun {
   rougeL: number
   /** Share of captions true of their scene; null without scenes. */
   truth: number | null
-  /** Among images with a held-out pair: share of captions naming it with colour and shape (null if none). */
+  /** Among images with a held-out pair: share whose caption names it (colour and shape) AND is true — the
+   *  model kit's heldoutPairNamed (null when no image has one). */
   heldOutNamed: number | null
   clipS: number | null
   refClipS: number | null
@@ -49,7 +50,13 @@ export function scoreRun(split: SplitData, captions: readonly (string | null)[],
     const scenes = split.scenes
     truth = mean(split.keys.map((key, i) => (captions[i] && isTrue(captions[i]!, scenes.get(key)!) ? 1 : 0)))
     const withPair = split.keys.flatMap((key, i) => (heldOutPairs(scenes.get(key)!).length ? [i] : []))
-    heldOutNamed = withPair.length ? mean(withPair.map((i) => (captions[i] && namesHeldOutPair(captions[i]!, scenes.get(split.keys[i]!)!) ? 1 : 0))) : null
+    heldOutNamed = withPair.length
+      ? mean(withPair.map((i) => {
+          const c = captions[i]
+          const sc = scenes.get(split.keys[i]!)!
+          return c && namesHeldOutPair(c, sc) && isTrue(c, sc) ? 1 : 0
+        }))
+      : null
   }
   let cs: number | null = null
   let rcs: number | null = null

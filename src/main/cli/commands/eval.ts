@@ -11,7 +11,7 @@ import { emit, log, parse, type CliCommand } from '../command'
 
 export function runLine(r: RunResult): Record<string, unknown> {
   const s = r.scores
-  return { config: r.config, split: r.split, n: s.n, failed: s.failed, ciderD: s.ciderD, bleu: s.bleu, rougeL: s.rougeL, truth: s.truth, heldOutNamed: s.heldOutNamed, clipS: s.clipS, refClipS: s.refClipS, msPerImage: r.msPerImage, seconds: r.seconds }
+  return { config: r.config, split: r.split, n: s.n, failed: s.failed, ciderD: s.ciderD, bleu: s.bleu, rougeL: s.rougeL, truth: s.truth, heldOutNamed: s.heldOutNamed, clipS: s.clipS, refClipS: s.refClipS, msPerImage: r.msPerImage, seconds: r.seconds, decoderPicks: r.decoderPicks }
 }
 
 export function parseLimit(v: string | undefined): number | undefined {
