@@ -15,6 +15,13 @@ const present = existsSync(join(PACK, 'pack.json')) && existsSync(join(SAMPLES, 
 if (!present) console.warn('demo-pack.test.ts: models/shapes-demo (with samples/refs.json) is not there yet; skipping')
 
 let engine: Engine
+
+function quick(): boolean {
+  if (!present) return true
+  const version = (JSON.parse(readFileSync(join(PACK, 'pack.json'), 'utf8')) as { version: string }).version
+  if (version.endsWith('-quick')) console.warn(`demo-pack.test.ts: pack ${version} is the quick preview; the concept check needs the full pack`)
+  return version.endsWith('-quick')
+}
 let tmp: string
 let refs: Record<string, string[]>
 let files: string[]
@@ -41,7 +48,9 @@ describe.skipIf(!present)('demo pack', () => {
     expect(engine.status().providerAttempts.some((a) => a.provider === 'cuda')).toBe(true)
   })
 
-  it('finds "red" and "square" among the concepts of a rendered red square', async () => {
+  // The quick preview pack (version *-quick) is documented as low quality (its CLIP has image→text R@1 ≈ 0.02
+  // and near-uniform concept similarities), so this check waits for the full pack.
+  it.skipIf(quick())('finds "red" and "square" among the concepts of a rendered red square', async () => {
     const size = engine.pack.json.preprocess.size
     const f = join(tmp, 'red-square.png')
     await shapeImage(f, { shape: 'square', fill: 'rgb(215,35,35)', bg: [128, 128, 128], size, d: 24 })
