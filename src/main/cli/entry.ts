@@ -25,6 +25,12 @@ async function main(argv: string[]): Promise<number> {
   return command.run(rest)
 }
 
+// A closed stdout (e.g. piped into `head`) ends the command quietly instead of crashing with EPIPE.
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code === 'EPIPE') process.exit(0)
+  throw err
+})
+
 main(process.argv.slice(2)).then(
   (code) => {
     process.exitCode = code

@@ -1,7 +1,7 @@
 // Electron main process entry: a thin shell around the plain-Node services (the same ones serve and the
 // CLI use). It owns the window, the IPC bridge and the studio:// protocol, nothing else.
+import { rendererDir } from '../paths'
 import { app, BrowserWindow } from 'electron'
-import { join } from 'node:path'
 import { createServices, type Services } from '../services/services'
 import { registerOperations } from './ipc'
 import { handleProtocol, registerSchemePrivileges } from './protocol'
@@ -19,7 +19,7 @@ app.whenReady().then(() => {
   const dataDir = process.env.STUDIO_DATA_DIR ?? app.getPath('userData')
   services = createServices(dataDir, 'electron')
   hardenSessionAndContents()
-  handleProtocol(services, join(__dirname, '..', 'renderer'))
+  handleProtocol(services, rendererDir())
   registerOperations(services, () => win?.webContents ?? null)
   services.ctx.subscribe((event) => {
     if (win && !win.isDestroyed()) win.webContents.send('studio:event', event)

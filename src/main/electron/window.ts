@@ -1,7 +1,7 @@
 // Electron main process. The hardened window: context isolation, sandbox, no node integration, no remote
 // content, navigation and window.open blocked, every permission request denied.
+import { preloadPath } from '../paths'
 import { BrowserWindow, session, shell, app } from 'electron'
-import { join } from 'node:path'
 import { APP_ORIGIN } from './protocol'
 
 export function hardenSessionAndContents(): void {
@@ -34,7 +34,7 @@ export function createMainWindow(): BrowserWindow {
     title: 'Caption Studio',
     backgroundColor: '#1e1f22',
     webPreferences: {
-      preload: join(__dirname, '..', 'preload', 'index.cjs'),
+      preload: preloadPath(),
       contextIsolation: true,
       sandbox: true,
       nodeIntegration: false,

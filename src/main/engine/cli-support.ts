@@ -1,6 +1,7 @@
 // CLI (plain Node). Helpers shared by the engine's CLI commands (caption, embed-captions, gap, vqa, models):
 // walking folders for images, reading caption files in the formats the studio knows, on/off flags, and
 // the engine client the CLI uses (the same worker as Electron and serve).
+import { engineWorkerPath } from '../paths'
 import { existsSync } from 'node:fs'
 import { opendir, readFile, stat } from 'node:fs/promises'
 import { basename, dirname, extname, join, resolve } from 'node:path'
@@ -65,7 +66,7 @@ export function packDirFrom(value: string | undefined): string {
 }
 
 export function cliEngine(): EngineClient {
-  return new EngineClient({ workerPath: join(__dirname, 'engine-worker.js'), intraOpThreads: 2 })
+  return new EngineClient({ workerPath: engineWorkerPath(), intraOpThreads: 2 })
 }
 
 /**

@@ -4,7 +4,7 @@
 // StudioErrors, and forwards an AbortSignal as a `cancel` message. If the worker dies, every pending call is
 // rejected with the exit reason and the next call starts a fresh worker. `InProcessEngineClient` has the same
 // surface but runs EngineHost on the caller's thread (tests, eval scripts, tools that own their process).
-import { join } from 'node:path'
+import { engineWorkerPath } from '../paths'
 import { Worker } from 'node:worker_threads'
 import { fromEnvelope, StudioError } from '@shared/errors'
 import { EngineHost } from './host'
@@ -42,7 +42,7 @@ export class EngineClient implements EngineCaller {
 
   private start(): Worker {
     if (this.worker) return this.worker
-    const path = this.opts.workerPath ?? join(__dirname, 'engine-worker.js')
+    const path = this.opts.workerPath ?? engineWorkerPath()
     const { workerPath: _w, ...init } = this.opts
     const w = new Worker(path, { workerData: init })
     w.on('message', (m: FromWorker) => this.onMessage(m))

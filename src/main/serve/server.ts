@@ -1,5 +1,6 @@
 // Serve host (plain Node). The studio over HTTP: static renderer, `POST /api/<op>` (JSON in, JSON envelope
 // out), `GET /api/events` (server-sent events), `GET /media/...`. See security.ts for the trust rules.
+import { rendererDir as defaultRendererDir } from '../paths'
 import { createReadStream } from 'node:fs'
 import { stat } from 'node:fs/promises'
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
@@ -71,7 +72,7 @@ const STATUS: Record<string, number> = { invalid_input: 400, not_found: 404, una
 export async function startServer(services: Services, opts: ServeOptions = {}): Promise<RunningServer> {
   const token = opts.token ?? newToken()
   const bindHost = opts.host ?? '127.0.0.1'
-  const rendererDir = resolve(opts.rendererDir ?? join(__dirname, '..', 'renderer'))
+  const rendererDir = resolve(opts.rendererDir ?? defaultRendererDir())
   const allowedHosts = new Set<string>()
   const sse = new Set<ServerResponse>()
 

@@ -1,5 +1,6 @@
 // Main process / serve / CLI (plain Node). [Note: one contract] Composes the handler factories of every
 // domain into the one handler table that all three hosts dispatch through.
+import { bundledPacksDir } from '../paths'
 import type { SystemInfo } from '@shared/contract/system'
 import { createCaptionHandlers } from './captions-handlers'
 import { createContext, type ServiceContext } from './context'
@@ -9,7 +10,6 @@ import { createJobHandlers } from './jobs-handlers'
 import { createReviewHandlers } from './review-handlers'
 import { JobRunner, type Captioner } from '../jobs/runner'
 import { StudioError } from '@shared/errors'
-import { join } from 'node:path'
 import { createEngineHandlers } from './engine-handlers'
 import { createAnalysis } from './analysis-handlers'
 import { toNewCandidates } from './candidates'
@@ -55,7 +55,7 @@ export function createServices(dataDir: string, host: SystemInfo['host'], opts: 
     dataDir,
     imagePath,
     emit: ctx.emit,
-    bundledPacksDir: opts.bundledPacksDir ?? join(__dirname, '..', '..', 'models'),
+    bundledPacksDir: opts.bundledPacksDir ?? bundledPacksDir(),
     engine
   })
   // [Note: captioner seam] Batch jobs and the image view's suggestions share one path: the engine's

@@ -2,6 +2,7 @@
 // [Note: one writer] Exactly one better-sqlite3 connection per data dir is opened by the host and passed to
 // every repository; all writes are synchronous statements on it (transactions where several rows change),
 // so there is a single writer and no interleaving of partial writes.
+import { appRoot } from '../paths'
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import Database from 'better-sqlite3'
@@ -17,7 +18,7 @@ function nativeBindingOptions(): Database.Options {
   const explicit = process.env.STUDIO_SQLITE_BINDING
   if (explicit) return { nativeBinding: explicit }
   if (process.versions.electron) {
-    const candidate = join(__dirname, '..', '..', 'build', 'electron', 'better_sqlite3.node')
+    const candidate = join(appRoot(), 'build', 'electron', 'better_sqlite3.node')
     if (existsSync(candidate)) return { nativeBinding: candidate }
   }
   return {}
