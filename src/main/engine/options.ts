@@ -1,6 +1,10 @@
 // Engine worker / any Node process (pure). Caption options and their resolution against a pack's defaults.
 // [Note: defaults] Every option falls back to pack.json `defaults` (the model kit picks them as the best
 // configuration measured on val), then to the engine's own default listed in pack-schema.ts PackDefaults.
+// The ranking score defaults to aCLIP-S when a realignment is on (CLIP-S when off); a pack may set
+// `defaults.rankBy`: on a weak CLIP the realigned embeddings crowd around the mean caption and aCLIP-S then
+// prefers generic captions (the quick demo pack: CIDEr-D 0.79 ranked by CLIP-S vs 0.56 by aCLIP-S on its
+// 48 samples, same candidates), so this is a per-pack, measured choice.
 import { StudioError } from '@shared/errors'
 import type { PackJson } from './pack-schema'
 import type { RankBy } from './scoring'
@@ -64,7 +68,7 @@ export function resolveOptions(pack: PackJson, o: CaptionOptions = {}): Resolved
     align,
     alignPrefix: o.alignPrefix ?? d.alignPrefix,
     rerank: o.rerank ?? d.rerank,
-    rankBy: o.rankBy ?? (align === 'off' ? 'clipS' : 'aclipS'),
+    rankBy: o.rankBy ?? d.rankBy ?? (align === 'off' ? 'clipS' : 'aclipS'),
     mixup: o.mixup ?? d.mixup,
     concepts: o.concepts ?? true,
     conceptTau: o.conceptTau ?? d.conceptTau,
