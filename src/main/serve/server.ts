@@ -174,7 +174,10 @@ export async function startServer(services: Services, opts: ServeOptions = {}): 
       unsubscribe()
       for (const res of sse) res.end()
       sse.clear()
-      await new Promise<void>((ok) => server.close(() => ok()))
+      const closed = new Promise<void>((ok) => server.close(() => ok()))
+      // Keep-alive and event-stream connections would hold close() open forever.
+      server.closeAllConnections()
+      await closed
     }
   }
 }

@@ -1,0 +1,149 @@
+// E2E (serve mode, demo pack): ranked candidates with scores and a heatmap, keyboard review (select,
+// reject, edit, accept), per-candidate region similarity on hover, concepts, VQA, the model manager, the
+// gap view with its slider, the realignment refit, and remapping a shortcut with conflict detection.
+import { cpSync, existsSync, readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import type { Page } from '@playwright/test'
+import { tempDir } from '../fixtures/images'
+import { expect, openStudio, screenshotPath, startServe, test, type ServeProcess } from './fixtures'
+
+const SAMPLES = join(__dirname, '..', '..', 'models', 'shapes-demo', 'samples')
+
+async function demoServe(): Promise<ServeProcess> {
+  const photos = tempDir('demo-photos')
+  cpSync(SAMPLES, photos, { recursive: true })
+  const serve = await startServe(tempDir('demo-data'), ['--add', photos])
+  return serve
+}
+
+function api(page: Page, serve: ServeProcess) {
+  return async <T>(op: string, input: unknown): Promise<T> => {
+    const r = await page.request.post(`${serve.url}/api/${op}`, { headers: { authorization: `Bearer ${serve.token}` }, data: input })
+    const body = (await r.json()) as { ok: boolean; result: T; error?: { message: string } }
+    if (!body.ok) throw new Error(`${op}: ${body.error?.message}`)
+    return body.result
+  }
+}
+
+test.describe('captioning with the demo pack', () => {
+  test.skip(!existsSync(SAMPLES), 'demo pack samples not present')
+  test.setTimeout(180_000)
+
+  test('candidates, heatmap, keyboard review, concepts, VQA, models', async ({ page }) => {
+    const serve = await demoServe()
+    const call = api(page, serve)
+    await call('library.waitForScans', {})
+    await openStudio(page, serve)
+
+    await page.keyboard.press('Control+j')
+    const cands = page.getByTestId('candidate')
+    await expect(cands.first()).toBeVisible({ timeout: 60_000 })
+    expect(await cands.count()).toBeGreaterThanOrEqual(2)
+    await expect(cands.first()).toContainText('CLIP-S')
+    await expect(page.getByTestId('heatmap')).toBeVisible()
+    await page.screenshot({ path: screenshotPath('20-candidates-heatmap') })
+
+    // Hover a candidate: the overlay switches to that caption's per-region similarity.
+    await cands.nth(1).hover()
+    await expect(page.getByTestId('heatmap-legend')).toContainText('region similarity to')
+    await page.mouse.move(5, 5)
+
+    // Keyboard: leave the text field, select the 2nd candidate, reject it, edit the (new) 2nd, accept.
+    await page.keyboard.press('Escape')
+    const before = await cands.count()
+    await page.keyboard.press('ArrowDown')
+    const rejected = (await cands.nth(1).locator('button.text').textContent())!.trim()
+    await page.keyboard.press('r')
+    await expect(cands).toHaveCount(before - 1)
+    await expect(page.getByTestId('history')).toContainText(rejected)
+    await page.keyboard.press('e')
+    const field = page.getByTestId('caption-field')
+    await expect(field).toBeFocused()
+    await page.keyboard.type(' shape')
+    const file1 = await page.locator('h2.file').textContent()
+    await page.keyboard.press('Enter')
+    await expect(page.getByTestId('count-accepted')).toHaveText('1 accepted')
+    await expect(page.locator('h2.file')).not.toHaveText(file1!)
+
+    // Next image: accept the top candidate as-is with Enter (outside the text field).
+    await expect(cands.first()).toBeVisible({ timeout: 60_000 })
+    await page.keyboard.press('Escape')
+    await page.keyboard.press('Enter')
+    await expect(page.getByTestId('count-accepted')).toHaveText('2 accepted')
+
+    // Concepts (PCM-Net salient concepts) become chips that add a word to the caption.
+    await expect(cands.first()).toBeVisible({ timeout: 60_000 })
+    const chips = page.getByTestId('concepts').locator('.chip > button:first-child')
+    if ((await chips.count()) > 0) {
+      const word = (await chips.first().textContent())!.trim()
+      await chips.first().click()
+      await expect(field).toHaveValue(new RegExp(word))
+    }
+
+    // Zero-shot VQA.
+    await page.getByTestId('vqa-input').fill('what colour is the large shape?')
+    await page.getByTestId('vqa-input').press('Enter')
+    await expect(page.getByTestId('vqa-answers').locator('li').first()).toBeVisible()
+    await page.screenshot({ path: screenshotPath('21-vqa-concepts') })
+
+    // Model manager: the active pack and the provider in use.
+    await page.keyboard.press('Escape')
+    await page.keyboard.press('Escape')
+    await page.getByTestId('model-status').click()
+    await expect(page.getByTestId('models-dialog')).toBeVisible()
+    await expect(page.getByTestId('provider')).toHaveText('CPU')
+    await expect(page.getByTestId('model-status')).toContainText('CPU')
+    await expect(page.getByTestId('pack-row').first()).toContainText('shapes-demo')
+    await page.screenshot({ path: screenshotPath('22-models') })
+    await serve.stop()
+  })
+
+  test('gap view with the shift slider, and learning from my captions', async ({ page }) => {
+    const serve = await demoServe()
+    const call = api(page, serve)
+    await call('library.waitForScans', {})
+    const refs = JSON.parse(readFileSync(join(SAMPLES, 'refs.json'), 'utf8')) as Record<string, string[]>
+    const { ids } = await call<{ ids: number[] }>('library.listIds', {})
+    const images = await call<{ id: number; fileName: string }[]>('library.getImages', { ids })
+    for (const img of images) {
+      const ref = refs[img.fileName]?.[0]
+      if (ref) await call('captions.accept', { imageId: img.id, text: ref })
+    }
+    await openStudio(page, serve)
+    await page.getByTestId('open-gap').click()
+    await expect(page.getByTestId('gap-stats')).toBeVisible({ timeout: 90_000 })
+    await expect(page.getByTestId('gap-scatter').locator('svg[viewBox]')).toBeVisible()
+    await expect(page.getByTestId('gap-histogram').locator('svg[viewBox]')).toBeVisible()
+    const r1At0 = await page.getByTestId('gap-r1').textContent()
+    await page.getByTestId('gap-slider').fill('1')
+    await expect(page.getByText('1.0 × gap')).toBeVisible()
+    expect(r1At0).toMatch(/%$/)
+    await expect(page.getByTestId('region-chart').locator('svg[viewBox]')).toBeVisible({ timeout: 90_000 })
+    await page.screenshot({ path: screenshotPath('23-gap-view'), fullPage: true })
+
+    await page.getByTestId('refit-run').click()
+    await expect(page.getByTestId('refit-report')).toContainText('held out', { timeout: 60_000 })
+    await page.getByTestId('refit').scrollIntoViewIfNeeded()
+    await page.screenshot({ path: screenshotPath('24-refit') })
+    const status = await call<{ last: { before: number; after: number; heldOut: number } }>('analysis.refitStatus', {})
+    expect(status.last.heldOut).toBeGreaterThan(0)
+    await serve.stop()
+  })
+})
+
+test('shortcuts can be remapped and conflicts are shown', async ({ page, serve }) => {
+  await openStudio(page, serve)
+  await page.getByRole('button', { name: 'Keyboard shortcuts' }).click()
+  const dialog = page.getByTestId('keymap-dialog')
+  await dialog.getByTestId('rebind-edit').click()
+  await page.keyboard.press('ArrowUp')
+  await expect(dialog.getByTestId('keymap-conflicts')).toContainText('ArrowUp')
+  await expect(dialog.getByTestId('keymap-save')).toBeDisabled()
+  await page.screenshot({ path: screenshotPath('25-keymap-conflict') })
+  await dialog.getByTestId('rebind-edit').click()
+  await page.keyboard.press('w')
+  await expect(dialog.getByTestId('keymap-conflicts')).toHaveCount(0)
+  await dialog.getByTestId('keymap-save').click()
+  const saved = await page.evaluate(() => JSON.parse(localStorage.getItem('keymap.v1') ?? '{}') as Record<string, string[]>)
+  expect(saved.edit).toEqual(['W'])
+})
