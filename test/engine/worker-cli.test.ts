@@ -70,11 +70,16 @@ describe.skipIf(!built)('built engine worker and CLI', () => {
   })
 
   it('rejects pending calls when the worker dies and starts a fresh one on the next call', async () => {
+    const fit = await client.call('fitRealignment', { packDir, method: 'ridge', pairs: [{ file: join(dir, 'red.png'), caption: 'a red square' }, { file: join(dir, 'imgs', 'a red.png'), caption: 'a red circle' }], activate: false })
+    await client.call('setRealignment', { packDir, method: 'ridge', realignment: { method: fit.method, dim: fit.dim, matrix: fit.matrix, pairs: fit.pairs, lambda: fit.lambda, fitMs: fit.fitMs } })
+    expect((await client.call('status', { packDir })).realignment.ridge).toBe('custom')
     const p = client.call('caption', { packDir, inputs: Array.from({ length: 20 }, () => ({ file: join(dir, 'red.png') })), options: { regions: 'crops' } })
     await (client as unknown as { worker: { terminate(): Promise<number> } }).worker.terminate()
     await expect(p).rejects.toThrow(/engine worker stopped/)
     const st = await client.call('open', { packDir })
     expect(st.packId).toBe('fake')
+    // The host's realignment was replayed into the new worker.
+    expect(st.realignment.ridge).toBe('custom')
   })
 
   it('CLI caption walks folders, skips non-images, reports bad files and goes on', async () => {

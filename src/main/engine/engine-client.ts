@@ -37,6 +37,9 @@ export class EngineClient implements EngineCaller {
   private worker: Worker | null = null
   private nextId = 1
   private readonly pending = new Map<number, Pending>()
+  /** Realignments set by the host, replayed into a restarted worker (keyed by pack folder and method). */
+  private readonly realignments = new Map<string, EngineApi['setRealignment']['args']>()
+  private started = false
 
   constructor(private readonly opts: EngineClientOptions = {}) {}
 
@@ -61,6 +64,10 @@ export class EngineClient implements EngineCaller {
     // Do not keep the host process alive just for an idle worker.
     w.unref()
     this.worker = w
+    // A restarted worker has lost the realignments the host loaded: send them again first (the worker runs
+    // requests in order; their answers carry ids nobody waits for and are dropped).
+    if (this.started) for (const args of this.realignments.values()) w.postMessage({ type: 'setRealignment', id: this.nextId++, args } satisfies ToWorker)
+    this.started = true
     return w
   }
 
@@ -81,6 +88,12 @@ export class EngineClient implements EngineCaller {
 
   call<K extends Method>(method: K, args: EngineApi[K]['args'], opts: CallOptions = {}): Promise<EngineApi[K]['result']> {
     if (opts.signal?.aborted) return Promise.reject(new StudioError('cancelled', 'cancelled'))
+    if (method === 'setRealignment') {
+      const a = args as EngineApi['setRealignment']['args']
+      const key = `${a.method}\0${a.packDir}`
+      if (a.realignment) this.realignments.set(key, a)
+      else this.realignments.delete(key)
+    }
     const w = this.start()
     const id = this.nextId++
     return new Promise((resolve, reject) => {
