@@ -1,5 +1,6 @@
 // CLI (plain Node). Every CLI command, by name. Add a command by adding its module here.
 import type { CliCommand } from './command'
+import { benchCommand } from './commands/bench'
 import { captionCommand } from './commands/caption'
 import { embedCaptionsCommand } from './commands/embed-captions'
 import { evalCommand } from './commands/eval'
@@ -10,4 +11,4 @@ import { libraryCommand } from './commands/library'
 import { modelsCommand } from './commands/models'
 import { vqaCommand } from './commands/vqa'
 
-export const COMMANDS: CliCommand[] = [libraryCommand, exportCommand, captionCommand, embedCaptionsCommand, gapCommand, vqaCommand, modelsCommand, evalCommand, evalDemoCommand]
+export const COMMANDS: CliCommand[] = [libraryCommand, exportCommand, captionCommand, embedCaptionsCommand, gapCommand, vqaCommand, modelsCommand, evalCommand, evalDemoCommand, benchCommand]

@@ -1,0 +1,139 @@
+// CLI (plain Node). `bench` (= `npm run bench`): speed of the CLIP towers, decoders and caption pipeline
+// against raw onnxruntime-node and transformers.js, library import, SQLite inserts, and a studio batch's
+// event-loop stalls and memory curve → docs/benchmarks.md and docs/benchmarks-rss.svg.
+import { existsSync, readdirSync, writeFileSync } from 'node:fs'
+import { execFileSync } from 'node:child_process'
+import { join, relative, resolve } from 'node:path'
+import { readPackJson } from '../../engine'
+import { ensureDemoSplit, readPackProvenance, worldSeed } from '../../eval/demo-splits'
+import { findRepoRoot, machineInfo } from '../../eval/machine'
+import { benchInProcessStall, benchStudioBatch } from '../../eval/bench/batch'
+import { benchClip, type ClipBenchResult } from '../../eval/bench/clip-bench'
+import { benchImport, benchSqlite, makePhotos } from '../../eval/bench/library'
+import { benchMarkdown, type BenchDoc } from '../../eval/bench/report'
+import { loadTransformers } from '../../eval/bench/tjs'
+import { lineChartSvg } from '../../eval/bench/svg'
+import { log, parse, type CliCommand } from '../command'
+
+const PARTS = ['clip', 'vitb32', 'import', 'sqlite', 'batch'] as const
+
+function images(dir: string): string[] {
+  return readdirSync(dir).filter((f) => f.endsWith('.png')).sort().map((f) => join(dir, f))
+}
+
+/** The ViT-B/32-size random-weight pack from the model kit, exported into the cache on first use. */
+function ensureVitB32(root: string, cacheDir: string): { dir: string } | { skip: string } {
+  const dir = join(cacheDir, 'vitb32-random')
+  if (existsSync(join(dir, 'pack.json'))) return { dir }
+  const script = join(root, 'tools', 'modelkit', 'export_random_vitb32.py')
+  if (!existsSync(script)) return { skip: `ViT-B/32-size models: ${relative(root, script)} does not exist yet` }
+  try {
+    execFileSync('/usr/bin/python3', ['-c', 'import torch'], { stdio: 'ignore' })
+  } catch {
+    return { skip: 'ViT-B/32-size models: PyTorch is not installed for /usr/bin/python3 (apt install python3-torch), so the random-weight export cannot run' }
+  }
+  log(`exporting ViT-B/32-size random-weight models: /usr/bin/python3 ${relative(root, script)} ${dir}`)
+  try {
+    execFileSync('/usr/bin/python3', [script, dir], { cwd: root, stdio: ['ignore', 'inherit', 'inherit'] })
+  } catch (err) {
+    return { skip: `ViT-B/32-size models: the export failed: ${(err as Error).message.split('\n')[0]}` }
+  }
+  if (!existsSync(join(dir, 'pack.json'))) return { skip: `ViT-B/32-size models: the export wrote no pack.json in ${dir}` }
+  return { dir }
+}
+
+export const benchCommand: CliCommand = {
+  name: 'bench',
+  summary: 'Speed: CLIP/decoder vs raw ONNX Runtime and transformers.js, import, SQLite, batch stalls and memory → docs/benchmarks.md',
+  usage: `usage: caption-studio bench [--pack models/shapes-demo] [--only clip|vitb32|import|sqlite|batch]… [--quick]
+                           [--batch-images 2000] [--cache DIR] [--out docs/benchmarks.md]
+
+  --quick   shorter measurements (1 s per row instead of 3 s) and smaller batches of data (for trying it out)
+  The ViT-B/32-size models are exported by tools/modelkit/export_random_vitb32.py into the cache (needs torch).`,
+  async run(argv) {
+    const { values } = parse(
+      argv,
+      {
+        pack: { type: 'string' },
+        only: { type: 'string', multiple: true },
+        quick: { type: 'boolean' },
+        'batch-images': { type: 'string' },
+        cache: { type: 'string' },
+        out: { type: 'string' },
+        threads: { type: 'string' }
+      },
+      false
+    )
+    const t0 = performance.now()
+    const root = findRepoRoot()
+    const packDir = resolve(values.pack ?? join(root, 'models', 'shapes-demo'))
+    const cacheDir = resolve(values.cache ?? join(root, '.cache', 'bench'))
+    const out = resolve(values.out ?? join(root, 'docs', 'benchmarks.md'))
+    const only = new Set(values.only ?? PARTS)
+    for (const p of only) if (!(PARTS as readonly string[]).includes(p)) throw new Error(`--only ${p}: expected one of ${PARTS.join(', ')}`)
+    const quick = !!values.quick
+    const threads = Number(values.threads ?? 2)
+    const batchImages = Number(values['batch-images'] ?? (quick ? 300 : 2000))
+    const m = { warmup: 2, minIters: quick ? 3 : 5, minSeconds: quick ? 1 : 3 }
+    const pack = await readPackJson(packDir)
+    const seed = worldSeed(readPackProvenance(packDir))
+    const tjs = await loadTransformers()
+    const doc: BenchDoc = {
+      command: argv.length ? `npm run bench -- ${argv.join(' ')}` : 'npm run bench',
+      machine: machineInfo(root, ['src', 'models', 'package-lock.json']),
+      threads,
+      transformers: 'error' in tjs ? `not available (${tjs.error})` : `@huggingface/transformers ${tjs.version}`,
+      clip: [],
+      skipped: [],
+      findings: [],
+      seconds: 0
+    }
+    const clip: ClipBenchResult[] = []
+    if (only.has('clip')) {
+      const val = ensureDemoSplit('val', { root, cacheDir: join(root, '.cache', 'eval'), seed, size: pack.preprocess.size, count: 256, log })
+      clip.push(await benchClip({ packDir, pack, images: images(val.imagesDir), threads, cacheDir, imageBatches: [1, 16], textBatches: [1, 64], decodeBatch: 9, captionImages: quick ? 64 : 256, measure: m, log }))
+    }
+    if (only.has('vitb32')) {
+      const v = ensureVitB32(root, cacheDir)
+      if ('skip' in v) {
+        doc.skipped.push(v.skip)
+        log(`skipping: ${v.skip}`)
+      } else {
+        const vpack = await readPackJson(v.dir)
+        const val = ensureDemoSplit('val', { root, cacheDir: join(root, '.cache', 'eval'), seed, size: 256, count: 64, log })
+        clip.push(await benchClip({ packDir: v.dir, pack: vpack, images: images(val.imagesDir), threads, cacheDir, imageBatches: [1, 8], textBatches: [1, 32], decodeBatch: 9, captionImages: quick ? 8 : 32, measure: m, log }))
+      }
+    }
+    doc.clip = clip
+    if (only.has('import')) {
+      const photos = join(cacheDir, 'photos-1600x1200')
+      log('library import: preparing photos')
+      await makePhotos(photos, quick ? 60 : 200)
+      doc.importBench = await benchImport(photos, join(cacheDir, 'scratch-import'), join(root, 'models'))
+      log(`library import: ${JSON.stringify(doc.importBench)}`)
+    }
+    if (only.has('sqlite')) {
+      doc.sqlite = benchSqlite(join(cacheDir, 'scratch-sqlite'))
+      log(`sqlite: ${JSON.stringify(doc.sqlite)}`)
+    }
+    if (only.has('batch')) {
+      const split = ensureDemoSplit('train', { root, cacheDir: join(root, '.cache', 'eval'), seed, size: pack.preprocess.size, count: batchImages, log })
+      log(`studio batch over ${batchImages} images`)
+      doc.batch = await benchStudioBatch(split.imagesDir, join(cacheDir, 'scratch-batch'), join(root, 'models'), pack.id, log)
+      doc.inProcess = await benchInProcessStall(packDir, images(split.imagesDir).slice(0, quick ? 50 : 200), threads)
+      const svgPath = out.replace(/\.md$/, '') + '-rss.svg'
+      writeFileSync(
+        svgPath,
+        lineChartSvg(
+          [{ label: `RSS, caption job over ${doc.batch.images} images`, colour: '#1f6fb2', points: doc.batch.rss.map((r) => ({ x: r.seconds, y: r.rssMiB })) }],
+          { title: 'Resident memory during a studio batch (host + engine worker)', xLabel: 'seconds since the job started', yLabel: 'RSS (MiB)' }
+        )
+      )
+      doc.rssSvg = relative(resolve(out, '..'), svgPath)
+    }
+    doc.seconds = (performance.now() - t0) / 1000
+    writeFileSync(out, benchMarkdown(doc))
+    log(`wrote ${relative(root, out)}`)
+    return 0
+  }
+}

@@ -1,0 +1,95 @@
+// Main process code paths (plain Node; the engine in its worker thread). A studio batch as a user runs it —
+// library scan, then a caption job over the whole root through the job runner and the engine worker — with
+// the main thread's event-loop delay (perf_hooks.monitorEventLoopDelay) and the process's resident memory
+// sampled throughout. For contrast, the same pipeline called in-process on the main thread.
+// [Note: RSS] The engine worker is a worker_thread, so process RSS covers the host, the worker, ONNX Runtime
+// and sharp together. Samples are taken every `sampleMs` by a timer on the main thread.
+import { monitorEventLoopDelay } from 'node:perf_hooks'
+import { join } from 'node:path'
+import { rmSync } from 'node:fs'
+import { captionFiles, Engine } from '../../engine'
+import { createServices } from '../../services/services'
+
+export interface RssSample {
+  seconds: number
+  rssMiB: number
+  done: number
+}
+
+export interface BatchBench {
+  images: number
+  done: number
+  failed: number
+  seconds: number
+  imagesPerSec: number
+  loopMaxMs: number
+  loopP99Ms: number
+  loopMeanMs: number
+  rss: RssSample[]
+  scanSeconds: number
+}
+
+const mib = () => process.memoryUsage().rss / 2 ** 20
+
+export async function benchStudioBatch(imagesDir: string, scratch: string, bundledPacksDir: string, packId: string, log: (l: string) => void, sampleMs = 500): Promise<BatchBench> {
+  rmSync(scratch, { recursive: true, force: true })
+  const services = createServices(join(scratch, 'data'), 'cli', { bundledPacksDir })
+  try {
+    let t = performance.now()
+    const root = (await services.call('library.addRoot', { path: imagesDir })) as { id: number }
+    await services.call('library.waitForScans', {})
+    const scanSeconds = (performance.now() - t) / 1000
+    await services.call('models.activate', { id: packId })
+    const h = monitorEventLoopDelay({ resolution: 10 })
+    const rss: RssSample[] = []
+    let done = 0
+    const unsubscribe = services.ctx.subscribe((e) => {
+      if (e.type === 'job.progress') done = e.done
+    })
+    t = performance.now()
+    rss.push({ seconds: 0, rssMiB: mib(), done: 0 })
+    const timer = setInterval(() => rss.push({ seconds: (performance.now() - t) / 1000, rssMiB: mib(), done }), sampleMs)
+    h.enable()
+    const job = (await services.call('jobs.startCaption', { scope: { kind: 'root', rootId: root.id }, onlyUncaptioned: false })) as { id: number; total: number }
+    log(`studio batch: job ${job.id}, ${job.total} images`)
+    await services.call('jobs.waitIdle', {})
+    const seconds = (performance.now() - t) / 1000
+    h.disable()
+    clearInterval(timer)
+    unsubscribe()
+    rss.push({ seconds, rssMiB: mib(), done: job.total })
+    const final = (await services.call('jobs.get', { jobId: job.id })) as { job: { done: number; failed: number; total: number } }
+    return {
+      images: final.job.total,
+      done: final.job.done,
+      failed: final.job.failed,
+      seconds,
+      imagesPerSec: final.job.done / seconds,
+      loopMaxMs: h.max / 1e6,
+      loopP99Ms: h.percentile(99) / 1e6,
+      loopMeanMs: h.mean / 1e6,
+      rss,
+      scanSeconds
+    }
+  } finally {
+    await services.close()
+    rmSync(scratch, { recursive: true, force: true })
+  }
+}
+
+/** The same pipeline on the main thread (what the worker avoids): event-loop delay while captioning. */
+export async function benchInProcessStall(packDir: string, files: readonly string[], threads: number): Promise<{ images: number; loopMaxMs: number; loopP99Ms: number; imagesPerSec: number }> {
+  const engine = await Engine.open(packDir, { providers: ['cpu'], intraOpThreads: threads })
+  try {
+    await engine.warm()
+    const h = monitorEventLoopDelay({ resolution: 10 })
+    h.enable()
+    const t = performance.now()
+    await captionFiles(engine, files.map((file) => ({ file })), {})
+    const s = (performance.now() - t) / 1000
+    h.disable()
+    return { images: files.length, loopMaxMs: h.max / 1e6, loopP99Ms: h.percentile(99) / 1e6, imagesPerSec: files.length / s }
+  } finally {
+    await engine.close()
+  }
+}

@@ -1,0 +1,129 @@
+// Any Node process (pure). Renders a benchmark run as the markdown of docs/benchmarks.md. Every figure comes
+// from the run object; ratios are computed between rows measured in the same run.
+import type { BatchBench } from './batch'
+import type { BenchRow, ClipBenchResult } from './clip-bench'
+import type { ImportBench, SqliteBench } from './library'
+import { machineMarkdown, type MachineInfo } from '../machine'
+
+export interface BenchDoc {
+  command: string
+  machine: MachineInfo
+  threads: number
+  transformers: string
+  clip: ClipBenchResult[]
+  skipped: string[]
+  importBench?: ImportBench
+  sqlite?: SqliteBench
+  batch?: BatchBench
+  inProcess?: { images: number; loopMaxMs: number; loopP99Ms: number; imagesPerSec: number }
+  rssSvg?: string
+  findings: string[]
+  seconds: number
+}
+
+const n1 = (x: number) => (Number.isFinite(x) ? (x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x.toFixed(2)) : '–')
+const ratio = (a: number, b: number) => (Number.isFinite(a) && Number.isFinite(b) && b > 0 ? `${(a / b).toFixed(2)}×` : '–')
+
+function rowsFor(rows: readonly BenchRow[], stage: string) {
+  const get = (impl: BenchRow['impl']) => rows.find((r) => r.stage === stage && r.impl === impl)
+  return { raw: get('raw session.run'), ours: get('ours'), tjs: get('transformers.js') }
+}
+
+export function clipTable(res: ClipBenchResult): string[] {
+  const out = ['| stage | implementation | items / s | p50 ms | p95 ms | runs | ours ÷ raw (throughput) | ours ÷ transformers.js |', '|---|---|---:|---:|---:|---:|---:|---:|']
+  const stages = [...new Set(res.rows.map((r) => r.stage))]
+  for (const stage of stages) {
+    const { raw, tjs } = rowsFor(res.rows, stage)
+    for (const r of res.rows.filter((x) => x.stage === stage)) {
+      const s = r.summary
+      const vsRaw = r.impl === 'ours' && raw ? ratio(s.itemsPerSec, raw.summary.itemsPerSec) : ''
+      const vsTjs = r.impl === 'ours' && tjs ? ratio(s.itemsPerSec, tjs.summary.itemsPerSec) : ''
+      out.push(`| ${stage} | ${r.impl} | ${n1(s.itemsPerSec)} | ${n1(s.p50)} | ${n1(s.p95)} | ${s.n} | ${vsRaw} | ${vsTjs} |`)
+    }
+  }
+  return out
+}
+
+/** Verdicts for the issue's two speed statements, from the rows of one pack. */
+export function verdicts(res: ClipBenchResult): string[] {
+  const out: string[] = []
+  for (const stage of [...new Set(res.rows.map((r) => r.stage))]) {
+    const { raw, ours, tjs } = rowsFor(res.rows, stage)
+    if (ours && tjs) {
+      const r = ours.summary.itemsPerSec / tjs.summary.itemsPerSec
+      out.push(`${res.pack}, ${stage}: ours ${n1(ours.summary.itemsPerSec)}/s vs transformers.js ${n1(tjs.summary.itemsPerSec)}/s → ${r >= 1 ? 'at least as fast' : '**slower**'} (${r.toFixed(2)}×)`)
+    }
+    if (ours && raw) {
+      const overhead = (ours.summary.p50 / raw.summary.p50 - 1) * 100
+      out.push(`${res.pack}, ${stage}: our p50 ${n1(ours.summary.p50)} ms vs raw session.run ${n1(raw.summary.p50)} ms → overhead ${overhead >= 0 ? '+' : ''}${overhead.toFixed(0)}%`)
+    }
+  }
+  return out
+}
+
+export function benchMarkdown(d: BenchDoc): string {
+  const out: string[] = [
+    '# Benchmarks',
+    '',
+    '<!-- Written by `npm run bench`; do not edit by hand, re-run it. -->',
+    '',
+    machineMarkdown(d.machine, d.command),
+    `- ONNX Runtime threads: intra-op ${d.threads}, inter-op 1, CPU provider, for every implementation; transformers.js: ${d.transformers}`,
+    `- Whole run: ${(d.seconds / 60).toFixed(1)} min. The machine is shared with other work, so absolute numbers drift between runs; the ratios compare rows measured minutes apart in this run.`,
+    ''
+  ]
+  out.push('## Speed goals', '')
+  for (const c of d.clip) for (const v of verdicts(c)) out.push(`- ${v}`)
+  if (d.skipped.length) for (const s of d.skipped) out.push(`- skipped: ${s}`)
+  out.push('')
+  for (const c of d.clip) {
+    out.push(`## ${c.pack}: CLIP towers and decoder, side by side`, '', ...clipTable(c), '')
+    if (c.pipelineStages.length) {
+      out.push(`Caption pipeline (pack defaults), engine timings per image:`, '', '| stage | p50 ms | p95 ms |', '|---|---:|---:|')
+      for (const s of c.pipelineStages) out.push(`| ${s.stage} | ${n1(s.p50)} | ${n1(s.p95)} |`)
+      out.push('')
+    }
+    for (const n of c.notes) out.push(`- ${n}`)
+    out.push('')
+  }
+  if (d.importBench) {
+    const b = d.importBench
+    out.push(
+      '## Library import',
+      '',
+      `${b.files} photo-like JPEGs (1600×1200). "ours" is the studio's import through services (walk, stat, sha256, header probe, one INSERT per file, then a 256 px WebP thumbnail per file) until the scan is done; the baselines make the same thumbnails with plain sharp.`,
+      '',
+      '| path | files / s | ours ÷ this |',
+      '|---|---:|---:|',
+      `| studio import (ours) | ${n1(b.oursFilesPerSec)} | 1.00× |`,
+      `| sharp thumbnails, one at a time | ${n1(b.sharpSequentialFilesPerSec)} | ${ratio(b.oursFilesPerSec, b.sharpSequentialFilesPerSec)} |`,
+      `| sharp thumbnails, ${b.parallelism} in flight | ${n1(b.sharpParallelFilesPerSec)} | ${ratio(b.oursFilesPerSec, b.sharpParallelFilesPerSec)} |`,
+      ''
+    )
+  }
+  if (d.sqlite) {
+    const s = d.sqlite
+    out.push('## SQLite inserts', '', 'ImagesRepo.insert on a fresh studio database (WAL, synchronous NORMAL):', '', '| mode | rows / s |', '|---|---:|')
+    out.push(`| one statement per row, autocommit (as the scanner does), ${s.autocommitRows} rows | ${n1(s.autocommitRowsPerSec)} |`, `| transactions of ${s.transactionSize} rows, ${s.transactionRows} rows | ${n1(s.transactionRowsPerSec)} |`, '')
+  }
+  if (d.batch) {
+    const b = d.batch
+    const rss = b.rss.map((r) => r.rssMiB)
+    out.push(
+      '## A studio batch: event loop and memory',
+      '',
+      `A caption job over ${b.images} ShapesWorld images (64 px) through the job runner and the engine worker (pack defaults), after the library scan (${b.scanSeconds.toFixed(1)} s): ${b.done} done, ${b.failed} failed in ${b.seconds.toFixed(1)} s = ${n1(b.imagesPerSec)} images/s.`,
+      '',
+      '| measure | value |',
+      '|---|---:|',
+      `| main thread, longest event-loop stall during the batch | ${n1(b.loopMaxMs)} ms |`,
+      `| main thread, event-loop delay p99 | ${n1(b.loopP99Ms)} ms |`,
+      `| RSS at start / peak / end | ${n1(rss[0] ?? NaN)} / ${n1(Math.max(...rss))} / ${n1(rss[rss.length - 1] ?? NaN)} MiB |`
+    )
+    if (d.inProcess) out.push(`| for contrast: the same pipeline in-process on the main thread (${d.inProcess.images} images), longest stall | ${n1(d.inProcess.loopMaxMs)} ms |`)
+    out.push('')
+    if (d.rssSvg) out.push(`![Resident memory during the batch](${d.rssSvg})`, '')
+  }
+  if (d.findings.length) out.push('## Findings', '', ...d.findings.map((f) => `- ${f}`), '')
+  return out.join('\n')
+}
