@@ -139,7 +139,8 @@ describe('ablationPlan', () => {
     const get = (n: string) => plan.flatMap((p) => ('config' in p && p.config.name === n ? [p.config.options] : []))[0]!
     expect(get('dec σ²=0')).toMatchObject({ decoder: 'plain', noiseSamples: 1, noiseVariance: 0, regions: 'off', rerank: false, retrieval: false })
     expect(get('retrieval')).toMatchObject({ noiseSamples: 0, retrieval: true, retrievalK: 1, align: 'off' })
-    expect(get('+ ridge')).toMatchObject({ decoder: 'n016', noiseSamples: 8, rerank: true, retrieval: true, align: 'ridge' })
+    expect(get('+ ridge')).toMatchObject({ decoder: 'n016', noiseSamples: 8, noiseVariance: 0.016, rerank: true, retrieval: true, align: 'ridge', rankBy: 'aclipS' })
+    expect(get('+ retrieval')).toMatchObject({ align: 'off', rankBy: 'clipS' })
     expect(get('default')).toEqual({})
     expect(selectConfigs(plan, ['RIDGE']).map((p) => ('config' in p ? p.config.name : ''))).toEqual(['+ ridge'])
     expect(() => selectConfigs(plan, ['nope'])).toThrow(/no configuration matches/)

@@ -12,6 +12,8 @@
 //   D + ridge        the same with the ridge matrix
 //   D + ridge + mixup  PCM-Net's patch-wise mix-up before aggregation (only meaningful with the patch route)
 //   default          the pack's defaults, untouched (what `caption` does without options)
+// Ranking is set explicitly (CLIP-S, or aCLIP-S in the realigned rows, as ReCap scores) so that a pack's
+// `defaults.rankBy` changes only the "default" row.
 // A single noise-free decode uses noiseSamples 1 with σ² 0, because the engine's `cleanSample` decodes the
 // global embedding, not the fused one. Rows whose decoder the pack lacks are skipped with a reason.
 import type { CaptionOptions, PackJsonType as PackJson } from '../engine'
@@ -55,18 +57,18 @@ export function ablationPlan(pack: PackJson): ConfigPlan[] {
     // The noise row always draws NOISE_SAMPLES samples at the decoder's own training variance (a pack's
     // defaults may choose 1 sample or another decoder's variance; this row is about sampling + reranking).
     const samples = NOISE_SAMPLES
-    const noisy: CaptionOptions = { ...OFF, decoder: dec016, regions: route, noiseSamples: samples, noiseVariance: 0.016, cleanSample: true, rerank: true }
+    const noisy: CaptionOptions = { ...OFF, decoder: dec016, regions: route, noiseSamples: samples, noiseVariance: 0.016, cleanSample: true, rerank: true, rankBy: 'clipS' }
     add(`+ ${route} + ${samples} noise + rerank`, `${route} route, ${samples} noise samples at σ² = 0.016 plus the clean decode, ranked by CLIP-S`, noisy)
     if (pack.arrays.datastore) add('+ retrieval', `also the ${d.retrievalK} nearest datastore captions (no realignment)`, { ...noisy, retrieval: true, retrievalK: d.retrievalK })
     for (const align of ['procrustes', 'ridge'] as const) {
       const has = align === 'procrustes' ? pack.arrays.realignProcrustes : pack.arrays.realignRidge
-      add(`+ ${align}`, `retrieval with the ${align}-realigned query; ranked by aCLIP-S`, has && pack.arrays.datastore ? { ...noisy, retrieval: true, retrievalK: d.retrievalK, align } : null, `pack has no ${align} matrix or no datastore`)
+      add(`+ ${align}`, `retrieval with the ${align}-realigned query; ranked by aCLIP-S`, has && pack.arrays.datastore ? { ...noisy, retrieval: true, retrievalK: d.retrievalK, align, rankBy: 'aclipS' } : null, `pack has no ${align} matrix or no datastore`)
     }
     const mixAlign = pack.arrays.realignRidge ? 'ridge' : pack.arrays.realignProcrustes ? 'procrustes' : 'off'
     add(
       '+ mix-up',
       `PCM-Net patch-wise mix-up with the salient concepts (patch route, ${mixAlign} realignment)`,
-      pack.arrays.concepts ? { ...noisy, regions: 'patch', retrieval: mixAlign !== 'off' && !!pack.arrays.datastore, retrievalK: d.retrievalK, align: mixAlign, mixup: true, concepts: true } : null,
+      pack.arrays.concepts ? { ...noisy, regions: 'patch', retrieval: mixAlign !== 'off' && !!pack.arrays.datastore, retrievalK: d.retrievalK, align: mixAlign, rankBy: mixAlign === 'off' ? 'clipS' : 'aclipS', mixup: true, concepts: true } : null,
       'pack has no concept vocabulary'
     )
   }

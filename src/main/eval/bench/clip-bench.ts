@@ -6,7 +6,7 @@
 // cache never answers a timed call. Implementations are measured one after another within the same run, and
 // the report gives ratios between rows of this run only.
 import { join } from 'node:path'
-import { captionFiles, Engine, type PackJsonType } from '../../engine'
+import { captionFiles, Engine, type CaptionOptions, type PackJsonType } from '../../engine'
 import * as ort from 'onnxruntime-node'
 import { fakePixels, openRaw, rawDecodeSteps } from './raw-ort'
 import { measureInterleaved, summarize, type MeasureOptions, type Summary } from './stats'
@@ -21,11 +21,24 @@ export interface BenchRow {
   summary: Summary
 }
 
+export interface PipelineResult {
+  name: string
+  imagesPerSec: number
+  stages: { stage: string; p50: number; p95: number }[]
+}
+
+/** Option sets whose per-stage timings the bench reports (the pack defaults first). */
+export const PIPELINES: { name: string; options: CaptionOptions }[] = [
+  { name: 'pack defaults', options: {} },
+  { name: 'patch route, 8 noise samples + clean, CLIP-S rerank, no retrieval', options: { regions: 'patch', noiseSamples: 8, cleanSample: true, rerank: true, rankBy: 'clipS', retrieval: false, align: 'off' } },
+  { name: 'crops route, one clean decode', options: { regions: 'crops', noiseSamples: 1, noiseVariance: 0, cleanSample: false, rerank: false, retrieval: false, align: 'off' } }
+]
+
 export interface ClipBenchResult {
   pack: string
   rows: BenchRow[]
   /** Per-stage latencies of the full caption pipeline (ms per image), from the engine's own timings. */
-  pipelineStages: { stage: string; p50: number; p95: number }[]
+  pipelines: PipelineResult[]
   notes: string[]
 }
 
@@ -188,20 +201,27 @@ export async function benchClip(o: ClipBenchOptions): Promise<ClipBenchResult> {
     notes.push(`${packName}: the decode rows run ${steps} steps, the longest caption the engine produced for these prefixes; the engine stops a batch when every hypothesis has ended.`)
   }
 
-  // ---- the whole caption pipeline (pack defaults), per image
+  // ---- the whole caption pipeline, per image, for a few option sets
   const n = Math.min(o.captionImages, o.images.length)
-  o.log(`${packName}: caption pipeline with the pack defaults on ${n} images`)
-  await captionFiles(engine, o.images.slice(0, 4).map((file) => ({ file })), {})
-  const t0 = performance.now()
-  const results = await captionFiles(engine, o.images.slice(0, n).map((file) => ({ file })), {})
-  const totalMs = performance.now() - t0
-  const per = results.flatMap((r) => ('timings' in r ? [r.timings] : []))
-  add(`caption, pack defaults (${n} images)`, 'ours', summarize(per.map((t) => t.total ?? NaN), 1, totalMs))
-  const stageNames = [...new Set(per.flatMap((t) => Object.keys(t)))]
-  const pipelineStages = stageNames.map((s) => {
-    const sum = summarize(per.map((t) => t[s] ?? 0), 1)
-    return { stage: s, p50: sum.p50, p95: sum.p95 }
-  })
+  const pipelines: PipelineResult[] = []
+  for (const p of PIPELINES) {
+    o.log(`${packName}: caption pipeline (${p.name}) on ${n} images`)
+    await captionFiles(engine, o.images.slice(0, 2).map((file) => ({ file })), p.options)
+    const t0 = performance.now()
+    const results = await captionFiles(engine, o.images.slice(0, n).map((file) => ({ file })), p.options)
+    const totalMs = performance.now() - t0
+    const per = results.flatMap((r) => ('timings' in r ? [r.timings] : []))
+    add(`caption, ${p.name} (${n} images)`, 'ours', summarize(per.map((t) => t.total ?? NaN), 1, totalMs))
+    const stageNames = [...new Set(per.flatMap((t) => Object.keys(t)))]
+    pipelines.push({
+      name: p.name,
+      imagesPerSec: (per.length * 1000) / totalMs,
+      stages: stageNames.map((st) => {
+        const sum = summarize(per.map((t) => t[st] ?? 0), 1)
+        return { stage: st, p50: sum.p50, p95: sum.p95 }
+      })
+    })
+  }
   await engine.close()
-  return { pack: packName, rows, pipelineStages, notes }
+  return { pack: packName, rows, pipelines, notes }
 }

@@ -69,7 +69,7 @@ export function benchMarkdown(d: BenchDoc): string {
     '',
     machineMarkdown(d.machine, d.command),
     `- ONNX Runtime threads: intra-op ${d.threads}, inter-op 1, CPU provider, for every implementation; transformers.js: ${d.transformers}`,
-    `- Whole run: ${(d.seconds / 60).toFixed(1)} min. The machine is shared with other work, so absolute numbers drift between runs; the ratios compare rows measured minutes apart in this run.`,
+    `- Whole run: ${(d.seconds / 60).toFixed(1)} min. The machine is shared with other work, so absolute numbers drift between runs; the ratios compare rows of this run, and the implementations of one CLIP/decoder stage are measured in alternating rounds so that load from other processes hits them alike.`,
     ''
   ]
   out.push('## Speed goals', '')
@@ -78,10 +78,14 @@ export function benchMarkdown(d: BenchDoc): string {
   out.push('')
   for (const c of d.clip) {
     out.push(`## ${c.pack}: CLIP towers and decoder, side by side`, '', ...clipTable(c), '')
-    if (c.pipelineStages.length) {
-      out.push(`Caption pipeline (pack defaults), engine timings per image:`, '', '| stage | p50 ms | p95 ms |', '|---|---:|---:|')
-      for (const s of c.pipelineStages) out.push(`| ${s.stage} | ${n1(s.p50)} | ${n1(s.p95)} |`)
-      out.push('')
+    if (c.pipelines.length) {
+      out.push(`Caption pipeline, the engine's own timings per image (ms, p50 / p95; batched stages report their batch time divided by the batch size):`, '')
+      const stages = [...new Set(c.pipelines.flatMap((p) => p.stages.map((s) => s.stage)))]
+      out.push(`| stage | ${c.pipelines.map((p) => p.name).join(' | ')} |`, `|---|${c.pipelines.map(() => '---:').join('|')}|`)
+      for (const st of stages) {
+        out.push(`| ${st} | ${c.pipelines.map((p) => { const x = p.stages.find((s) => s.stage === st); return x ? `${n1(x.p50)} / ${n1(x.p95)}` : '–' }).join(' | ')} |`)
+      }
+      out.push(`| images / s | ${c.pipelines.map((p) => n1(p.imagesPerSec)).join(' | ')} |`, '')
     }
     for (const n of c.notes) out.push(`- ${n}`)
     out.push('')
