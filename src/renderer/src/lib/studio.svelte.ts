@@ -4,6 +4,7 @@
 import { SvelteMap } from 'svelte/reactivity'
 import type { Counts, ImageFilter, ImageSummary, Root } from '@shared/contract/library'
 import type { OpOutput, StudioEvent } from '@shared/contract'
+import type { ReviewFilters } from '@shared/contract/review'
 import type { StudioClient } from './client'
 import { Jobs } from './jobs.svelte'
 import { SvelteSet } from 'svelte/reactivity'
@@ -33,6 +34,10 @@ export class Studio {
   readonly summaries = new SvelteMap<number, ImageSummary>()
   /** Multi-selection in the grid (Ctrl/Shift+click), used by batch and bulk actions. */
   readonly selection = new SvelteSet<number>()
+  /** Filters of the review panel (see lib/review.svelte.ts); null: the grid lists with library.listIds. */
+  review = $state<ReviewFilters | null>(null)
+  /** Score of each listed image on the review key (parallel to `ids`), while review filters are on. */
+  scores = $state.raw<(number | null)[] | null>(null)
   readonly jobs: Jobs
   private undoStack: UndoEntry[] = []
   private refreshTimer: ReturnType<typeof setTimeout> | null = null
@@ -90,12 +95,18 @@ export class Studio {
 
   async refreshAll(): Promise<void> {
     await this.guard(async () => {
-      const [{ ids }, counts, roots] = await Promise.all([
-        this.client.call('library.listIds', { filter: this.filter, search: this.search }),
+      const query = this.review ? { ...this.review, status: this.filter, search: this.search } : null
+      const [{ ids, scores }, counts, roots] = await Promise.all([
+        query ? this.client.call('review.query', query) : this.client.call('library.listIds', { filter: this.filter, search: this.search }).then((r) => ({ ...r, scores: null })),
         this.client.call('library.counts', {}),
         this.client.call('library.listRoots', {})
       ])
       this.ids = ids
+      this.scores = scores
+      // The selection follows the view: images filtered out are no longer selected.
+      // eslint-disable-next-line svelte/prefer-svelte-reactivity -- a local lookup table, not state
+      const visible = new Set(ids)
+      for (const id of this.selection) if (!visible.has(id)) this.selection.delete(id)
       this.counts = counts
       this.roots = roots
       this.summaries.clear()
