@@ -39,8 +39,10 @@ export function comboOf(e: Pick<KeyboardEvent, 'key' | 'ctrlKey' | 'metaKey' | '
   return parts.join('+')
 }
 
-/** Pairs of actions sharing a combo where their scopes overlap. */
+/** Actions sharing a combo (every scope includes the image view, so any shared combo is a conflict). */
 export function conflicts(bindings: Record<string, string[]>): { combo: string; actions: string[] }[] {
+  // A local working table, not UI state.
+  // eslint-disable-next-line svelte/prefer-svelte-reactivity
   const byCombo = new Map<string, string[]>()
   for (const a of ACTIONS) for (const c of bindings[a.id] ?? []) byCombo.set(c, [...(byCombo.get(c) ?? []), a.id])
   return [...byCombo].filter(([, ids]) => ids.length > 1).map(([combo, actions]) => ({ combo, actions }))
