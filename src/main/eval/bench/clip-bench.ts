@@ -8,6 +8,7 @@
 import { join } from 'node:path'
 import { captionFiles, Engine, type CaptionOptions, type PackJsonType } from '../../engine'
 import * as ort from 'onnxruntime-node'
+import { topK } from '../../engine/linalg'
 import { fakePixels, openRaw, rawDecodeSteps } from './raw-ort'
 import { measureInterleaved, summarize, type MeasureOptions, type Summary } from './stats'
 import { layoutForTransformers, loadTransformers, openTransformersClip, type TjsClip, type TjsTensor } from './tjs'
@@ -40,6 +41,8 @@ export interface ClipBenchResult {
   /** Per-stage latencies of the full caption pipeline (ms per image), from the engine's own timings. */
   pipelines: PipelineResult[]
   notes: string[]
+  /** Micro-measurements of suspected waste: a vs b in ms per call, and how often a caption makes that call. */
+  hotspots: { what: string; aMs: number; bMs: number; perCaption: number; unit: string }[]
 }
 
 export interface ClipBenchOptions {
@@ -89,6 +92,7 @@ export async function benchClip(o: ClipBenchOptions): Promise<ClipBenchResult> {
   const packName = `${o.pack.id}@${o.pack.version}`
   const rows: BenchRow[] = []
   const notes: string[] = []
+  const hotspots: ClipBenchResult['hotspots'] = []
   const add = (stage: string, impl: Impl, summary: Summary) => {
     rows.push({ pack: packName, stage, impl, summary })
     o.log(`  ${stage} · ${impl}: ${summary.itemsPerSec.toFixed(1)} items/s, p50 ${summary.p50.toFixed(2)} ms, p95 ${summary.p95.toFixed(2)} ms (${summary.n} runs of ${summary.batch})`)
@@ -198,6 +202,19 @@ export async function benchClip(o: ClipBenchOptions): Promise<ClipBenchResult> {
       ours: () => engine.decode(dec.id, embs, { beam: 1, maxLength })
     })
     await rawDec.release()
+    // Hotspot check: the engine picks each step's next token with linalg.topK, which sorts the whole
+    // vocabulary; compare with a linear scan on an array of the decoder's vocabulary size.
+    const V = Number(dec.outputs[0]?.shape[2]) || 0
+    if (V > 0) {
+      const values = new Float32Array(V).map((_, i) => Math.sin(i * 12.9898) * 43758.5453 % 1)
+      const argmax = (a: Float32Array) => {
+        let b = 0
+        for (let i = 1; i < a.length; i++) if (a[i]! > a[b]!) b = i
+        return b
+      }
+      const res = await measureInterleaved(1, { sort: async () => topK(values, 1), scan: async () => argmax(values) }, { ...o.measure, minSeconds: 1 })
+      hotspots.push({ what: `next-token choice over a ${V}-word vocabulary: linalg.topK (full sort) vs a linear argmax`, aMs: res.sort!.p50, bMs: res.scan!.p50, perCaption: steps * embs.length, unit: 'calls per 9-sample greedy caption' })
+    }
     notes.push(`${packName}: the decode rows run ${steps} steps, the longest caption the engine produced for these prefixes; the engine stops a batch when every hypothesis has ended.`)
   }
 
@@ -223,5 +240,5 @@ export async function benchClip(o: ClipBenchOptions): Promise<ClipBenchResult> {
     })
   }
   await engine.close()
-  return { pack: packName, rows, pipelines, notes }
+  return { pack: packName, rows, pipelines, notes, hotspots }
 }

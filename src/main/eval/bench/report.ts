@@ -88,6 +88,7 @@ export function benchMarkdown(d: BenchDoc): string {
       out.push(`| images / s | ${c.pipelines.map((p) => n1(p.imagesPerSec)).join(' | ')} |`, '')
     }
     for (const n of c.notes) out.push(`- ${n}`)
+    for (const h of c.hotspots) out.push(`- Hotspot, ${h.what}: ${h.aMs.toFixed(3)} ms vs ${h.bMs.toFixed(3)} ms per call (p50); ${h.perCaption} ${h.unit} → ${((h.aMs - h.bMs) * h.perCaption).toFixed(0)} ms per caption spent on the difference.`)
     out.push('')
   }
   if (d.importBench) {
@@ -124,7 +125,10 @@ export function benchMarkdown(d: BenchDoc): string {
       `| main thread, event-loop delay p99 | ${n1(b.loopP99Ms)} ms |`,
       `| RSS at start / peak / end | ${n1(rss[0] ?? NaN)} / ${n1(Math.max(...rss))} / ${n1(rss[rss.length - 1] ?? NaN)} MiB |`
     )
-    if (d.inProcess) out.push(`| for contrast: the same pipeline in-process on the main thread (${d.inProcess.images} images), longest stall | ${n1(d.inProcess.loopMaxMs)} ms |`)
+    if (d.inProcess) {
+      out.push(`| for contrast: the same pipeline in-process on the main thread (${d.inProcess.images} images), longest stall | ${n1(d.inProcess.loopMaxMs)} ms |`)
+      out.push(`| throughput: studio batch ${n1(b.imagesPerSec)} images/s vs in-process captionFiles ${n1(d.inProcess.imagesPerSec)} images/s | ${ratio(b.imagesPerSec, d.inProcess.imagesPerSec)} |`)
+    }
     out.push('')
     if (d.rssSvg) out.push(`![Resident memory during the batch](${d.rssSvg})`, '')
   }
