@@ -18,7 +18,7 @@ function readJson(path: string): unknown {
   try {
     return JSON.parse(readFileSync(path, 'utf8')) as unknown
   } catch (err) {
-    throw new Error(`cannot read JSON from ${path}: ${err instanceof Error ? err.message : String(err)}`)
+    throw new Error(`cannot read JSON from ${path}: ${err instanceof Error ? err.message : String(err)}`, { cause: err })
   }
 }
 
