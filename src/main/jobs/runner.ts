@@ -14,6 +14,8 @@ import { RateMeter } from './rate'
 export interface CaptionOutcome {
   /** Ranked best first; `scores.score` is the ranking score used for auto-accept. */
   candidates: NewCandidate[]
+  /** Salient concepts (PCM-Net), stored as the image's concept tags in the same transaction. */
+  concepts?: { word: string; prob: number }[]
   result?: Record<string, unknown>
 }
 
@@ -30,7 +32,8 @@ export class JobRunner {
 
   constructor(
     private readonly ctx: ServiceContext,
-    private readonly captioner: Captioner
+    private readonly captioner: Captioner,
+    private readonly storeConcepts: (imageId: number, concepts: { word: string; prob: number }[]) => void = () => undefined
   ) {
     this.repo = new JobsRepo(ctx.db)
   }
@@ -180,6 +183,7 @@ export class JobRunner {
         if (usable.length === 0) throw new StudioError('model_error', 'the model produced no caption')
         const write = this.ctx.db.transaction(() => {
           const stored = this.ctx.captions.addCandidates(item.imageId, usable)
+          if (outcome.concepts?.length) this.storeConcepts(item.imageId, outcome.concepts)
           const best = usable[0]!
           const bestScore = best.scores.score ?? best.scores.clipS
           let accepted = false

@@ -12,6 +12,7 @@ import { JobRunner, type Captioner } from '../jobs/runner'
 import { StudioError } from '@shared/errors'
 import { createEngineHandlers } from './engine-handlers'
 import { createAnalysis } from './analysis-handlers'
+import { ReviewRepo } from '../store/review-repo'
 import { toNewCandidates } from './candidates'
 import { resolveUnderRootSync } from '../library/safe-path'
 import { EngineClient, type EngineCaller } from '../engine'
@@ -64,9 +65,14 @@ export function createServices(dataDir: string, host: SystemInfo['host'], opts: 
   const engineCaptioner: Captioner = async (imageId, options) => {
     await analysis.restore()
     const out = await engineHandlers['engine.caption']({ imageId, options })
-    return { candidates: toNewCandidates(out), result: { packId: out.packId, ms: Math.round(Object.values(out.timings).reduce((a, b) => a + b, 0)) } }
+    return {
+      candidates: toNewCandidates(out),
+      concepts: out.concepts.map((c) => ({ word: c.word, prob: c.prob })),
+      result: { packId: out.packId, ms: Math.round(Object.values(out.timings).reduce((a, b) => a + b, 0)) }
+    }
   }
-  const jobs = new JobRunner(ctx, opts.captioner ?? engineCaptioner)
+  const reviewRepo = new ReviewRepo(ctx.db)
+  const jobs = new JobRunner(ctx, opts.captioner ?? engineCaptioner, (imageId, concepts) => reviewRepo.setConcepts(imageId, concepts))
   const handlers: Handlers = {
     'system.info': () => ({ host, version: VERSION, dataDir, platform: `${process.platform}-${process.arch}` }),
     ...createLibraryHandlers(ctx, scans),
@@ -79,7 +85,11 @@ export function createServices(dataDir: string, host: SystemInfo['host'], opts: 
       if (!ctx.images.get(imageId)) throw new StudioError('not_found', `image ${imageId} not found`)
       await analysis.restore()
       const result = await engineHandlers['engine.caption']({ imageId, options })
-      const stored = ctx.captions.addCandidates(imageId, toNewCandidates(result))
+      const stored = ctx.db.transaction(() => {
+        const rows = ctx.captions.addCandidates(imageId, toNewCandidates(result))
+        if (result.concepts.length) reviewRepo.setConcepts(imageId, result.concepts)
+        return rows
+      })()
       ctx.emit({ type: 'captions.changed', imageId })
       const open = ctx.captions.forImage(imageId).candidates
       return { candidates: open.length ? open : stored, result }
