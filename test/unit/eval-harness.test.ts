@@ -143,6 +143,8 @@ describe('ablationPlan', () => {
     expect(get('+ retrieval')).toMatchObject({ align: 'off', rankBy: 'clipS' })
     expect(get('default')).toEqual({})
     expect(selectConfigs(plan, ['RIDGE']).map((p) => ('config' in p ? p.config.name : ''))).toEqual(['+ ridge'])
+    expect(selectConfigs(plan, ['retrieval']).map((p) => ('config' in p ? p.config.name : ''))).toEqual(['retrieval'])
+    expect(selectConfigs(plan, ['retriev']).map((p) => ('config' in p ? p.config.name : ''))).toEqual(['retrieval', '+ retrieval'])
     expect(() => selectConfigs(plan, ['nope'])).toThrow(/no configuration matches/)
   })
   it('skips rows the pack cannot run, with the reason', () => {

@@ -76,11 +76,18 @@ export function ablationPlan(pack: PackJson): ConfigPlan[] {
   return plan
 }
 
-/** Select configurations by name (case-insensitive substring match); all when `names` is empty. */
+/** Select configurations by name: an exact (case-insensitive) name, else every name containing the text;
+ *  all when `names` is empty. Plan order is kept. */
 export function selectConfigs(plan: ConfigPlan[], names: readonly string[]): ConfigPlan[] {
   if (names.length === 0) return plan
-  const want = names.map((n) => n.toLowerCase())
-  const out = plan.filter((p) => want.some((w) => ('config' in p ? p.config.name : p.name).toLowerCase().includes(w)))
-  if (out.length === 0) throw new Error(`no configuration matches ${names.join(', ')}; known: ${plan.map((p) => ('config' in p ? p.config.name : p.name)).join(' | ')}`)
+  const nameOf = (p: ConfigPlan) => ('config' in p ? p.config.name : p.name).toLowerCase()
+  const keep = new Set<ConfigPlan>()
+  for (const raw of names) {
+    const w = raw.toLowerCase()
+    const exact = plan.filter((p) => nameOf(p) === w)
+    for (const p of exact.length ? exact : plan.filter((p) => nameOf(p).includes(w))) keep.add(p)
+  }
+  const out = plan.filter((p) => keep.has(p))
+  if (out.length === 0) throw new Error(`no configuration matches ${names.join(', ')}; known: ${plan.map(nameOf).join(' | ')}`)
   return out
 }

@@ -29,7 +29,8 @@ export const evalCommand: CliCommand = {
 
   --refs      {"file_name": [captions…]} or COCO captions JSON
   --scenes    ShapesWorld scenes (adds the truth rate)
-  --config    run only configurations whose name contains this text (repeatable); default: all of
+  --config    run only this configuration (exact name, else every name containing the text; repeatable);
+              default: all of
               retrieval, dec σ²=0, dec σ²=0.016, + patch, + crops, + noise + rerank, + retrieval,
               + procrustes, + ridge, + mix-up, default
   --limit N   only the first N images by file name (0 = all)
