@@ -113,27 +113,36 @@ export function substitute(template: string, str: string, rec: MatchRecord): str
   return out
 }
 
-/** Collapse whitespace runs to one space and trim, mapping every raw position to its cleaned position. */
-export function clean(raw: string): { text: string; pos: number[] } {
+/** Collapse whitespace runs to one space and trim. `start[i]` is where raw position i lands in the cleaned text
+ *  when a span starts there (whitespace: the next kept character), `end[i]` where a span ending (exclusive)
+ *  at raw position i ends (just after the last kept character before it), so spans never grow a space. */
+export function clean(raw: string): { text: string; start: number[]; end: number[] } {
   let text = ''
   let pending = false
-  const pos = new Array<number>(raw.length + 1)
+  const start = new Array<number>(raw.length + 1)
+  const end = new Array<number>(raw.length + 1)
+  let run: number[] = []
   for (let i = 0; i < raw.length; i++) {
     const ch = raw[i]!
+    end[i] = text.length
     if (/\s/.test(ch)) {
       pending = text.length > 0
-      pos[i] = text.length
+      run.push(i)
       continue
     }
     if (pending) {
       text += ' '
       pending = false
     }
-    pos[i] = text.length
+    for (const j of run) start[j] = text.length
+    run = []
+    start[i] = text.length
     text += ch
   }
-  pos[raw.length] = text.length
-  return { text, pos }
+  for (const j of run) start[j] = text.length
+  start[raw.length] = text.length
+  end[raw.length] = text.length
+  return { text, start, end }
 }
 
 /** Replace in many texts at once; `null` for a text with no match. */
@@ -158,10 +167,10 @@ export function replaceAll(texts: readonly string[], opts: ReplaceOptions): (Rep
       last = end
     }
     raw += before.slice(last)
-    const { text, pos } = clean(raw)
+    const { text, start, end } = clean(raw)
     const afterSpans = rawSpans.map(([s, e]): [number, number] => {
-      const a = Math.min(pos[s]!, text.length)
-      return [a, Math.max(a, Math.min(pos[e]!, text.length))]
+      const a = start[s]!
+      return [a, Math.max(a, end[e]!)]
     })
     return { after: text, beforeSpans, afterSpans }
   })
