@@ -111,6 +111,16 @@ test('term list filters the grid; find & replace previews every change and appli
   await expect(page.getByTestId('grid')).toContainText('a red tile on a gray background')
   await expect.poll(async () => page.locator('[data-testid=cell] img').evaluateAll((imgs) => imgs.filter((i) => (i as HTMLImageElement).naturalWidth > 0).length)).toBe(4)
   await page.screenshot({ path: screenshotPath('review-04-after-apply') })
+
+  // The whole replace can be taken back in one step; the old texts come back as new rows.
+  await expect(panel.getByTestId('review-undo')).toBeInViewport()
+  await panel.getByTestId('review-undo').click()
+  await expect(page.getByTestId('toast')).toContainText('Undid the replace in 4 captions: 4 restored')
+  await expect(page.getByTestId('cell')).toHaveCount(0)
+  await expect(panel.getByTestId('review-undo')).toHaveCount(0)
+  const undone = await api<{ accepted: { text: string }; history: unknown[] }>('captions.forImage', { imageId: id['a/red.jpg'] })
+  expect(undone.accepted.text).toBe(CAPTIONS['a/red.jpg'])
+  expect(undone.history).toHaveLength(3)
 })
 
 test('multi-select with mouse and keyboard, keyword, tag filter, bulk reject; accessible in both themes', async ({ page, serve }) => {

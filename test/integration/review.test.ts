@@ -285,6 +285,39 @@ describe('bulk accept and reject', () => {
   })
 })
 
+describe('review.undo', () => {
+  it('undoes a whole replace in one call, skipping images changed since', async () => {
+    await seed()
+    const before = Object.fromEntries((await call('review.query', { status: 'accepted' })).ids.map((i) => [i, '']))
+    for (const imageId of Object.keys(before)) before[imageId] = (await call('captions.forImage', { imageId: Number(imageId) })).accepted!.text
+    const r = await call('review.replaceApply', { find: 'square', replace: 'tile' })
+    expect(r.changed).toBe(3)
+    await accept(id['b/red.jpg']!, 'a blue tile, edited by hand')
+    events = []
+    const u = await call('review.undo', { items: r.changes })
+    expect(u).toEqual({ restored: 2, skipped: [{ imageId: id['b/red.jpg'], reason: 'changed' }] })
+    expect(events.filter((e) => e.type === 'library.changed')).toHaveLength(1)
+    for (const imageId of [id['a/red.jpg']!, id['b/photo.tiff']!]) {
+      const c = await call('captions.forImage', { imageId })
+      expect(c.accepted?.text).toBe(before[imageId])
+      expect(c.history.map((h) => h.status)).toEqual(['superseded', 'superseded', 'accepted'])
+    }
+    expect((await call('captions.forImage', { imageId: id['b/red.jpg']! })).accepted?.text).toBe('a blue tile, edited by hand')
+  })
+
+  it('undoes a bulk accept: the model captions go back to being candidates', async () => {
+    await seed()
+    const r = await call('review.bulkAccept', { ids: [id['a/green.png']!, id['b/deep/blue.webp']!] })
+    expect((await call('library.counts', {})).candidates).toBe(0)
+    const u = await call('review.undo', { items: r.accepted })
+    expect(u.restored).toBe(2)
+    const green = await call('captions.forImage', { imageId: id['a/green.png']! })
+    expect(green.accepted).toBeNull()
+    expect(green.candidates.map((c) => c.text).sort()).toEqual(['a green box', 'a green square'])
+    expect((await call('review.query', { status: 'candidates' })).ids.sort()).toEqual([id['a/green.png'], id['b/deep/blue.webp']].sort())
+  })
+})
+
 describe('tags', () => {
   it('adds and removes keywords in bulk (case-insensitive), lists them and filters the grid by them', async () => {
     const pair = [id['a/red.jpg']!, id['a/green.png']!]

@@ -147,6 +147,26 @@ export function createReviewHandlers(ctx: ServiceContext): ReviewHandlers {
       return result
     },
 
+    'review.undo': ({ items }) => {
+      const run = ctx.db.transaction(() => {
+        let restored = 0
+        const skipped: { imageId: number; reason: 'changed' }[] = []
+        for (const it of items) {
+          // Only while the bulk change is still the image's accepted caption (see captions.undo).
+          if (ctx.captions.accepted(it.imageId)?.id !== it.captionId) {
+            skipped.push({ imageId: it.imageId, reason: 'changed' })
+            continue
+          }
+          ctx.captions.undo(it.imageId, it.captionId, it.previousId)
+          restored++
+        }
+        return { restored, skipped }
+      })
+      const result = run()
+      if (result.restored > 0) changed()
+      return result
+    },
+
     'review.addTag': ({ imageIds, tag, kind, source, score }) => {
       const added = repo.addTag(imageIds, tag, kind, source, score)
       if (added > 0) changed()

@@ -136,6 +136,13 @@ export const review = {
     v.object({ rejected: v.number(), images: v.number(), skipped: v.array(BulkSkip) }),
     'Reject the open candidates and/or the accepted caption of each image (history kept)'
   ),
+  'review.undo': op(
+    v.object({
+      items: v.pipe(v.array(v.object({ imageId: Id, captionId: Id, previousId: v.nullable(Id) })), v.minLength(1), v.maxLength(100_000))
+    }),
+    v.object({ restored: v.number(), skipped: v.array(v.object({ imageId: v.number(), reason: v.literal('changed') })) }),
+    'Undo a bulk accept or replace in one transaction (the items it returned); images changed since are skipped'
+  ),
   'review.addTag': op(
     v.object({
       imageIds: Ids,

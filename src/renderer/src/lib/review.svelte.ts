@@ -44,6 +44,8 @@ export class Review {
   scope = $state<ReplaceScope>('all')
   preview = $state<Preview | null>(null)
   busy = $state(false)
+  /** The last bulk accept or replace, which `undoLast()` can take back in one call. */
+  lastBulk = $state<{ label: string; items: { imageId: number; captionId: number; previousId: number | null }[] } | null>(null)
   /** The exact request the preview was made with; Apply sends it back (with the previewed caption ids). */
   private previewed: OpInput<'review.replacePreview'> | null = null
 
@@ -128,6 +130,7 @@ export class Review {
     if (!r) return
     this.preview = null
     this.previewed = null
+    if (r.changed > 0) this.lastBulk = { label: `replace in ${r.changed} caption${r.changed === 1 ? '' : 's'}`, items: r.changes }
     const refused = r.skipped.length ? `; ${r.skipped.length} not changed (${r.skipped.map((s) => s.reason).filter((x, i, all) => all.indexOf(x) === i).join(', ')})` : ''
     this.studio.notify('info', `Replaced in ${r.changed} caption${r.changed === 1 ? '' : 's'}${refused}. History keeps the old text.`)
     await Promise.all([this.studio.refreshAll(), this.loadTerms()])
@@ -137,9 +140,21 @@ export class Review {
     const ids = [...this.studio.selection]
     const r = await this.studio.guard(() => this.studio.client.call('review.bulkAccept', { ids }))
     if (!r) return
+    if (r.accepted.length > 0) this.lastBulk = { label: `accept of ${r.accepted.length} candidate${r.accepted.length === 1 ? '' : 's'}`, items: r.accepted }
     const why = r.skipped.length ? ` (${r.skipped.length} skipped: already accepted or no candidate)` : ''
     this.studio.notify('info', `Accepted the best candidate of ${r.accepted.length} image${r.accepted.length === 1 ? '' : 's'}${why}`)
     await this.studio.refreshAll()
+  }
+
+  async undoLast(): Promise<void> {
+    const last = this.lastBulk
+    if (!last) return
+    const r = await this.studio.guard(() => this.studio.client.call('review.undo', { items: last.items }))
+    if (!r) return
+    this.lastBulk = null
+    const kept = r.skipped.length ? `; ${r.skipped.length} changed since and kept` : ''
+    this.studio.notify('info', `Undid the ${last.label}: ${r.restored} restored${kept}`)
+    await Promise.all([this.studio.refreshAll(), this.loadTerms()])
   }
 
   async bulkReject(target: 'candidates' | 'accepted'): Promise<void> {
