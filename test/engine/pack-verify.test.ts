@@ -24,6 +24,7 @@ function copy(name: string): string {
   return d
 }
 
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- tests poke at arbitrary pack.json fields
 function editJson(dir: string, edit: (j: Record<string, any>) => void): void {
   const p = join(dir, 'pack.json')
   const j = JSON.parse(readFileSync(p, 'utf8'))

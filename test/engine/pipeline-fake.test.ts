@@ -1,5 +1,5 @@
 // Engine pipeline on a hand-made ONNX pack (helpers/fake-pack.ts): runs in-process, no trained models needed.
-import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
