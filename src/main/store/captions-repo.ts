@@ -3,7 +3,7 @@
 // of the previous text. The partial unique index `captions_one_accepted` guarantees one accepted row.
 import type { Caption, CaptionSource } from '@shared/contract/captions'
 import { StudioError } from '@shared/errors'
-import type { DB } from './db'
+import { prepared, type DB } from './db'
 
 interface CaptionRow {
   id: number
@@ -50,17 +50,17 @@ export class CaptionsRepo {
   constructor(private readonly db: DB) {}
 
   get(id: number): Caption | undefined {
-    const r = this.db.prepare(`SELECT * FROM captions WHERE id = ?`).get(id) as CaptionRow | undefined
+    const r = prepared(this.db, `SELECT * FROM captions WHERE id = ?`).get(id) as CaptionRow | undefined
     return r ? toCaption(r) : undefined
   }
 
   accepted(imageId: number): Caption | null {
-    const r = this.db.prepare(`SELECT * FROM captions WHERE image_id = ? AND status = 'accepted'`).get(imageId) as CaptionRow | undefined
+    const r = prepared(this.db, `SELECT * FROM captions WHERE image_id = ? AND status = 'accepted'`).get(imageId) as CaptionRow | undefined
     return r ? toCaption(r) : null
   }
 
   forImage(imageId: number): { accepted: Caption | null; candidates: Caption[]; history: Caption[] } {
-    const rows = (this.db.prepare(`SELECT * FROM captions WHERE image_id = ? ORDER BY id`).all(imageId) as CaptionRow[]).map(toCaption)
+    const rows = (prepared(this.db, `SELECT * FROM captions WHERE image_id = ? ORDER BY id`).all(imageId) as CaptionRow[]).map(toCaption)
     const candidates = rows
       .filter((c) => c.status === 'candidate')
       .sort((a, b) => (b.scores.rank !== undefined && a.scores.rank !== undefined ? a.scores.rank - b.scores.rank : 0))
@@ -86,12 +86,12 @@ export class CaptionsRepo {
       const prev = this.accepted(imageId)
       const clean = text.replace(/\s+/g, ' ').trim()
       if (prev && prev.text === clean && fromCandidateId === undefined) return { caption: prev, previousId: null, changed: false }
-      if (prev) this.db.prepare(`UPDATE captions SET status = 'superseded', updated_at = ${NOW} WHERE id = ?`).run(prev.id)
+      if (prev) prepared(this.db, `UPDATE captions SET status = 'superseded', updated_at = ${NOW} WHERE id = ?`).run(prev.id)
       let id: number
       const cand = fromCandidateId !== undefined ? this.get(fromCandidateId) : undefined
       if (fromCandidateId !== undefined && (!cand || cand.imageId !== imageId)) throw new StudioError('not_found', `candidate ${fromCandidateId} not found for image ${imageId}`)
       if (cand && cand.text === clean && cand.status === 'candidate') {
-        this.db.prepare(`UPDATE captions SET status = 'accepted', updated_at = ${NOW} WHERE id = ?`).run(cand.id)
+        prepared(this.db, `UPDATE captions SET status = 'accepted', updated_at = ${NOW} WHERE id = ?`).run(cand.id)
         id = cand.id
       } else {
         const src: CaptionSource = cand ? { kind: 'human', method: 'edited', params: { fromCandidate: cand.id, ...(cand.source.packId ? { packId: cand.source.packId } : {}) } } : source
@@ -106,7 +106,7 @@ export class CaptionsRepo {
     const c = this.get(captionId)
     if (!c) throw new StudioError('not_found', `caption ${captionId} not found`)
     if (c.status !== 'candidate' && c.status !== 'accepted') throw new StudioError('conflict', `caption ${captionId} is ${c.status}`)
-    this.db.prepare(`UPDATE captions SET status = 'rejected', updated_at = ${NOW} WHERE id = ?`).run(captionId)
+    prepared(this.db, `UPDATE captions SET status = 'rejected', updated_at = ${NOW} WHERE id = ?`).run(captionId)
     return this.get(captionId)!
   }
 
@@ -117,7 +117,7 @@ export class CaptionsRepo {
       const cur = this.accepted(imageId)
       if (!cur || cur.id !== captionId) throw new StudioError('conflict', 'the caption changed since; nothing to undo')
       const cand = cur.source.kind === 'model'
-      this.db.prepare(`UPDATE captions SET status = ?, updated_at = ${NOW} WHERE id = ?`).run(cand ? 'candidate' : 'superseded', cur.id)
+      prepared(this.db, `UPDATE captions SET status = ?, updated_at = ${NOW} WHERE id = ?`).run(cand ? 'candidate' : 'superseded', cur.id)
       if (previousId === null) return null
       const prev = this.get(previousId)
       if (!prev || prev.imageId !== imageId) throw new StudioError('not_found', `caption ${previousId} not found for image ${imageId}`)

@@ -51,3 +51,19 @@ export function migrate(db: DB, migrations: readonly Migration[] = MIGRATIONS, t
     apply()
   }
 }
+
+const statementCache = new WeakMap<DB, Map<string, Database.Statement>>()
+
+/** A prepared statement, compiled once per connection and SQL text (bounded: dynamic SQL cannot grow it
+ *  without limit). Repositories use this instead of `db.prepare` on hot paths. */
+export function prepared(db: DB, sql: string): Database.Statement {
+  let cache = statementCache.get(db)
+  if (!cache) statementCache.set(db, (cache = new Map()))
+  let stmt = cache.get(sql)
+  if (!stmt) {
+    if (cache.size >= 500) cache.clear()
+    stmt = db.prepare(sql)
+    cache.set(sql, stmt)
+  }
+  return stmt
+}

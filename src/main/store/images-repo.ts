@@ -1,5 +1,5 @@
 // Main process (plain Node). Image and root rows. All writes go through the one connection (see db.ts).
-import type { DB } from './db'
+import { prepared, type DB } from './db'
 import type { ImageFilter } from '@shared/contract/library'
 
 export interface RootRow {
@@ -63,43 +63,43 @@ export class ImagesRepo {
   constructor(private readonly db: DB) {}
 
   liveRoots(): RootRow[] {
-    return this.db.prepare(`SELECT * FROM roots WHERE removed_at IS NULL ORDER BY id`).all() as RootRow[]
+    return prepared(this.db, `SELECT * FROM roots WHERE removed_at IS NULL ORDER BY id`).all() as RootRow[]
   }
 
   rootByPath(path: string): RootRow | undefined {
-    return this.db.prepare(`SELECT * FROM roots WHERE path = ?`).get(path) as RootRow | undefined
+    return prepared(this.db, `SELECT * FROM roots WHERE path = ?`).get(path) as RootRow | undefined
   }
 
   root(id: number): RootRow | undefined {
-    return this.db.prepare(`SELECT * FROM roots WHERE id = ?`).get(id) as RootRow | undefined
+    return prepared(this.db, `SELECT * FROM roots WHERE id = ?`).get(id) as RootRow | undefined
   }
 
   /** Add a root, or bring back one that was removed (its images and captions were kept). */
   addRoot(path: string): RootRow {
     const existing = this.rootByPath(path)
     if (existing) {
-      this.db.prepare(`UPDATE roots SET removed_at = NULL WHERE id = ?`).run(existing.id)
+      prepared(this.db, `UPDATE roots SET removed_at = NULL WHERE id = ?`).run(existing.id)
       return { ...existing, removed_at: null }
     }
-    const info = this.db.prepare(`INSERT INTO roots (path) VALUES (?)`).run(path)
+    const info = prepared(this.db, `INSERT INTO roots (path) VALUES (?)`).run(path)
     return this.root(Number(info.lastInsertRowid))!
   }
 
   removeRoot(id: number): void {
-    this.db.prepare(`UPDATE roots SET removed_at = strftime('%Y-%m-%dT%H:%M:%fZ','now') WHERE id = ?`).run(id)
+    prepared(this.db, `UPDATE roots SET removed_at = strftime('%Y-%m-%dT%H:%M:%fZ','now') WHERE id = ?`).run(id)
   }
 
   imageCount(rootId: number): number {
-    const row = this.db.prepare(`SELECT count(*) AS n FROM images i WHERE root_id = ? AND duplicate_of IS NULL`).get(rootId) as { n: number }
+    const row = prepared(this.db, `SELECT count(*) AS n FROM images i WHERE root_id = ? AND duplicate_of IS NULL`).get(rootId) as { n: number }
     return row.n
   }
 
   byPath(rootId: number, relPath: string): ImageRow | undefined {
-    return this.db.prepare(`SELECT * FROM images WHERE root_id = ? AND rel_path = ?`).get(rootId, relPath) as ImageRow | undefined
+    return prepared(this.db, `SELECT * FROM images WHERE root_id = ? AND rel_path = ?`).get(rootId, relPath) as ImageRow | undefined
   }
 
   get(id: number): ImageRow | undefined {
-    return this.db.prepare(`SELECT * FROM images WHERE id = ?`).get(id) as ImageRow | undefined
+    return prepared(this.db, `SELECT * FROM images WHERE id = ?`).get(id) as ImageRow | undefined
   }
 
   /** The canonical (non-duplicate) image with this content hash, other than `exceptId`. */
@@ -110,7 +110,7 @@ export class ImagesRepo {
   }
 
   duplicatesOf(id: number): ImageRow[] {
-    return this.db.prepare(`SELECT * FROM images WHERE duplicate_of = ? ORDER BY id`).all(id) as ImageRow[]
+    return prepared(this.db, `SELECT * FROM images WHERE duplicate_of = ? ORDER BY id`).all(id) as ImageRow[]
   }
 
   insert(img: NewImage, duplicateOf: number | null): number {
@@ -134,13 +134,13 @@ export class ImagesRepo {
   }
 
   markSeen(id: number, scanGen: number): void {
-    this.db.prepare(`UPDATE images SET scan_gen = ?, missing = 0 WHERE id = ?`).run(scanGen, id)
+    prepared(this.db, `UPDATE images SET scan_gen = ?, missing = 0 WHERE id = ?`).run(scanGen, id)
   }
 
   /** Rows of a root not seen in scan `scanGen` become missing; returns them. */
   markUnseenMissing(rootId: number, scanGen: number): ImageRow[] {
-    const rows = this.db.prepare(`SELECT * FROM images WHERE root_id = ? AND scan_gen < ? AND missing = 0`).all(rootId, scanGen) as ImageRow[]
-    this.db.prepare(`UPDATE images SET missing = 1 WHERE root_id = ? AND scan_gen < ?`).run(rootId, scanGen)
+    const rows = prepared(this.db, `SELECT * FROM images WHERE root_id = ? AND scan_gen < ? AND missing = 0`).all(rootId, scanGen) as ImageRow[]
+    prepared(this.db, `UPDATE images SET missing = 1 WHERE root_id = ? AND scan_gen < ?`).run(rootId, scanGen)
     return rows
   }
 
@@ -148,8 +148,8 @@ export class ImagesRepo {
    *  captions) onto the new path and drop the freshly inserted row. */
   moveOnto(oldId: number, newRow: ImageRow): void {
     const tx = this.db.transaction(() => {
-      this.db.prepare(`UPDATE images SET duplicate_of = ? WHERE duplicate_of = ?`).run(oldId, newRow.id)
-      this.db.prepare(`DELETE FROM images WHERE id = ?`).run(newRow.id)
+      prepared(this.db, `UPDATE images SET duplicate_of = ? WHERE duplicate_of = ?`).run(oldId, newRow.id)
+      prepared(this.db, `DELETE FROM images WHERE id = ?`).run(newRow.id)
       this.db
         .prepare(`UPDATE images SET root_id=?, rel_path=?, mtime_ms=?, scan_gen=?, missing=0, duplicate_of=NULL, updated_at=strftime('%Y-%m-%dT%H:%M:%fZ','now') WHERE id=?`)
         .run(newRow.root_id, newRow.rel_path, newRow.mtime_ms, newRow.scan_gen, oldId)
@@ -165,7 +165,7 @@ export class ImagesRepo {
   }
 
   maxId(): number {
-    return (this.db.prepare(`SELECT coalesce(max(id), 0) AS m FROM images`).get() as { m: number }).m
+    return (prepared(this.db, `SELECT coalesce(max(id), 0) AS m FROM images`).get() as { m: number }).m
   }
 
   listIds(filter: ImageFilter, search: string): number[] {
@@ -176,7 +176,7 @@ export class ImagesRepo {
       const like = `%${search.trim().replace(/[\\%_]/g, (m) => '\\' + m)}%`
       params.push(like, like)
     }
-    const rows = this.db.prepare(`SELECT i.id FROM images i WHERE ${where} ORDER BY i.root_id, i.rel_path`).raw().all(...params) as [number][]
+    const rows = prepared(this.db, `SELECT i.id FROM images i WHERE ${where} ORDER BY i.root_id, i.rel_path`).raw().all(...params) as [number][]
     return rows.map((r) => r[0])
   }
 

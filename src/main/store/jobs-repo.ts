@@ -1,7 +1,7 @@
 // Main process (plain Node). Jobs and job items. Item state changes and the results they carry are written
 // in one transaction with the captions they produce (see jobs/runner.ts), so a kill never half-finishes one.
 import type { JobState, JobSummary } from '@shared/contract/jobs'
-import type { DB } from './db'
+import { prepared, type DB } from './db'
 
 interface JobRow {
   id: number
@@ -20,8 +20,8 @@ export class JobsRepo {
 
   create(kind: string, params: Record<string, unknown>, imageIds: readonly number[]): number {
     const tx = this.db.transaction(() => {
-      const id = Number(this.db.prepare(`INSERT INTO jobs (kind, state, params) VALUES (?, 'queued', ?)`).run(kind, JSON.stringify(params)).lastInsertRowid)
-      const ins = this.db.prepare(`INSERT OR IGNORE INTO job_items (job_id, seq, image_id, state) VALUES (?, ?, ?, 'pending')`)
+      const id = Number(prepared(this.db, `INSERT INTO jobs (kind, state, params) VALUES (?, 'queued', ?)`).run(kind, JSON.stringify(params)).lastInsertRowid)
+      const ins = prepared(this.db, `INSERT OR IGNORE INTO job_items (job_id, seq, image_id, state) VALUES (?, ?, ?, 'pending')`)
       imageIds.forEach((imageId, seq) => ins.run(id, seq, imageId))
       return id
     })
@@ -29,7 +29,7 @@ export class JobsRepo {
   }
 
   summary(id: number): JobSummary | undefined {
-    const j = this.db.prepare(`SELECT * FROM jobs WHERE id = ?`).get(id) as JobRow | undefined
+    const j = prepared(this.db, `SELECT * FROM jobs WHERE id = ?`).get(id) as JobRow | undefined
     if (!j) return undefined
     const c = this.db
       .prepare(
@@ -54,18 +54,18 @@ export class JobsRepo {
   }
 
   list(): JobSummary[] {
-    const ids = this.db.prepare(`SELECT id FROM jobs ORDER BY id DESC LIMIT 200`).raw().all() as [number][]
+    const ids = prepared(this.db, `SELECT id FROM jobs ORDER BY id DESC LIMIT 200`).raw().all() as [number][]
     return ids.map(([id]) => this.summary(id)!)
   }
 
   setState(id: number, state: JobState, error: string | null = null): void {
     const finished = state === 'done' || state === 'cancelled' || state === 'failed'
-    this.db.prepare(`UPDATE jobs SET state = ?, error = ?, updated_at = ${NOW}, finished_at = ${finished ? NOW : 'NULL'} WHERE id = ?`).run(state, error, id)
+    prepared(this.db, `UPDATE jobs SET state = ?, error = ?, updated_at = ${NOW}, finished_at = ${finished ? NOW : 'NULL'} WHERE id = ?`).run(state, error, id)
   }
 
   /** Jobs to run, oldest first: running ones (interrupted by a crash) before queued ones. */
   runnable(): number[] {
-    const rows = this.db.prepare(`SELECT id FROM jobs WHERE state IN ('running','queued') ORDER BY CASE state WHEN 'running' THEN 0 ELSE 1 END, id`).raw().all() as [number][]
+    const rows = prepared(this.db, `SELECT id FROM jobs WHERE state IN ('running','queued') ORDER BY CASE state WHEN 'running' THEN 0 ELSE 1 END, id`).raw().all() as [number][]
     return rows.map(([id]) => id)
   }
 
@@ -82,7 +82,7 @@ export class JobsRepo {
   }
 
   retryFailed(jobId: number): number {
-    return this.db.prepare(`UPDATE job_items SET state = 'pending', error = NULL WHERE job_id = ? AND state = 'failed'`).run(jobId).changes
+    return prepared(this.db, `UPDATE job_items SET state = 'pending', error = NULL WHERE job_id = ? AND state = 'failed'`).run(jobId).changes
   }
 
   failures(jobId: number): { imageId: number; relPath: string; error: string; attempts: number }[] {
