@@ -2,12 +2,34 @@
 // `npm start` (Node): starts the Electron app when it can run here; otherwise says why and starts serve
 // mode (the same studio in a browser, on 127.0.0.1 with a token) and prints its URL.
 const { spawn, spawnSync } = require('node:child_process')
-const { existsSync } = require('node:fs')
-const { join } = require('node:path')
+const { existsSync, readFileSync } = require('node:fs')
+const { dirname, join } = require('node:path')
 
 const root = join(__dirname, '..')
 
+/** True when the electron package has its binary on disk (requiring it otherwise starts a download). */
+function electronDownloaded() {
+  try {
+    const dir = dirname(require.resolve('electron/package.json'))
+    const rel = readFileSync(join(dir, 'path.txt'), 'utf8')
+    return existsSync(join(dir, 'dist', rel))
+  } catch {
+    return false
+  }
+}
+
 function electronProblem() {
+  if (process.env.STUDIO_NO_ELECTRON) return 'STUDIO_NO_ELECTRON is set'
+  if (!electronDownloaded()) {
+    console.error('The Electron binary is not downloaded yet; fetching it once (set STUDIO_NO_ELECTRON=1 to skip)…')
+    const dir = dirname(require.resolve('electron/package.json'))
+    const r = spawnSync(process.execPath, [join(dir, 'install.js')], { encoding: 'utf8', timeout: 300000 })
+    if (r.status !== 0) {
+      const lines = `${r.stderr || ''}\n${r.stdout || ''}\n${r.error ? r.error.message : ''}`.split('\n').map((l) => l.trim())
+      const why = lines.find((l) => /error|failed|ENOTFOUND|EAI_AGAIN|ECONN/i.test(l) && !l.startsWith('at ')) || 'no network access'
+      return `the Electron binary could not be downloaded (${why})`
+    }
+  }
   let bin
   try {
     bin = require('electron')

@@ -1,15 +1,16 @@
 // E2E in Electron (Playwright _electron). Runs where the Electron binary exists; elsewhere it is skipped
 // and prints why. It checks the hardened window: the preload bridge exists, Node is not reachable.
-import { existsSync } from 'node:fs'
-import { join } from 'node:path'
+import { existsSync, readFileSync } from 'node:fs'
+import { dirname, join } from 'node:path'
 import { _electron as electron, expect, test } from '@playwright/test'
 import { tempDir } from '../fixtures/images'
 
+/** The Electron executable if it is on disk; never triggers the package's lazy download. */
 function electronBinary(): string | null {
   try {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const p = require('electron') as unknown as string
-    return typeof p === 'string' && existsSync(p) ? p : null
+    const dir = dirname(require.resolve('electron/package.json'))
+    const bin = join(dir, 'dist', readFileSync(join(dir, 'path.txt'), 'utf8'))
+    return existsSync(bin) ? bin : null
   } catch {
     return null
   }
