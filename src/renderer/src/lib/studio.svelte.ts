@@ -53,6 +53,8 @@ export class Studio {
     const off = this.client.onEvent((e) => {
       this.onEvent(e)
       this.jobs.onEvent(e)
+      // The provider becomes known once a session ran (e.g. at the end of a batch).
+      if (e.type === 'job.progress' && e.state === 'done' && !this.engine?.active?.provider) void this.refreshEngine()
     })
     void this.refreshAll()
     void this.guard(() => this.jobs.refresh())
