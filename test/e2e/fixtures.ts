@@ -15,8 +15,16 @@ export interface ServeProcess {
   stop(signal?: NodeJS.Signals): Promise<void>
 }
 
+// Servers a test started itself are killed when the worker exits, even if the test failed before stop().
+const started = new Set<ChildProcess>()
+process.on('exit', () => {
+  for (const p of started) if (p.exitCode === null) p.kill('SIGKILL')
+})
+
 export async function startServe(dataDir = tempDir('e2e-data'), extra: string[] = []): Promise<ServeProcess> {
   const proc = spawn(process.execPath, [join(__dirname, '..', '..', 'out', 'main', 'serve.js'), '--port', '0', '--data-dir', dataDir, ...extra], { stdio: ['ignore', 'pipe', 'pipe'] })
+  started.add(proc)
+  proc.on('exit', () => started.delete(proc))
   let out = ''
   const openUrl = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`serve did not start: ${out}`)), 20_000)
