@@ -5,14 +5,16 @@ import { ipcMain, type IpcMainInvokeEvent, type WebContents } from 'electron'
 import { OP_NAMES } from '@shared/contract'
 import { StudioError, toEnvelope } from '@shared/errors'
 import type { Services } from '../services/services'
-import { APP_ORIGIN } from './protocol'
+import { isTrustedSenderFacts } from './trust'
 
 export function isTrustedSender(event: IpcMainInvokeEvent, expected: () => WebContents | null): boolean {
-  const wc = expected()
   const frame = event.senderFrame
-  if (!wc || event.sender.id !== wc.id || !frame) return false
-  if (frame !== event.sender.mainFrame) return false
-  return frame.url.startsWith(`${APP_ORIGIN}/`)
+  return isTrustedSenderFacts({
+    senderId: event.sender.id,
+    expectedId: expected()?.id ?? null,
+    isMainFrame: frame !== null && frame === event.sender.mainFrame,
+    frameUrl: frame?.url ?? null
+  })
 }
 
 export function registerOperations(services: Services, expected: () => WebContents | null): void {

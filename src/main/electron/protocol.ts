@@ -9,8 +9,10 @@ import { parseMediaPath, resolveMedia } from '../services/media'
 import type { Services } from '../services/services'
 import { CSP } from '../serve/security'
 
+import { APP_ORIGIN } from './trust'
+
 export const SCHEME = 'studio'
-export const APP_ORIGIN = `${SCHEME}://app`
+export { APP_ORIGIN }
 
 export function registerSchemePrivileges(): void {
   protocol.registerSchemesAsPrivileged([{ scheme: SCHEME, privileges: { standard: true, secure: true, supportFetchAPI: true, stream: true } }])

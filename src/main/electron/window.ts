@@ -3,6 +3,7 @@
 import { preloadPath } from '../paths'
 import { BrowserWindow, session, shell, app } from 'electron'
 import { APP_ORIGIN } from './protocol'
+import { isAppUrl } from './trust'
 
 export function hardenSessionAndContents(): void {
   session.defaultSession.setPermissionRequestHandler((_wc, _permission, callback) => callback(false))
@@ -12,10 +13,10 @@ export function hardenSessionAndContents(): void {
   })
   app.on('web-contents-created', (_event, contents) => {
     contents.on('will-navigate', (e, url) => {
-      if (!url.startsWith(`${APP_ORIGIN}/`)) e.preventDefault()
+      if (!isAppUrl(url)) e.preventDefault()
     })
     contents.on('will-redirect', (e, url) => {
-      if (!url.startsWith(`${APP_ORIGIN}/`)) e.preventDefault()
+      if (!isAppUrl(url)) e.preventDefault()
     })
     contents.on('will-attach-webview', (e) => e.preventDefault())
     contents.setWindowOpenHandler(({ url }) => {
