@@ -1,13 +1,9 @@
 // E2E accessibility pass (serve mode, Chromium): axe-core (WCAG 2 A/AA rules: labels, names, contrast,
 // roles) on every screen in light and dark themes, and the keyboard focus order of the toolbar.
-import { cpSync, existsSync } from 'node:fs'
-import { join } from 'node:path'
+import { existsSync } from 'node:fs'
 import AxeBuilder from '@axe-core/playwright'
 import type { Page } from '@playwright/test'
-import { tempDir } from '../fixtures/images'
-import { expect, openStudio, startServe, test } from './fixtures'
-
-const SAMPLES = join(__dirname, '..', '..', 'models', 'shapes-demo', 'samples')
+import { DEMO_SAMPLES, expect, openStudio, startDemoServe, test } from './fixtures'
 
 async function audit(page: Page, where: string): Promise<void> {
   const r = await new AxeBuilder({ page }).withTags(['wcag2a', 'wcag2aa']).analyze()
@@ -17,11 +13,9 @@ async function audit(page: Page, where: string): Promise<void> {
 }
 
 test('every screen passes axe (serious/critical) in light and dark themes', async ({ page }) => {
-  test.skip(!existsSync(SAMPLES), 'demo pack samples not present')
+  test.skip(!existsSync(DEMO_SAMPLES), 'demo pack samples not present')
   test.setTimeout(180_000)
-  const photos = tempDir('a11y-photos')
-  cpSync(SAMPLES, photos, { recursive: true })
-  const serve = await startServe(tempDir('a11y-data'), ['--add', photos])
+  const serve = await startDemoServe('a11y')
   await openStudio(page, serve)
   await expect(page.getByTestId('cell').first()).toBeVisible()
   for (const theme of ['light', 'dark'] as const) {

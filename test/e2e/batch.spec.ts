@@ -1,28 +1,18 @@
 // E2E (serve mode): batch-caption the demo library with a visible ETA; kill the server mid-job, restart
 // it on the same data, and the job finishes with an exact count of accepted captions (none lost, none
 // doubled).
-import { cpSync, existsSync } from 'node:fs'
-import { join } from 'node:path'
-import { tempDir } from '../fixtures/images'
-import { expect, openStudio, screenshotPath, startServe, test } from './fixtures'
-
-const SAMPLES = join(__dirname, '..', '..', 'models', 'shapes-demo', 'samples')
+import { existsSync } from 'node:fs'
+import { apiOf, DEMO_SAMPLES, expect, openStudio, screenshotPath, startDemoServe, startServe, test } from './fixtures'
 
 interface Job { id: number; state: string; done: number; failed: number; total: number }
 
 test('batch job survives a killed server and the accepted count is exact', async ({ page }) => {
-  test.skip(!existsSync(SAMPLES), 'demo pack samples not present')
+  test.skip(!existsSync(DEMO_SAMPLES), 'demo pack samples not present')
   test.setTimeout(240_000)
-  const photos = tempDir('batch-photos')
-  cpSync(SAMPLES, photos, { recursive: true })
-  const dataDir = tempDir('batch-data')
-  let serve = await startServe(dataDir, ['--add', photos])
-  const api = async <T>(op: string, input: unknown): Promise<T> => {
-    const r = await page.request.post(`${serve.url}/api/${op}`, { headers: { authorization: `Bearer ${serve.token}` }, data: input })
-    const body = (await r.json()) as { ok: boolean; result: T; error?: { message: string } }
-    if (!body.ok) throw new Error(`${op}: ${body.error?.message}`)
-    return body.result
-  }
+  let serve = await startDemoServe('batch')
+  const dataDir = serve.dataDir
+  // Always talks to the current server (it is restarted below).
+  const api = <T>(op: string, input: unknown): Promise<T> => apiOf(page.request, serve)<T>(op, input)
   await api('library.waitForScans', {})
   const total = ((await api<{ ids: number[] }>('library.listIds', { filter: 'uncaptioned' })).ids).length
   expect(total).toBeGreaterThanOrEqual(40)

@@ -1,37 +1,18 @@
 // E2E (serve mode, demo pack): ranked candidates with scores and a heatmap, keyboard review (select,
 // reject, edit, accept), per-candidate region similarity on hover, concepts, VQA, the model manager, the
 // gap view with its slider, the realignment refit, and remapping a shortcut with conflict detection.
-import { cpSync, existsSync, readFileSync } from 'node:fs'
+import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import type { Page } from '@playwright/test'
-import { tempDir } from '../fixtures/images'
-import { expect, openStudio, screenshotPath, startServe, test, type ServeProcess } from './fixtures'
+import { apiOf, DEMO_SAMPLES as SAMPLES, expect, openStudio, screenshotPath, startDemoServe, test } from './fixtures'
 
-const SAMPLES = join(__dirname, '..', '..', 'models', 'shapes-demo', 'samples')
-
-async function demoServe(): Promise<ServeProcess> {
-  const photos = tempDir('demo-photos')
-  cpSync(SAMPLES, photos, { recursive: true })
-  const serve = await startServe(tempDir('demo-data'), ['--add', photos])
-  return serve
-}
-
-function api(page: Page, serve: ServeProcess) {
-  return async <T>(op: string, input: unknown): Promise<T> => {
-    const r = await page.request.post(`${serve.url}/api/${op}`, { headers: { authorization: `Bearer ${serve.token}` }, data: input })
-    const body = (await r.json()) as { ok: boolean; result: T; error?: { message: string } }
-    if (!body.ok) throw new Error(`${op}: ${body.error?.message}`)
-    return body.result
-  }
-}
 
 test.describe('captioning with the demo pack', () => {
   test.skip(!existsSync(SAMPLES), 'demo pack samples not present')
   test.setTimeout(180_000)
 
   test('candidates, heatmap, keyboard review, concepts, VQA, models', async ({ page }) => {
-    const serve = await demoServe()
-    const call = api(page, serve)
+    const serve = await startDemoServe()
+    const call = apiOf(page.request, serve)
     await call('library.waitForScans', {})
     await openStudio(page, serve)
 
@@ -99,8 +80,8 @@ test.describe('captioning with the demo pack', () => {
   })
 
   test('gap view with the shift slider, and learning from my captions', async ({ page }) => {
-    const serve = await demoServe()
-    const call = api(page, serve)
+    const serve = await startDemoServe()
+    const call = apiOf(page.request, serve)
     await call('library.waitForScans', {})
     const refs = JSON.parse(readFileSync(join(SAMPLES, 'refs.json'), 'utf8')) as Record<string, string[]>
     const { ids } = await call<{ ids: number[] }>('library.listIds', {})

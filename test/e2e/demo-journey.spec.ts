@@ -2,19 +2,15 @@
 // with a visible ETA (candidates wait for review), review worst first with the heatmap and candidates,
 // accept / edit / reject with the keyboard, refit the realignment, open the gap view and move the slider,
 // and export.
-import { cpSync, existsSync, readFileSync } from 'node:fs'
+import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { tempDir } from '../fixtures/images'
-import { expect, openStudio, screenshotPath, startServe, test } from './fixtures'
-
-const SAMPLES = join(__dirname, '..', '..', 'models', 'shapes-demo', 'samples')
+import { DEMO_SAMPLES, expect, openStudio, screenshotPath, startDemoServe, test } from './fixtures'
 
 test('demo library: batch, review worst first, keyboard, refit, gap view, export', async ({ page }) => {
-  test.skip(!existsSync(SAMPLES), 'demo pack samples not present')
+  test.skip(!existsSync(DEMO_SAMPLES), 'demo pack samples not present')
   test.setTimeout(300_000)
-  const photos = tempDir('journey-photos')
-  cpSync(SAMPLES, photos, { recursive: true })
-  const serve = await startServe(tempDir('journey-data'), ['--add', photos])
+  const serve = await startDemoServe('journey')
   await openStudio(page, serve)
   await expect(page.getByTestId('count-total')).toHaveText('48 images')
 

@@ -1,9 +1,9 @@
 // E2E fixtures (Node side of Playwright). Each test file gets its own serve process on a random port with
 // a fresh data dir, and waits for the app's readiness marker instead of sleeping.
 import { spawn, type ChildProcess } from 'node:child_process'
-import { mkdirSync } from 'node:fs'
+import { cpSync, mkdirSync } from 'node:fs'
 import { join } from 'node:path'
-import { test as base, expect, type Page } from '@playwright/test'
+import { test as base, expect, type APIRequestContext, type Page } from '@playwright/test'
 import { tempDir } from '../fixtures/images'
 
 export interface ServeProcess {
@@ -53,6 +53,25 @@ export async function startServe(dataDir = tempDir('e2e-data'), extra: string[] 
         proc.once('exit', () => resolve())
         proc.kill(signal)
       })
+  }
+}
+
+export const DEMO_SAMPLES = join(__dirname, '..', '..', 'models', 'shapes-demo', 'samples')
+
+/** A serve process whose library is a fresh copy of the demo pack's sample images. */
+export async function startDemoServe(prefix = 'demo'): Promise<ServeProcess> {
+  const photos = tempDir(`${prefix}-photos`)
+  cpSync(DEMO_SAMPLES, photos, { recursive: true })
+  return startServe(tempDir(`${prefix}-data`), ['--add', photos])
+}
+
+/** Calls contract operations over HTTP with the server's token; throws with the server's message. */
+export function apiOf(request: APIRequestContext, serve: ServeProcess) {
+  return async <T>(op: string, input: unknown): Promise<T> => {
+    const r = await request.post(`${serve.url}/api/${op}`, { headers: { authorization: `Bearer ${serve.token}` }, data: input })
+    const body = (await r.json()) as { ok: boolean; result: T; error?: { message: string } }
+    if (!body.ok) throw new Error(`${op}: ${body.error?.message}`)
+    return body.result
   }
 }
 

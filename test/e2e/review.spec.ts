@@ -4,7 +4,7 @@
 // pass over the panel (names of controls, keyboard reachability, text contrast in light and dark themes).
 import type { Page } from '@playwright/test'
 import { makeImageFolder } from '../fixtures/images'
-import { expect, openStudio, screenshotPath, test, type ServeProcess } from './fixtures'
+import { apiOf, expect, openStudio, screenshotPath, test, type ServeProcess } from './fixtures'
 
 const CAPTIONS: Record<string, string> = {
   'a/red.jpg': 'a red square on a gray background',
@@ -14,17 +14,8 @@ const CAPTIONS: Record<string, string> = {
   'alpha.png': 'square'
 }
 
-function apiOf(page: Page, serve: ServeProcess) {
-  return async <T>(op: string, input: unknown): Promise<T> => {
-    const r = await page.request.post(`${serve.url}/api/${op}`, { headers: { authorization: `Bearer ${serve.token}` }, data: input })
-    const body = (await r.json()) as { ok: boolean; result: T; error?: { message: string } }
-    if (!body.ok) throw new Error(`${op}: ${body.error?.message}`)
-    return body.result
-  }
-}
-
 async function captionLibrary(page: Page, serve: ServeProcess): Promise<Record<string, number>> {
-  const api = apiOf(page, serve)
+  const api = apiOf(page.request, serve)
   const folder = await makeImageFolder()
   await api('library.addRoot', { path: folder.root })
   await api('library.waitForScans', {})
@@ -36,7 +27,7 @@ async function captionLibrary(page: Page, serve: ServeProcess): Promise<Record<s
 }
 
 test('term list filters the grid; find & replace previews every change and applies with history', async ({ page, serve }) => {
-  const api = apiOf(page, serve)
+  const api = apiOf(page.request, serve)
   const id = await captionLibrary(page, serve)
   await openStudio(page, serve)
   await expect(page.getByTestId('count-accepted')).toHaveText('5 accepted')
@@ -124,7 +115,7 @@ test('term list filters the grid; find & replace previews every change and appli
 })
 
 test('multi-select with mouse and keyboard, keyword, tag filter, bulk reject; accessible in both themes', async ({ page, serve }) => {
-  const api = apiOf(page, serve)
+  const api = apiOf(page.request, serve)
   const id = await captionLibrary(page, serve)
   await openStudio(page, serve)
   await page.getByTestId('filter-accepted').click()

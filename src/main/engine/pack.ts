@@ -2,6 +2,7 @@
 // consistency, verify every file's sha256 (verify.ts) *before* anything is loaded, then read the tokenizer,
 // arrays and JSON side files. ONNX sessions are opened lazily by sessions.ts, which also checks each model's
 // I/O contract against what pack.json declares.
+import { describeIssues } from '@shared/contract/define'
 import { readFile } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import * as v from 'valibot'
@@ -36,16 +37,6 @@ export interface LoadedPack {
   verify: VerifyReport
 }
 
-function issuesText(issues: readonly v.BaseIssue<unknown>[]): string {
-  return issues
-    .slice(0, 4)
-    .map((i) => {
-      const p = i.path?.map((x) => String(x.key)).join('.')
-      return p ? `${p}: ${i.message}` : i.message
-    })
-    .join('; ')
-}
-
 /** Read and validate pack.json only (no file checks). */
 export async function readPackJson(dir: string): Promise<PackJson> {
   let raw: string
@@ -61,7 +52,7 @@ export async function readPackJson(dir: string): Promise<PackJson> {
     throw new StudioError('model_error', `pack.json in ${dir} is not valid JSON: ${(err as Error).message}`)
   }
   const parsed = v.safeParse(PackJson, json)
-  if (!parsed.success) throw new StudioError('model_error', `pack.json in ${dir} is invalid: ${issuesText(parsed.issues)}`)
+  if (!parsed.success) throw new StudioError('model_error', `pack.json in ${dir} is invalid: ${describeIssues(parsed.issues)}`)
   checkConsistency(parsed.output)
   return parsed.output
 }

@@ -3,20 +3,11 @@
 // unvalidated input, and a bad output is a bug reported as `internal`, not silently passed on.
 import * as v from 'valibot'
 import { isOpName, operations, type OpName, type OpOutput, type OpParsedInput } from '@shared/contract'
+import { describeIssues } from '@shared/contract/define'
 import { StudioError } from '@shared/errors'
 
 export type Handler<K extends OpName> = (input: OpParsedInput<K>) => Promise<OpOutput<K>> | OpOutput<K>
 export type Handlers = { [K in OpName]: Handler<K> }
-
-export function describeIssues(issues: readonly v.BaseIssue<unknown>[]): string {
-  return issues
-    .slice(0, 5)
-    .map((i) => {
-      const path = i.path?.map((p) => String(p.key)).join('.')
-      return path ? `${path}: ${i.message}` : i.message
-    })
-    .join('; ')
-}
 
 export async function dispatch(handlers: Handlers, name: string, rawInput: unknown): Promise<unknown> {
   if (!isOpName(name)) throw new StudioError('not_found', `unknown operation "${name.slice(0, 80)}"`)

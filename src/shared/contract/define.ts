@@ -25,3 +25,14 @@ export const UserPath = v.pipe(
   v.maxLength(4096, 'path too long'),
   v.check((s) => !s.includes('\0'), 'path contains a NUL byte')
 )
+
+/** A short, human-readable summary of validation issues: "path: message; …" (at most five). */
+export function describeIssues(issues: readonly v.BaseIssue<unknown>[]): string {
+  return issues
+    .slice(0, 5)
+    .map((i) => {
+      const path = i.path?.map((p) => String(p.key)).join('.')
+      return path ? `${path}: ${i.message}` : i.message
+    })
+    .join('; ')
+}
