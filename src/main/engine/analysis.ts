@@ -6,7 +6,8 @@ import { mixupRegions, salientConcepts } from './concepts'
 import type { Engine } from './engine'
 import { analyzeGap, type GapAnalysis } from './gap'
 import { row, type Vec } from './linalg'
-import type { RegionsMode } from './options'
+import type { AlignMode, RegionsMode } from './options'
+import { scoreText, type Scores } from './scoring'
 import type { AlignMethod, Realignment } from './realign'
 import { aggregateCrops, aggregatePatches, cropBoxes, regionSimilarity, type Heatmap } from './regions'
 
@@ -51,6 +52,22 @@ export async function fitFromPairs(engine: Engine, pairs: readonly FileCaptionPa
   const e = await embedPairs(engine, pairs, opts.signal)
   const r = engine.fitRealignment(e.images.map((image, i) => ({ image, text: e.texts[i]! })), method, opts)
   return { ...r, skipped: e.skipped }
+}
+
+/**
+ * CLIP scores of arbitrary captions (e.g. a human edit) for one image, with the same definitions as the
+ * caption pipeline (scoring.ts): CLIP-S, aCLIP-S under `align`, Ref* when references are given, and the
+ * quality weight min(1, 4·cos).
+ */
+export async function scoreCaptionsFor(engine: Engine, file: string, captions: readonly string[], opts: { align?: AlignMode; references?: readonly string[]; clipPrefix?: string } = {}): Promise<(Scores & { caption: string })[]> {
+  const [img] = await engine.embedImages([file])
+  if (!img) throw new StudioError('internal', 'no image embedding')
+  if ('error' in img) throw img.error
+  const prefix = opts.clipPrefix ?? engine.pack.json.defaults.clipPrefix
+  const aligned = engine.realign(img.embedding, opts.align ?? engine.pack.json.defaults.align)
+  const embs = await engine.embedTexts(captions.map((c) => prefix + c))
+  const refs = opts.references?.length ? await engine.embedTexts(opts.references.map((r) => prefix + r)) : null
+  return captions.map((caption, i) => ({ caption, ...scoreText(embs[i]!, img.embedding, aligned, refs) }))
 }
 
 export interface RegionSimilarity {

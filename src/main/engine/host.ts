@@ -3,7 +3,7 @@
 // worker entry (worker.ts) and the in-process client both call `handle`.
 import { resolve } from 'node:path'
 import { StudioError } from '@shared/errors'
-import { fitFromPairs, gapForPairs, regionSimilarityFor } from './analysis'
+import { fitFromPairs, gapForPairs, regionSimilarityFor, scoreCaptionsFor } from './analysis'
 import { captionFiles } from './caption'
 import { Engine } from './engine'
 import type { EngineApi, Method, OpenOptions, ProgressInfo } from './protocol'
@@ -55,6 +55,8 @@ export class EngineHost {
         return gapForPairs(await this.engine(req.args.packDir), req.args.pairs, req.args.fractions, signal)
       case 'regionSimilarity':
         return regionSimilarityFor(await this.engine(req.args.packDir), req.args.file, req.args.captions, req.args.mode, { mixup: req.args.mixup })
+      case 'score':
+        return scoreCaptionsFor(await this.engine(req.args.packDir), req.args.file, req.args.captions, { align: req.args.align, references: req.args.references })
       case 'fitRealignment':
         return fitFromPairs(await this.engine(req.args.packDir), req.args.pairs, req.args.method, { lambda: req.args.lambda, activate: req.args.activate, signal })
       case 'setRealignment':

@@ -32,7 +32,7 @@ export { EngineClient, InProcessEngineClient, type EngineCaller, type CallOption
 export { captionFiles, type CaptionInput, type CaptionResult, type CaptionFailure, type Candidate } from './caption'
 export { resolveOptions, DEFAULT_SEED, type CaptionOptions, type ResolvedOptions, type RegionsMode, type AlignMode } from './options'
 export { answerQuestion, questionType, type VqaRequest, type VqaResult, type QuestionType } from './vqa'
-export { gapForPairs, fitFromPairs, regionSimilarityFor, embedPairs, type FileCaptionPair, type RegionSimilarity } from './analysis'
+export { gapForPairs, fitFromPairs, regionSimilarityFor, scoreCaptionsFor, embedPairs, type FileCaptionPair, type RegionSimilarity } from './analysis'
 export { analyzeGap, type GapAnalysis } from './gap'
 export { fitRealignment, applyRealignment, type Realignment, type AlignMethod, type EmbeddingPair } from './realign'
 export { clipS, harmonic, qualityWeight, scoreText, type Scores, type RankBy } from './scoring'

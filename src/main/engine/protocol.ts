@@ -8,7 +8,8 @@ import type { FileCaptionPair, RegionSimilarity } from './analysis'
 import type { CaptionFailure, CaptionInput, CaptionResult } from './caption'
 import type { EngineStatus } from './engine'
 import type { GapAnalysis } from './gap'
-import type { CaptionOptions, RegionsMode } from './options'
+import type { AlignMode, CaptionOptions, RegionsMode } from './options'
+import type { Scores } from './scoring'
 import type { AlignMethod, Realignment } from './realign'
 import type { Provider } from './sessions'
 import type { VqaRequest, VqaResult } from './vqa'
@@ -31,6 +32,7 @@ export interface EngineApi {
   vqa: { args: { packDir: string; file: string; request: VqaRequest }; result: VqaResult }
   gap: { args: { packDir: string; pairs: FileCaptionPair[]; fractions?: number[] }; result: GapAnalysis & Skipped }
   regionSimilarity: { args: { packDir: string; file: string; captions: string[]; mode: Exclude<RegionsMode, 'off'>; mixup?: boolean }; result: RegionSimilarity }
+  score: { args: { packDir: string; file: string; captions: string[]; align?: AlignMode; references?: string[] }; result: (Scores & { caption: string })[] }
   fitRealignment: { args: { packDir: string; pairs: FileCaptionPair[]; method: AlignMethod; lambda?: number; activate?: boolean }; result: Realignment & Skipped }
   setRealignment: { args: { packDir: string; method: AlignMethod; realignment: Realignment | null }; result: { ok: true } }
   close: { args: { packDir?: string }; result: { ok: true } }
@@ -53,4 +55,4 @@ export type FromWorker =
   | { type: 'error'; id: number; error: ErrorEnvelope }
   | ({ type: 'progress'; id: number } & ProgressInfo)
 
-export const METHODS: readonly Method[] = ['open', 'status', 'caption', 'embedImages', 'embedTexts', 'vqa', 'gap', 'regionSimilarity', 'fitRealignment', 'setRealignment', 'close']
+export const METHODS: readonly Method[] = ['open', 'status', 'caption', 'embedImages', 'embedTexts', 'vqa', 'gap', 'regionSimilarity', 'score', 'fitRealignment', 'setRealignment', 'close']

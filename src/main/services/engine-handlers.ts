@@ -184,6 +184,11 @@ export function createEngineHandlers(ctx: EngineHandlerContext): EngineHandlers 
       return { imageId, heatmap: r.heatmap, captions: r.captions }
     },
 
+    'engine.score': async ({ imageId, captions, align, references }) => {
+      const scores = await client.call('score', { packDir: await activeDir(), file: ctx.imagePath(imageId), captions, align, references })
+      return { imageId, scores }
+    },
+
     'engine.fitRealignment': async ({ pairs, method, lambda, activate }) => {
       const dir = await activeDir()
       const { skipped, ...realignment } = await client.call('fitRealignment', { packDir: dir, pairs: pairs.map((p) => ({ file: ctx.imagePath(p.imageId), caption: p.caption })), method, lambda, activate })

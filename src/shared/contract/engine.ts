@@ -176,6 +176,16 @@ export const engine = {
     v.object({ imageId: Id, heatmap: Heatmap, captions: v.array(v.object({ caption: v.string(), global: v.number(), regions: v.array(v.number()) })) }),
     'Per-region (patch or crop) similarity of captions to an image, with the heatmap'
   ),
+  'engine.score': op(
+    v.object({
+      imageId: Id,
+      captions: v.pipe(v.array(v.pipe(v.string(), v.minLength(1), v.maxLength(2000))), v.minLength(1), v.maxLength(50)),
+      align: v.optional(Align),
+      references: v.optional(v.pipe(v.array(v.pipe(v.string(), v.maxLength(2000))), v.maxLength(50)))
+    }),
+    v.object({ imageId: Id, scores: v.array(v.object({ caption: v.string(), ...Scores.entries })) }),
+    'CLIP-S / aCLIP-S / Ref* scores and the quality weight of any captions (e.g. a human edit) for one image'
+  ),
   'engine.fitRealignment': op(
     v.object({ pairs: v.pipe(v.array(Pair), v.minLength(2), v.maxLength(50_000)), method: v.picklist(['procrustes', 'ridge']), lambda: v.optional(v.pipe(Num, v.gtValue(0))), activate: v.optional(v.boolean(), true) }),
     v.object({ realignment: RealignmentSchema, skipped: Skipped }),
