@@ -101,7 +101,7 @@ export const benchCommand: CliCommand = {
       } else {
         const vpack = await readPackJson(v.dir)
         const val = ensureDemoSplit('val', { root, cacheDir: join(root, '.cache', 'eval'), seed, size: 256, count: 64, log })
-        clip.push(await benchClip({ packDir: v.dir, pack: vpack, images: images(val.imagesDir), threads, cacheDir, imageBatches: [1, 8], textBatches: [1, 32], decodeBatch: 9, captionImages: quick ? 8 : 32, measure: m, log }))
+        clip.push(await benchClip({ packDir: v.dir, pack: vpack, images: images(val.imagesDir), threads, cacheDir, imageBatches: [1, 8], textBatches: [1, 32], decodeBatch: 9, captionImages: quick ? 4 : 8, measure: m, log }))
       }
     }
     doc.clip = clip

@@ -27,6 +27,8 @@ export interface BatchBench {
   loopMeanMs: number
   rss: RssSample[]
   scanSeconds: number
+  /** The longest stalls seen by a 20 ms timer: when (s since the job started), how long, images done. */
+  stalls: { seconds: number; ms: number; done: number }[]
 }
 
 const mib = () => process.memoryUsage().rss / 2 ** 20
@@ -49,6 +51,15 @@ export async function benchStudioBatch(imagesDir: string, scratch: string, bundl
     t = performance.now()
     rss.push({ seconds: 0, rssMiB: mib(), done: 0 })
     const timer = setInterval(() => rss.push({ seconds: (performance.now() - t) / 1000, rssMiB: mib(), done }), sampleMs)
+    // A second, finer timer notes when the big stalls happen (the histogram only says how long).
+    const stalls: BatchBench['stalls'] = []
+    let last = performance.now()
+    const probe = setInterval(() => {
+      const now = performance.now()
+      const late = now - last - 20
+      last = now
+      if (late > 30) stalls.push({ seconds: (now - t) / 1000, ms: late, done })
+    }, 20)
     h.enable()
     const job = (await services.call('jobs.startCaption', { scope: { kind: 'root', rootId: root.id }, onlyUncaptioned: false })) as { id: number; total: number }
     log(`studio batch: job ${job.id}, ${job.total} images`)
@@ -56,6 +67,7 @@ export async function benchStudioBatch(imagesDir: string, scratch: string, bundl
     const seconds = (performance.now() - t) / 1000
     h.disable()
     clearInterval(timer)
+    clearInterval(probe)
     unsubscribe()
     rss.push({ seconds, rssMiB: mib(), done: job.total })
     const final = (await services.call('jobs.get', { jobId: job.id })) as { job: { done: number; failed: number; total: number } }
@@ -69,7 +81,8 @@ export async function benchStudioBatch(imagesDir: string, scratch: string, bundl
       loopP99Ms: h.percentile(99) / 1e6,
       loopMeanMs: h.mean / 1e6,
       rss,
-      scanSeconds
+      scanSeconds,
+      stalls: stalls.sort((a, b) => b.ms - a.ms).slice(0, 5)
     }
   } finally {
     await services.close()

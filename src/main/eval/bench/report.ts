@@ -130,6 +130,7 @@ export function benchMarkdown(d: BenchDoc): string {
       out.push(`| throughput: studio batch ${n1(b.imagesPerSec)} images/s vs in-process captionFiles ${n1(d.inProcess.imagesPerSec)} images/s | ${ratio(b.imagesPerSec, d.inProcess.imagesPerSec)} |`)
     }
     out.push('')
+    if (b.stalls.length) out.push(`Longest stalls seen by a 20 ms timer on the main thread: ${b.stalls.map((x) => `${n1(x.ms)} ms at ${x.seconds.toFixed(1)} s (${x.done} images done)`).join('; ')}.`, '')
     if (d.rssSvg) out.push(`![Resident memory during the batch](${d.rssSvg})`, '')
   }
   if (d.findings.length) out.push('## Findings', '', ...d.findings.map((f) => `- ${f}`), '')
