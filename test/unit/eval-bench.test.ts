@@ -61,3 +61,28 @@ describe('lineChartSvg', () => {
     expect(pts[1]![1]).toBeLessThan(pts[0]![1]!)
   })
 })
+
+describe('benchMarkdown', () => {
+  it('states ratios and verdicts from the rows it is given', async () => {
+    const { benchMarkdown, verdicts } = await import('../../src/main/eval/bench/report')
+    const { machineInfo } = await import('../../src/main/eval/machine')
+    const row = (stage: string, impl: 'raw session.run' | 'ours' | 'transformers.js', ips: number, p50: number) => ({ pack: 'p@1', stage, impl, summary: { n: 10, batch: 1, p50, p95: p50, mean: p50, itemsPerSec: ips } })
+    const clip = {
+      pack: 'p@1',
+      rows: [row('text embedding (b=1)', 'raw session.run', 200, 5), row('text embedding (b=1)', 'ours', 100, 10), row('text embedding (b=1)', 'transformers.js', 50, 20)],
+      pipelines: [],
+      notes: [],
+      hotspots: [{ what: 'x', aMs: 2, bMs: 0.5, perCaption: 10, unit: 'calls' }]
+    }
+    // ours ÷ raw = 100/200 = 0.50×, ours ÷ tjs = 100/50 = 2.00×; p50 overhead (10/5 − 1) = +100%
+    expect(verdicts(clip)).toEqual([
+      'p@1, text embedding (b=1): ours 100/s vs transformers.js 50.0/s → at least as fast (2.00×)',
+      'p@1, text embedding (b=1): our p50 10.0 ms vs raw session.run 5.00 ms → overhead +100%'
+    ])
+    const md = benchMarkdown({ command: 'npm run bench', machine: machineInfo(process.cwd()), threads: 2, transformers: 't', clip: [clip], skipped: ['vit: why'], findings: [], seconds: 60 })
+    expect(md).toContain('| text embedding (b=1) | ours | 100 | 10.0 | 10.0 | 10 | 0.50× | 2.00× |')
+    expect(md).toContain('- skipped: vit: why')
+    // hotspot: (2 − 0.5) ms × 10 calls = 15 ms per caption
+    expect(md).toContain('→ 15 ms per caption spent on the difference')
+  })
+})
