@@ -41,6 +41,8 @@ test.describe('captioning with the demo pack', () => {
     const field = page.getByTestId('caption-field')
     await expect(field).toBeFocused()
     await page.keyboard.type(' shape')
+    // The edited text is scored against the image as you type.
+    await expect(page.getByTestId('typed-score')).toContainText('CLIP-S')
     const file1 = await page.locator('h2.file').textContent()
     await page.keyboard.press('Enter')
     await expect(page.getByTestId('count-accepted')).toHaveText('1 accepted')

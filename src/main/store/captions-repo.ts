@@ -95,7 +95,7 @@ export class CaptionsRepo {
         id = cand.id
       } else {
         const src: CaptionSource = cand ? { kind: 'human', method: 'edited', params: { fromCandidate: cand.id, ...(cand.source.packId ? { packId: cand.source.packId } : {}) } } : source
-        id = this.insertRow(imageId, clean, 'accepted', src, cand ? {} : scores, cand?.id ?? prev?.id ?? null)
+        id = this.insertRow(imageId, clean, 'accepted', src, scores, cand?.id ?? prev?.id ?? null)
       }
       return { caption: this.get(id)!, previousId: prev?.id ?? null, changed: true }
     })

@@ -187,8 +187,8 @@ export class Studio {
     this.open(r.id)
   }
 
-  async accept(imageId: number, text: string, fromCandidateId?: number): Promise<boolean> {
-    const r = await this.guard(() => this.client.call('captions.accept', { imageId, text, ...(fromCandidateId ? { fromCandidateId } : {}) }))
+  async accept(imageId: number, text: string, fromCandidateId?: number, scores?: Record<string, number>): Promise<boolean> {
+    const r = await this.guard(() => this.client.call('captions.accept', { imageId, text, ...(fromCandidateId ? { fromCandidateId } : {}), ...(scores ? { scores } : {}) }))
     if (!r) return false
     if (r.changed) this.undoStack.push({ imageId, captionId: r.caption.id, previousId: r.previousId })
     await this.reloadSummary(imageId)
