@@ -30,14 +30,18 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import metrics as M  # noqa: E402
 import shapesworld as sw  # noqa: E402
-from models import BOS, EOS, PAD, Decoder, ImageExport, TinyCLIP, WordTokenizer, fast_fp32  # noqa: E402
+import train_decoder as TD  # noqa: E402
+from models import BOS, EOS, ImageExport, TinyCLIP, WordTokenizer, fast_fp32  # noqa: E402
 
 REPO = os.path.abspath(os.path.join(HERE, "..", ".."))
 torch.set_num_threads(1)
 
-FULL = dict(train=20000, val=1000, test=1000, heldout=1000, clip_epochs=12, dec_epochs=4, datastore_cap=4000, eval_n=None)
-QUICK = dict(train=4000, val=200, test=200, heldout=200, clip_epochs=2, dec_epochs=1, datastore_cap=4000, eval_n=None)
-CLIP_CFG = dict(width=128, image_layers=4, text_layers=2, heads=4, dim=128)
+FULL = dict(train=20000, val=1000, test=1000, heldout=1000, clip_epochs=8, dec_epochs=3, datastore_cap=4000)
+QUICK = dict(train=4000, val=200, test=200, heldout=200, clip_epochs=2, dec_epochs=1, datastore_cap=4000)
+CLIP_BATCH = 64
+CLIP_LR = 1e-3
+CLIP_ALL_CAPTIONS = True  # each image with all 5 captions per step (5x text supervision per image forward)
+CLIP_CFG = dict(stem="conv", width=128, image_layers=3, text_layers=2, heads=4, dim=128)
 DEC_CFG = dict(width=128, layers=2, heads=4, prefix_len=4, ctx=32)
 SEEDS = dict(world=1, clip=11, decoder=21, realign=31, eval=41)
 PAPER_SIGMA2 = 0.016
@@ -112,10 +116,15 @@ def train_clip(train_scenes, train_px, tok, mean, std, epochs, seed):
     ids_all, mask_all = tok.batch(flat)
     ids_all = ids_all.view(N, 5, -1)
     mask_all = mask_all.view(N, 5, -1)
-    bs = 256
+    bs = CLIP_BATCH
     steps_per = N // bs
     total = steps_per * epochs
-    opt = torch.optim.AdamW(param_groups(model, 0.05), lr=1e-3, betas=(0.9, 0.98), eps=1e-6)
+    groups = param_groups(model, 0.05)
+    for gr in groups:
+        gr["params"] = [p for p in gr["params"] if p is not model.logit_scale]
+        gr["lr_mult"] = 1.0
+    groups.append({"params": [model.logit_scale], "weight_decay": 0.0, "lr_mult": 10.0})
+    opt = torch.optim.AdamW(groups, lr=CLIP_LR, betas=(0.9, 0.98), eps=1e-6)
     g = torch.Generator().manual_seed(seed)
     step = 0
     model.train()
@@ -127,13 +136,20 @@ def train_clip(train_scenes, train_px, tok, mean, std, epochs, seed):
             idx = perm[b * bs : (b + 1) * bs]
             px = to_input(train_px[idx.numpy()], mean, std)
             # light augmentation: random horizontal flip is NOT used (it would break left/right captions)
-            ids = ids_all[idx, ci[idx]]
-            mask = mask_all[idx, ci[idx]]
+            if CLIP_ALL_CAPTIONS:
+                ids = ids_all[idx].reshape(len(idx) * 5, -1)
+                mask = mask_all[idx].reshape(len(idx) * 5, -1)
+            else:
+                ids = ids_all[idx, ci[idx]]
+                mask = mask_all[idx, ci[idx]]
             T = int(mask.sum(1).max())
             for gr in opt.param_groups:
-                gr["lr"] = cosine_lr(step, total, 1e-3, min(200, total // 10 + 1))
+                gr["lr"] = gr["lr_mult"] * cosine_lr(step, total, CLIP_LR, min(200, total // 10 + 1))
             with torch.autocast("cpu", dtype=torch.bfloat16):
-                loss = model.loss(px, ids[:, :T], mask[:, :T])
+                if CLIP_ALL_CAPTIONS:
+                    loss = model.loss_multi(px, ids[:, :T], mask[:, :T], 5)
+                else:
+                    loss = model.loss(px, ids[:, :T], mask[:, :T])
             opt.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -169,46 +185,7 @@ def embed_texts(model, tok, texts, bs=500):
 
 def train_decoder(tok, captions, cap_emb, sigma2, epochs, seed):
     """captions: list of training captions (with repeats); cap_emb: [len(captions), D] text embeddings."""
-    torch.manual_seed(seed)
-    dec = Decoder(len(tok.vocab), CLIP_CFG["dim"], DEC_CFG["width"], DEC_CFG["layers"], DEC_CFG["heads"], DEC_CFG["prefix_len"], DEC_CFG["ctx"])
-    ids_all, mask_all = tok.batch(captions)
-    x_all = F.normalize(cap_emb.float(), dim=-1)
-    N = len(captions)
-    bs = 256
-    steps_per = N // bs
-    total = steps_per * epochs
-    opt = torch.optim.AdamW(param_groups(dec, 0.01), lr=1e-3, betas=(0.9, 0.98))
-    g = torch.Generator().manual_seed(seed)
-    sigma = math.sqrt(sigma2)
-    step = 0
-    dec.train()
-    for ep in range(epochs):
-        perm = torch.randperm(N, generator=g)
-        tl = 0.0
-        for b in range(steps_per):
-            idx = perm[b * bs : (b + 1) * bs]
-            x = x_all[idx]
-            if sigma > 0:
-                x = F.normalize(x + sigma * torch.randn(x.shape, generator=g), dim=-1)
-            ids, mask = ids_all[idx], mask_all[idx]
-            T = int(mask.sum(1).max())
-            ids = ids[:, :T]
-            inp, tgt = ids[:, :-1], ids[:, 1:].clone()
-            tgt[tgt == PAD] = -100
-            for gr in opt.param_groups:
-                gr["lr"] = cosine_lr(step, total, 1e-3, min(200, total // 10 + 1))
-            with torch.autocast("cpu", dtype=torch.bfloat16):
-                logits = dec(x, inp)
-            loss = F.cross_entropy(logits.float().reshape(-1, logits.shape[-1]), tgt.reshape(-1), ignore_index=-100)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(dec.parameters(), 1.0)
-            opt.step()
-            step += 1
-            tl += float(loss)
-        log(f"decoder σ²={sigma2:.4g} epoch {ep + 1}/{epochs} loss {tl / steps_per:.3f}")
-    dec.eval()
-    return dec
+    return TD.train(tok, captions, cap_emb, sigma2, epochs, seed, DEC_CFG, lr=1e-3, batch=256, log=log)
 
 
 @torch.no_grad()
@@ -419,6 +396,15 @@ def sha256(path):
 def git_commit():
     try:
         return subprocess.run(["git", "-C", REPO, "rev-parse", "HEAD"], capture_output=True, text=True).stdout.strip() or None
+    except Exception:
+        return None
+
+
+def kit_dirty():
+    """True when tools/modelkit has uncommitted changes (the recorded commit then does not fully describe the tool)."""
+    try:
+        out = subprocess.run(["git", "-C", REPO, "status", "--porcelain", "--", "tools/modelkit"], capture_output=True, text=True).stdout
+        return bool(out.strip())
     except Exception:
         return None
 
@@ -696,6 +682,7 @@ def main(argv=None):
         pack["provenance"] = {
             "tool": "tools/modelkit/build_pack.py" + (" --quick" if a.quick else ""),
             "commit": git_commit(),
+            "toolDirty": kit_dirty(),
             "torch": torch.__version__,
             "seeds": SEEDS,
             "data": {"world": "ShapesWorld (../shared/specs/shapesworld.md), generator tools/modelkit/shapesworld.py",
@@ -722,6 +709,11 @@ def main(argv=None):
             "defaultChoice": {"decoder": default_dec, "combinedScore": {k: round(v, 4) for k, v in combined.items()},
                               "rule": "max over decoders of CIDEr-D/max CIDEr-D + truth/max truth, plain decode on val; align, rerank and regions "
                                       "defaults chosen on val by CIDEr-D"},
+            "checks": {
+                "noiseDecoderCiderGainOverSigma0OnTest": {d: round(test_res[f"plain:{d}"]["CIDEr-D"] / test_res["plain:noise-0"]["CIDEr-D"] - 1, 4) for d in ids[1:]},
+                "rerankMinusPlainCiderOnTest": {d: round(test_res[f"rerank:{d}"]["CIDEr-D"] - test_res[f"plain:{d}"]["CIDEr-D"], 4) for d in ids[1:]},
+                "rerankMinusPlainCiderOnHeldout": {d: round(ho_res[f"rerank:{d}"]["CIDEr-D"] - ho_res[f"plain:{d}"]["CIDEr-D"], 4) for d in ids[1:]},
+            },
             "val": val_res,
             "test": test_res,
             "test-heldout": ho_res,

@@ -131,11 +131,22 @@ class Block(nn.Module):
 
 
 class ImageTower(nn.Module):
-    def __init__(self, size=64, patch=8, width=128, layers=4, heads=4, mlp=512, dim=128):
+    """ViT image tower. stem="conv": a small convolutional patch stem (3x3 convolutions: one at full resolution, then three stride-2; 64 px ->
+    8x8 tokens, each token aligned with one 8x8-pixel patch; ViTs with early convolutions train much faster on
+    small data) ; stem="linear": the standard linear patch embedding (== conv k=p s=p), used for the ViT-B/32
+    shaped benchmark export."""
+
+    def __init__(self, size=64, patch=8, width=128, layers=4, heads=4, mlp=512, dim=128, stem="linear"):
         super().__init__()
         self.grid = size // patch
         self.patch = patch
-        self.patch_embed = Lin(3 * patch * patch, width)
+        self.stem_kind = stem
+        if stem == "conv":
+            assert patch == 8
+            self.stem = nn.Sequential(nn.Conv2d(3, 24, 3, 1, 1), nn.GELU(), nn.Conv2d(24, 48, 3, 2, 1), nn.GELU(),
+                                      nn.Conv2d(48, 96, 3, 2, 1), nn.GELU(), nn.Conv2d(96, width, 3, 2, 1))
+        else:
+            self.patch_embed = Lin(3 * patch * patch, width)
         self.cls = nn.Parameter(torch.randn(width) * 0.02)
         self.pos = nn.Parameter(torch.randn(self.grid * self.grid + 1, width) * 0.02)
         self.ln_pre = LayerNorm(width)
@@ -146,9 +157,12 @@ class ImageTower(nn.Module):
     def forward(self, pixels):
         B = pixels.shape[0]
         g, p = self.grid, self.patch
-        # [B,3,g*p,g*p] -> [B, g*g, 3*p*p] patches in row-major order (a linear patch embedding == conv k=p s=p)
-        x = pixels.reshape(B, 3, g, p, g, p).permute(0, 2, 4, 1, 3, 5).reshape(B, g * g, 3 * p * p)
-        x = self.patch_embed(x)
+        if self.stem_kind == "conv":
+            x = self.stem(pixels).flatten(2).transpose(1, 2)  # [B, g*g, W], row-major patches
+        else:
+            # [B,3,g*p,g*p] -> [B, g*g, 3*p*p] patches in row-major order
+            x = pixels.reshape(B, 3, g, p, g, p).permute(0, 2, 4, 1, 3, 5).reshape(B, g * g, 3 * p * p)
+            x = self.patch_embed(x)
         x = torch.cat([self.cls.to(x.dtype).expand(B, 1, -1), x], dim=1) + self.pos.to(x.dtype)
         x = self.ln_pre(x)
         a = None
@@ -186,9 +200,9 @@ class TinyCLIP(nn.Module):
     def __init__(self, vocab, cfg: dict):
         super().__init__()
         self.cfg = dict(cfg)
-        self.visual = ImageTower(64, 8, cfg["width"], cfg["image_layers"], cfg["heads"], 4 * cfg["width"], cfg["dim"])
+        self.visual = ImageTower(64, 8, cfg["width"], cfg["image_layers"], cfg["heads"], 4 * cfg["width"], cfg["dim"], cfg.get("stem", "linear"))
         self.text = TextTower(vocab, cfg["width"], cfg["text_layers"], cfg["heads"], 4 * cfg["width"], cfg["dim"])
-        self.logit_scale = nn.Parameter(torch.tensor(math.log(1 / 0.07)))
+        self.logit_scale = nn.Parameter(torch.tensor(math.log(cfg.get("init_scale", 1 / 0.07))))
 
     def loss(self, pixels, ids, mask):
         img, _, _ = self.visual(pixels)
@@ -199,6 +213,23 @@ class TinyCLIP(nn.Module):
         logits = scale * img @ txt.t()
         labels = torch.arange(len(img))
         return (F.cross_entropy(logits, labels) + F.cross_entropy(logits.t(), labels)) / 2
+
+
+    def loss_multi(self, pixels, ids, mask, k):
+        """Each image with all k of its captions (ids: [B*k, T], image-major). image->text: soft cross-entropy
+        with 1/k on each own caption; text->image: cross-entropy over the B images."""
+        img, _, _ = self.visual(pixels)
+        txt = self.text(ids, mask)
+        img = F.normalize(img.float(), dim=-1)
+        txt = F.normalize(txt.float(), dim=-1)
+        scale = self.logit_scale.clamp(max=math.log(100.0)).exp()
+        logits = scale * img @ txt.t()  # [B, B*k]
+        B = len(img)
+        own = torch.arange(B).repeat_interleave(k)
+        target = (own[None, :] == torch.arange(B)[:, None]).float() / k
+        l_i2t = -(target * F.log_softmax(logits, dim=1)).sum(1).mean()
+        l_t2i = F.cross_entropy(logits.t(), own)
+        return (l_i2t + l_t2i) / 2
 
 
 class ImageExport(nn.Module):
