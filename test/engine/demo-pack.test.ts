@@ -9,7 +9,8 @@ import { dot, normalize } from '../../src/main/engine/linalg'
 import { applyRealignment } from '../../src/main/engine/realign'
 import { shapeImage } from './helpers/images'
 
-const PACK = resolve(__dirname, '../../models/shapes-demo')
+// SHAPES_DEMO_PACK points the suite at another build of the pack (e.g. a model-kit work folder).
+const PACK = resolve(process.env.SHAPES_DEMO_PACK ?? resolve(__dirname, '../../models/shapes-demo'))
 const SAMPLES = join(PACK, 'samples')
 const present = existsSync(join(PACK, 'pack.json')) && existsSync(join(SAMPLES, 'refs.json'))
 if (!present) console.warn('demo-pack.test.ts: models/shapes-demo (with samples/refs.json) is not there yet; skipping')
