@@ -68,7 +68,7 @@ export function createServices(dataDir: string, host: SystemInfo['host'], opts: 
     return {
       candidates: toNewCandidates(out),
       concepts: out.concepts.map((c) => ({ word: c.word, prob: c.prob })),
-      result: { packId: out.packId, ms: Math.round(Object.values(out.timings).reduce((a, b) => a + b, 0)) }
+      result: { packId: out.packId, ms: Math.round(out.timings.total ?? 0) }
     }
   }
   const reviewRepo = new ReviewRepo(ctx.db)
