@@ -8,17 +8,23 @@ REPO = os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(__file__)), 
 PACK = os.path.join(REPO, "models", "shapes-demo")
 
 
+def load(path):
+    with open(path) as f:
+        return json.load(f)
+
+
 @unittest.skipUnless(os.path.exists(os.path.join(PACK, "pack.json")), "no pack built")
 class TestPack(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.p = json.load(open(os.path.join(PACK, "pack.json")))
+        cls.p = load(os.path.join(PACK, "pack.json"))
 
     def test_hashes(self):
         listed = set()
         for f in self.p["files"]:
             path = os.path.join(PACK, f["path"])
-            data = open(path, "rb").read()
+            with open(path, "rb") as fh:
+                data = fh.read()
             self.assertEqual(len(data), f["bytes"], f["path"])
             self.assertEqual(hashlib.sha256(data).hexdigest(), f["sha256"], f["path"])
             listed.add(f["path"])
@@ -41,12 +47,12 @@ class TestPack(unittest.TestCase):
                 n *= s
             self.assertEqual(os.path.getsize(os.path.join(PACK, a["file"])), 4 * n, name)
         self.assertIn(p["defaultDecoder"], [d["id"] for d in p["decoders"]])
-        caps = json.load(open(os.path.join(PACK, p["datastore"]["captions"])))
+        caps = load(os.path.join(PACK, p["datastore"]["captions"]))
         self.assertEqual(len(caps), p["arrays"]["datastore"]["shape"][0])
         self.assertEqual(len(caps), len(set(caps)))
-        conc = json.load(open(os.path.join(PACK, p["concepts"]["file"])))
+        conc = load(os.path.join(PACK, p["concepts"]["file"]))
         self.assertEqual(len(conc), p["arrays"]["concepts"]["shape"][0])
-        tok = json.load(open(os.path.join(PACK, p["tokenizer"]["file"])))
+        tok = load(os.path.join(PACK, p["tokenizer"]["file"]))
         self.assertEqual(tok["vocab"][:4], ["<pad>", "<bos>", "<eos>", "<unk>"])
         self.assertEqual(p["models"]["image"]["roles"], {"pixels": "pixel_values", "embeds": "image_embeds", "tokens": "token_embeds", "attention": "cls_attention"})
         for d in p["decoders"]:
@@ -54,7 +60,7 @@ class TestPack(unittest.TestCase):
             self.assertEqual(d["outputs"][0]["shape"][2], len(tok["vocab"]))
 
     def test_samples(self):
-        refs = json.load(open(os.path.join(PACK, "samples", "refs.json")))
+        refs = load(os.path.join(PACK, "samples", "refs.json"))
         self.assertEqual(len(refs), 48)
         self.assertEqual(sum(k.startswith("test_") for k in refs), 24)
         self.assertEqual(sum(k.startswith("test-heldout_") for k in refs), 24)

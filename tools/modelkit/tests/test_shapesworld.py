@@ -150,7 +150,8 @@ class TestFiles(unittest.TestCase):
         h = hashlib.sha256()
         for f in sorted(os.listdir(d)):
             h.update(f.encode())
-            h.update(open(os.path.join(d, f), "rb").read())
+            with open(os.path.join(d, f), "rb") as fh:
+                h.update(fh.read())
         return h.hexdigest()
 
     def test_determinism_and_formats(self):
@@ -163,16 +164,18 @@ class TestFiles(unittest.TestCase):
             self.assertNotEqual(self.digest(a), self.digest(c))
             import json
             from PIL import Image
-            refs = json.load(open(os.path.join(a, "refs.json")))
-            coco = json.load(open(os.path.join(a, "refs_coco.json")))
-            scenes = json.load(open(os.path.join(a, "scenes.json")))
+
+            def load(name):
+                with open(os.path.join(a, name)) as f:
+                    return json.load(f)
+            refs, coco, scenes = load("refs.json"), load("refs_coco.json"), load("scenes.json")
             self.assertEqual(sorted(refs), sorted(f for f in os.listdir(a) if f.endswith(".png")))
             self.assertEqual(len(coco["images"]), 6)
             self.assertEqual(len(coco["annotations"]), 30)
             self.assertEqual(scenes["format"], "shapesworld-scenes/1")
             self.assertEqual([s["file_name"] for s in scenes["scenes"]], sorted(refs))
-            im = Image.open(os.path.join(a, sorted(refs)[0]))
-            self.assertEqual((im.size, im.mode), ((64, 64), "RGB"))
+            with Image.open(os.path.join(a, sorted(refs)[0])) as im:
+                self.assertEqual((im.size, im.mode), ((64, 64), "RGB"))
 
     def test_prefix_stable(self):
         self.assertEqual(sw.generate_scenes("val", 3, 5), sw.generate_scenes("val", 10, 5)[:3])
