@@ -34,6 +34,8 @@ test('demo library: batch, review worst first, keyboard, refit, gap view, export
 
   // 3. Open the worst one: candidates and the heatmap; keyboard reject, edit, accept.
   await page.getByTestId('cell').first().click()
+  // The picture and its name stay shown even when the library refreshes around the open image.
+  await expect(page.locator('h2.file')).toHaveText(/\.png$/)
   const cands = page.getByTestId('candidate')
   await expect(cands.first()).toBeVisible()
   await expect(page.getByTestId('heatmap')).toBeVisible({ timeout: 30_000 })

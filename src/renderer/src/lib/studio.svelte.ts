@@ -112,6 +112,8 @@ export class Studio {
       this.counts = counts
       this.roots = roots
       this.summaries.clear()
+      // The open image must not lose its summary (the grid, which reloads what it shows, is hidden then).
+      if (this.currentId !== null) void this.ensureSummaries([this.currentId])
     })
   }
 
