@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest'
 import { mixupRegions } from '../../src/main/engine/concepts'
 import { noiseSamples } from '../../src/main/engine/decode'
 import { analyzeGap, ksNormal, normalCdf } from '../../src/main/engine/gap'
-import { cosine, dot, normalize } from '../../src/main/engine/linalg'
+import { cosine, dot, normalize, topK } from '../../src/main/engine/linalg'
 import { applyRealignment, fitRealignment } from '../../src/main/engine/realign'
 import { aggregatePatches, cropBoxes } from '../../src/main/engine/regions'
 import { createRng, deriveSeed } from '../../src/main/engine/rng'
@@ -42,6 +42,25 @@ describe('rng and noise', () => {
     // Sample i is the same whatever N is.
     expect(noiseSamples(x, 3, 0.016, 9, false)[2]!.prefix).toEqual(s[3]!.prefix)
     expect(noiseSamples(x, 2, 0, 9, false)[1]!.prefix).toEqual(s[0]!.prefix)
+  })
+})
+
+describe('topK (partial selection)', () => {
+  it('matches a full stable sort on random arrays with ties and NaN', () => {
+    const rng = createRng(7)
+    for (let trial = 0; trial < 300; trial++) {
+      const n = 1 + Math.floor(rng.uniform() * 60)
+      const v = Array.from({ length: n }, () => (rng.uniform() < 0.05 ? NaN : Math.round(rng.normal() * 3)))
+      const k = Math.floor(rng.uniform() * (n + 3))
+      const key = (i: number) => (Number.isNaN(v[i]) ? -Infinity : v[i]!)
+      const want = Array.from({ length: n }, (_, i) => i)
+        .sort((a, b) => key(b) - key(a) || a - b)
+        .slice(0, Math.min(k, n))
+      expect(topK(v, k)).toEqual(want)
+    }
+    expect(topK([], 3)).toEqual([])
+    expect(topK([1, 2], 0)).toEqual([])
+    expect(topK(Float32Array.from([0.1, 0.9, 0.5]), 1)).toEqual([1])
   })
 })
 
