@@ -37,9 +37,9 @@ describe('runEvaluation on the fake pack', () => {
       command: 'test',
       log: (l) => lines.push(l)
     })
-    // the fake pack has only a σ² = 0.016 decoder: the σ² = 0 row is skipped, the other ten run
+    // the fake pack has only a σ² = 0.016 decoder: the σ² = 0 row is skipped, the other twelve run
     expect(lines).toContain('skipping dec σ²=0: pack has no σ² = 0 decoder')
-    expect(runs.map((r) => r.config)).toEqual(['retrieval', 'dec σ²=0.016', '+ patch', '+ crops', '+ patch + 8 noise + rerank', '+ retrieval', '+ procrustes', '+ ridge', '+ mix-up', 'default'])
+    expect(runs.map((r) => r.config)).toEqual(['retrieval', 'dec σ²=0.016', '+ patch', '+ crops', '+ patch + 8 noise + rerank', '+ procrustes prefix', '+ ridge prefix', '+ retrieval', '+ procrustes', '+ ridge', '+ mix-up', 'default'])
     for (const r of runs) {
       expect(r.scores.failed, r.config).toBe(0)
       expect(r.scores.n).toBe(3)

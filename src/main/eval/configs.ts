@@ -7,6 +7,7 @@
 //   C + crops        the multi-scale crop route, same
 //   C + noise+rerank C with the pack's default region route (patch when the pack's is off), 8 noise samples
 //                    at σ² = 0.016 plus the clean decode, reranked by CLIP-S                             = D
+//   D + ⟨align⟩ prefix  D with the decoder reading the realigned embedding (noise added after it), still CLIP-S
 //   D + retrieval    D plus the top-k datastore captions nearest the raw image embedding as candidates
 //   D + procrustes   ReCap: retrieval query realigned by the pack's Procrustes matrix, ranked by aCLIP-S
 //   D + ridge        the same with the ridge matrix
@@ -59,6 +60,10 @@ export function ablationPlan(pack: PackJson): ConfigPlan[] {
     const samples = NOISE_SAMPLES
     const noisy: CaptionOptions = { ...OFF, decoder: dec016, regions: route, noiseSamples: samples, noiseVariance: 0.016, cleanSample: true, rerank: true, rankBy: 'clipS' }
     add(`+ ${route} + ${samples} noise + rerank`, `${route} route, ${samples} noise samples at σ² = 0.016 plus the clean decode, ranked by CLIP-S`, noisy)
+    for (const align of ['procrustes', 'ridge'] as const) {
+      const has = align === 'procrustes' ? pack.arrays.realignProcrustes : pack.arrays.realignRidge
+      add(`+ ${align} prefix`, `the decoder reads the ${align}-realigned embedding (noise added after realignment), no retrieval`, has ? { ...noisy, align, alignPrefix: true } : null, `pack has no ${align} matrix`)
+    }
     if (pack.arrays.datastore) add('+ retrieval', `also the ${d.retrievalK} nearest datastore captions (no realignment)`, { ...noisy, retrieval: true, retrievalK: d.retrievalK })
     for (const align of ['procrustes', 'ridge'] as const) {
       const has = align === 'procrustes' ? pack.arrays.realignProcrustes : pack.arrays.realignRidge

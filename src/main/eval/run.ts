@@ -1,7 +1,7 @@
 // Any Node process. One evaluation run: load the splits, run every selected configuration on each through
 // a backend, score, and assemble the results document. Shared by the `eval` and `eval-demo` commands.
 import { readPackJson } from '../engine'
-import { ablationPlan, selectConfigs, type EvalConfig } from './configs'
+import { ablationPlan, selectConfigs, type ConfigPlan, type EvalConfig } from './configs'
 import { loadRefs, loadScenes } from './dataset'
 import { clipCacheFor, runConfig, splitFromFolder, type BackendFactory, type RunResult } from './harness'
 import { machineInfo, type MachineInfo } from './machine'
@@ -19,6 +19,8 @@ export interface EvalRequest {
   packDir: string
   splits: SplitSource[]
   configs: string[]
+  /** Extra configurations (run after the selected ablation rows), e.g. candidate defaults tried on val. */
+  extra?: EvalConfig[]
   limit?: number
   /** Compute CLIP-S / RefCLIP-S (needs the pack's text encoder). */
   clip?: boolean
@@ -32,8 +34,10 @@ export interface EvalRequest {
 export async function runEvaluation(req: EvalRequest): Promise<{ doc: ResultsDoc; runs: RunResult[]; machine: MachineInfo }> {
   const pack = await readPackJson(req.packDir)
   const plan = selectConfigs(ablationPlan(pack), req.configs)
-  const configs: EvalConfig[] = plan.flatMap((p) => ('config' in p ? [p.config] : []))
-  for (const p of plan) if (!('config' in p)) req.log(`skipping ${p.name}: ${p.skipped}`)
+  const extra = req.extra ?? []
+  const shownPlan: ConfigPlan[] = [...(extra.length && req.configs.length === 0 ? [] : plan), ...extra.map((config) => ({ config }))]
+  const configs: EvalConfig[] = shownPlan.flatMap((p) => ('config' in p ? [p.config] : []))
+  for (const p of shownPlan) if (!('config' in p)) req.log(`skipping ${p.name}: ${p.skipped}`)
   const runs: RunResult[] = []
   const summaries: SplitSummary[] = []
   const notes = [...METRIC_NOTES]
@@ -85,7 +89,7 @@ export async function runEvaluation(req: EvalRequest): Promise<{ doc: ResultsDoc
     pack: packName,
     provider,
     splits: summaries,
-    plan,
+    plan: shownPlan,
     runs,
     notes
   }
