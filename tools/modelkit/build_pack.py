@@ -665,8 +665,8 @@ def main(argv=None):
             "samples": {"dir": "samples", "refs": "samples/refs.json", "coco": "samples/refs_coco.json", "scenes": "samples/scenes.json", "size": 256},
             "defaults": {"regions": "patch" if use_patch else "off", "topK": 10, "patchWeight": 1.0,
                          "noiseSamples": NOISE_SAMPLES if use_rerank else 1, "noiseVariance": default_sigma2, "beam": 1, "maxLength": MAX_LEN,
-                         "retrieval": True, "retrievalK": 5, "align": align, "rerank": bool(use_rerank),
-                         "conceptTau": 0.01, "conceptTopK": 5},
+                         "cleanSample": True, "retrieval": False, "retrievalK": 5, "align": align, "alignPrefix": align != "off",
+                         "rerank": bool(use_rerank), "rankBy": "clipS", "conceptTau": 0.01, "conceptTopK": 5},
         }
         files = []
         for root, _, fs in os.walk(out):
