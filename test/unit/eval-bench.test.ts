@@ -86,3 +86,56 @@ describe('benchMarkdown', () => {
     expect(md).toContain('→ 15 ms per caption spent on the difference')
   })
 })
+
+describe('noise and reproduction', () => {
+  it('gives per-round ratio ranges and calls a loss slower only when ours lost every round', async () => {
+    const { verdicts, clipTable } = await import('../../src/main/eval/bench/report')
+    const { ratioWithSpread } = await import('../../src/main/eval/bench/stats')
+    const s = (ips: number, rounds: number[]) => ({ n: 10, batch: 1, p50: 1, p95: 1, mean: 1, itemsPerSec: ips, rounds })
+    expect(ratioWithSpread(s(90, [80, 100]), s(100, [100, 95]))).toEqual({ ratio: 0.9, low: 0.8, high: 100 / 95 })
+    expect(ratioWithSpread(s(90, []), s(100, []))).toEqual({ ratio: 0.9, low: null, high: null })
+    const row = (stage: string, impl: 'ours' | 'transformers.js', ips: number, rounds: number[]) => ({ pack: 'p@1', stage, impl, summary: s(ips, rounds) })
+    const clip = {
+      pack: 'p@1',
+      rows: [row('a', 'ours', 95, [90, 105]), row('a', 'transformers.js', 100, [100, 100]), row('b', 'ours', 80, [80, 80]), row('b', 'transformers.js', 100, [100, 100])],
+      pipelines: [],
+      notes: [],
+      hotspots: []
+    }
+    expect(verdicts(clip)).toEqual([
+      'p@1, a: ours 95.0/s vs transformers.js 100/s → within noise (ours faster in some rounds) (0.95× (0.90–1.05))',
+      'p@1, b: ours 80.0/s vs transformers.js 100/s → **slower** (0.80× (0.80–0.80))'
+    ])
+    expect(clipTable(clip)).toContain('| a | ours | 95.0 | 1.00 | 1.00 | 10 |  | 0.95× (0.90–1.05) |')
+  })
+  it('records ratios and compares them with the previous run', async () => {
+    const { ratiosOf, compareRatios, parseRatioRecord } = await import('../../src/main/eval/bench/reproduce')
+    const { benchMarkdown } = await import('../../src/main/eval/bench/report')
+    const { machineInfo } = await import('../../src/main/eval/machine')
+    const sum = (ips: number) => ({ n: 1, batch: 1, p50: 1, p95: 1, mean: 1, itemsPerSec: ips })
+    const doc = {
+      command: 'npm run bench',
+      machine: machineInfo(process.cwd()),
+      threads: 2,
+      transformers: 't',
+      clip: [{ pack: 'p@1', rows: [{ pack: 'p@1', stage: 'x', impl: 'raw session.run' as const, summary: sum(200) }, { pack: 'p@1', stage: 'x', impl: 'ours' as const, summary: sum(100) }], pipelines: [], notes: [], hotspots: [] }],
+      skipped: [],
+      findings: [],
+      seconds: 1,
+      sqlite: { autocommitRows: 1, autocommitRowsPerSec: 100, transactionRows: 1, transactionSize: 1, transactionRowsPerSec: 300 }
+    }
+    const now = ratiosOf(doc)
+    expect(now).toEqual({ 'p@1 · x · ours ÷ raw': 0.5, 'SQLite · transactions ÷ autocommit': 3 })
+    expect(parseRatioRecord('not json')).toBeNull()
+    expect(parseRatioRecord('{"commit":1}')).toBeNull()
+    const prev = parseRatioRecord(JSON.stringify({ commit: 'abc', date: 'd', command: 'c', ratios: { 'p@1 · x · ours ÷ raw': 0.4, gone: 1, bad: 'x' } }))!
+    expect(prev.ratios).toEqual({ 'p@1 · x · ours ÷ raw': 0.4, gone: 1 })
+    const rows = compareRatios(prev, now)
+    expect(rows).toHaveLength(1)
+    expect(rows[0]!.change).toBeCloseTo(0.25, 9)
+    expect(compareRatios(null, now)).toEqual([])
+    const md = benchMarkdown({ ...doc, reproduction: { previous: prev, rows } })
+    expect(md).toContain('| p@1 · x · ours ÷ raw | 0.40 | 0.50 | +25% |')
+    expect(md).toContain('0 of 1 ratios moved by at most 10%')
+  })
+})

@@ -1,7 +1,7 @@
 // CLI (plain Node). `bench` (= `npm run bench`): speed of the CLIP towers, decoders and caption pipeline
 // against raw onnxruntime-node and transformers.js, library import, SQLite inserts, and a studio batch's
 // event-loop stalls and memory curve → docs/benchmarks.md and docs/benchmarks-rss.svg.
-import { existsSync, readdirSync, writeFileSync } from 'node:fs'
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { execFileSync } from 'node:child_process'
 import { join, relative, resolve } from 'node:path'
 import { readPackJson } from '../../engine'
@@ -11,6 +11,7 @@ import { benchInProcessStall, benchStudioBatch } from '../../eval/bench/batch'
 import { benchClip, type ClipBenchResult } from '../../eval/bench/clip-bench'
 import { benchImport, benchSqlite, makePhotos } from '../../eval/bench/library'
 import { benchMarkdown, type BenchDoc } from '../../eval/bench/report'
+import { compareRatios, parseRatioRecord, ratiosOf, type RatioRecord } from '../../eval/bench/reproduce'
 import { loadTransformers } from '../../eval/bench/tjs'
 import { lineChartSvg } from '../../eval/bench/svg'
 import { log, parse, type CliCommand } from '../command'
@@ -74,7 +75,7 @@ export const benchCommand: CliCommand = {
     const quick = !!values.quick
     const threads = Number(values.threads ?? 2)
     const batchImages = Number(values['batch-images'] ?? (quick ? 300 : 2000))
-    const m = { warmup: 2, minIters: quick ? 3 : 5, minSeconds: quick ? 1 : 3 }
+    const m = { warmup: 2, minIters: quick ? 3 : 5, minSeconds: quick ? 1 : 3, rounds: quick ? 3 : 5 }
     const pack = await readPackJson(packDir)
     const seed = worldSeed(readPackProvenance(packDir))
     const tjs = await loadTransformers()
@@ -132,7 +133,12 @@ export const benchCommand: CliCommand = {
       doc.rssSvg = relative(resolve(out, '..'), svgPath)
     }
     doc.seconds = (performance.now() - t0) / 1000
+    const jsonPath = out.replace(/\.md$/, '') + '.json'
+    const previous = existsSync(jsonPath) ? parseRatioRecord(readFileSync(jsonPath, 'utf8')) : null
+    const record: RatioRecord = { commit: doc.machine.commit, date: doc.machine.date, command: doc.command, ratios: ratiosOf(doc) }
+    if (previous) doc.reproduction = { previous: { commit: previous.commit, date: previous.date, command: previous.command }, rows: compareRatios(previous, record.ratios) }
     writeFileSync(out, benchMarkdown(doc))
+    writeFileSync(jsonPath, JSON.stringify(record, null, 1) + '\n')
     log(`wrote ${relative(root, out)}`)
     return 0
   }

@@ -4,6 +4,8 @@ import type { BatchBench } from './batch'
 import type { BenchRow, ClipBenchResult } from './clip-bench'
 import type { ImportBench, SqliteBench } from './library'
 import { machineMarkdown, type MachineInfo } from '../machine'
+import type { ReproRow } from './reproduce'
+import { ratioWithSpread, type Summary } from './stats'
 
 export interface BenchDoc {
   command: string
@@ -19,10 +21,19 @@ export interface BenchDoc {
   rssSvg?: string
   findings: string[]
   seconds: number
+  /** The previous run's ratios next to this run's (reproduce.ts); absent on a first run. */
+  reproduction?: { previous: { commit: string; date: string; command: string }; rows: ReproRow[] }
 }
 
 const n1 = (x: number) => (Number.isFinite(x) ? (x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x.toFixed(2)) : '–')
 const ratio = (a: number, b: number) => (Number.isFinite(a) && Number.isFinite(b) && b > 0 ? `${(a / b).toFixed(2)}×` : '–')
+
+/** "0.97× (0.91–1.03)": pooled ratio and the range of the per-round ratios. */
+function spreadRatio(a: Summary, b: Summary): string {
+  const r = ratioWithSpread(a, b)
+  if (!Number.isFinite(r.ratio)) return '–'
+  return r.low === null || r.high === null ? `${r.ratio.toFixed(2)}×` : `${r.ratio.toFixed(2)}× (${r.low.toFixed(2)}–${r.high.toFixed(2)})`
+}
 
 function rowsFor(rows: readonly BenchRow[], stage: string) {
   const get = (impl: BenchRow['impl']) => rows.find((r) => r.stage === stage && r.impl === impl)
@@ -30,14 +41,14 @@ function rowsFor(rows: readonly BenchRow[], stage: string) {
 }
 
 export function clipTable(res: ClipBenchResult): string[] {
-  const out = ['| stage | implementation | items / s | p50 ms | p95 ms | runs | ours ÷ raw (throughput) | ours ÷ transformers.js |', '|---|---|---:|---:|---:|---:|---:|---:|']
+  const out = ['| stage | implementation | items / s | p50 ms | p95 ms | runs | ours ÷ raw (throughput; per-round range) | ours ÷ transformers.js (per-round range) |', '|---|---|---:|---:|---:|---:|---:|---:|']
   const stages = [...new Set(res.rows.map((r) => r.stage))]
   for (const stage of stages) {
     const { raw, tjs } = rowsFor(res.rows, stage)
     for (const r of res.rows.filter((x) => x.stage === stage)) {
       const s = r.summary
-      const vsRaw = r.impl === 'ours' && raw ? ratio(s.itemsPerSec, raw.summary.itemsPerSec) : ''
-      const vsTjs = r.impl === 'ours' && tjs ? ratio(s.itemsPerSec, tjs.summary.itemsPerSec) : ''
+      const vsRaw = r.impl === 'ours' && raw ? spreadRatio(s, raw.summary) : ''
+      const vsTjs = r.impl === 'ours' && tjs ? spreadRatio(s, tjs.summary) : ''
       out.push(`| ${stage} | ${r.impl} | ${n1(s.itemsPerSec)} | ${n1(s.p50)} | ${n1(s.p95)} | ${s.n} | ${vsRaw} | ${vsTjs} |`)
     }
   }
@@ -50,8 +61,10 @@ export function verdicts(res: ClipBenchResult): string[] {
   for (const stage of [...new Set(res.rows.map((r) => r.stage))]) {
     const { raw, ours, tjs } = rowsFor(res.rows, stage)
     if (ours && tjs) {
-      const r = ours.summary.itemsPerSec / tjs.summary.itemsPerSec
-      out.push(`${res.pack}, ${stage}: ours ${n1(ours.summary.itemsPerSec)}/s vs transformers.js ${n1(tjs.summary.itemsPerSec)}/s → ${r >= 1 ? 'at least as fast' : '**slower**'} (${r.toFixed(2)}×)`)
+      const r = ratioWithSpread(ours.summary, tjs.summary)
+      // slower only when ours lost in every alternating round; otherwise the gap is inside this run's noise
+      const verdict = r.ratio >= 1 ? 'at least as fast' : r.high !== null && r.high >= 1 ? 'within noise (ours faster in some rounds)' : '**slower**'
+      out.push(`${res.pack}, ${stage}: ours ${n1(ours.summary.itemsPerSec)}/s vs transformers.js ${n1(tjs.summary.itemsPerSec)}/s → ${verdict} (${spreadRatio(ours.summary, tjs.summary)})`)
     }
     if (ours && raw) {
       const overhead = (ours.summary.p50 / raw.summary.p50 - 1) * 100
@@ -132,6 +145,20 @@ export function benchMarkdown(d: BenchDoc): string {
     out.push('')
     if (b.stalls.length) out.push(`Longest stalls seen by a 20 ms timer on the main thread: ${b.stalls.map((x) => `${n1(x.ms)} ms at ${x.seconds.toFixed(1)} s (${x.done} images done)`).join('; ')}.`, '')
     if (d.rssSvg) out.push(`![Resident memory during the batch](${d.rssSvg})`, '')
+  }
+  if (d.reproduction?.rows.length) {
+    const { previous: p, rows } = d.reproduction
+    const within = rows.filter((r) => Math.abs(r.change) <= 0.1).length
+    out.push(
+      '## Reproduction: this run against the previous one',
+      '',
+      `Every ratio of this run next to the same ratio of the previous run (\`${p.command}\` at \`${p.commit}\`, ${p.date}), read from docs/benchmarks.json. ${within} of ${rows.length} ratios moved by at most 10%.`,
+      '',
+      '| ratio | previous run | this run | change |',
+      '|---|---:|---:|---:|',
+      ...rows.map((r) => `| ${r.key} | ${r.before.toFixed(2)} | ${r.now.toFixed(2)} | ${r.change >= 0 ? '+' : ''}${(r.change * 100).toFixed(0)}% |`),
+      ''
+    )
   }
   if (d.findings.length) out.push('## Findings', '', ...d.findings.map((f) => `- ${f}`), '')
   return out.join('\n')

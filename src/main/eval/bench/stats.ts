@@ -11,6 +11,9 @@ export interface Summary {
   mean: number
   /** Items (images or texts) per second: n·batch / total timed seconds. */
   itemsPerSec: number
+  /** measureInterleaved: items per second in each round, so ratios between implementations can be given per
+   *  round (their spread is this run's noise). */
+  rounds?: number[]
 }
 
 export function percentile(sorted: readonly number[], p: number): number {
@@ -36,6 +39,8 @@ export interface MeasureOptions {
   minIters?: number
   minSeconds?: number
   maxIters?: number
+  /** measureInterleaved only: alternating rounds (default 3). */
+  rounds?: number
 }
 
 /** Calls fn(i) repeatedly; i counts every call including warm-up, so callers can vary inputs. */
@@ -64,13 +69,14 @@ export async function measure(batch: number, fn: (i: number) => Promise<unknown>
 export async function measureInterleaved(
   batch: number,
   fns: Record<string, (i: number) => Promise<unknown>>,
-  o: MeasureOptions & { rounds?: number } = {}
+  o: MeasureOptions = {}
 ): Promise<Record<string, Summary>> {
   const rounds = o.rounds ?? 3
   const names = Object.keys(fns)
   const lat = new Map<string, number[]>(names.map((n) => [n, []]))
   const total = new Map<string, number>(names.map((n) => [n, 0]))
   const calls = new Map<string, number>(names.map((n) => [n, 0]))
+  const perRound = new Map<string, number[]>(names.map((n) => [n, []]))
   const sliceMs = ((o.minSeconds ?? 2) * 1000) / rounds
   const minPerSlice = Math.max(1, Math.ceil((o.minIters ?? 5) / rounds))
   for (const n of names) {
@@ -95,8 +101,20 @@ export async function measureInterleaved(
         k++
         if (list.length >= (o.maxIters ?? 10_000)) break
       }
-      total.set(n, total.get(n)! + (performance.now() - start))
+      const spent = performance.now() - start
+      total.set(n, total.get(n)! + spent)
+      perRound.get(n)!.push((k * batch * 1000) / spent)
     }
   }
-  return Object.fromEntries(names.map((n) => [n, summarize(lat.get(n)!, batch, total.get(n)!)]))
+  return Object.fromEntries(names.map((n) => [n, { ...summarize(lat.get(n)!, batch, total.get(n)!), rounds: perRound.get(n)! }]))
+}
+
+/** Ratio a ÷ b of pooled throughput, with the range of the per-round ratios (null without rounds). */
+export function ratioWithSpread(a: Summary, b: Summary): { ratio: number; low: number | null; high: number | null } {
+  const ratio = a.itemsPerSec / b.itemsPerSec
+  const ra = a.rounds ?? []
+  const rb = b.rounds ?? []
+  if (ra.length === 0 || ra.length !== rb.length) return { ratio, low: null, high: null }
+  const per = ra.map((x, i) => x / rb[i]!).filter(Number.isFinite)
+  return per.length ? { ratio, low: Math.min(...per), high: Math.max(...per) } : { ratio, low: null, high: null }
 }
