@@ -16,7 +16,8 @@
 // Ranking is set explicitly (CLIP-S, or aCLIP-S in the realigned rows, as ReCap scores) so that a pack's
 // `defaults.rankBy` changes only the "default" row.
 // A single noise-free decode uses noiseSamples 1 with σ² 0, because the engine's `cleanSample` decodes the
-// global embedding, not the fused one. Rows whose decoder the pack lacks are skipped with a reason.
+// global embedding, not the fused one. Rows whose decoder the pack lacks are skipped with a reason. Every row
+// sets the options a pack's defaults could change (OFF), so only the "default" row follows pack.json.
 import type { CaptionOptions, PackJsonType as PackJson } from '../engine'
 
 export interface EvalConfig {
@@ -30,7 +31,7 @@ export type ConfigPlan = { config: EvalConfig } | { name: string; skipped: strin
 /** Noise samples of the sampling + reranking rows (MacCap uses 4, the pack format's default is 8). */
 export const NOISE_SAMPLES = 8
 
-const OFF: CaptionOptions = { regions: 'off', retrieval: false, align: 'off', rerank: false, mixup: false, concepts: false, cleanSample: false }
+const OFF: CaptionOptions = { regions: 'off', retrieval: false, align: 'off', alignPrefix: false, rerank: false, mixup: false, concepts: false, cleanSample: false }
 
 function decoderWith(pack: PackJson, variance: number): string | undefined {
   const exact = pack.decoders.find((d) => Math.abs(d.noiseVariance - variance) < 1e-9)
