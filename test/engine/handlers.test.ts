@@ -115,4 +115,14 @@ describe('engine handlers', () => {
     await expect(call('models.activate', { id: 'nope' })).rejects.toMatchObject({ code: 'not_found' })
     await expect(call('engine.caption', { imageId: 99 })).rejects.toThrow(/image 99 not found/)
   })
+
+  it('captions with the newly active pack right after an install or activation (the active-pack memo is dropped)', async () => {
+    expect((await call('engine.caption', { imageId: 1 })).packId).toBe('fake')
+    const src = join(dir, 'second')
+    writeFakePack(src, { id: 'fake-two' })
+    await call('models.install', { source: src, activate: true })
+    expect((await call('engine.caption', { imageId: 1 })).packId).toBe('fake-two')
+    await call('models.activate', { id: 'fake' })
+    expect((await call('engine.caption', { imageId: 1 })).packId).toBe('fake')
+  })
 })

@@ -50,6 +50,7 @@ export function createEngineHandlers(ctx: EngineHandlerContext): EngineHandlers 
   }
 
   async function writeState(activeId: string): Promise<void> {
+    active = null
     await mkdir(ctx.dataDir, { recursive: true })
     const tmp = `${stateFile}.tmp`
     await writeFile(tmp, JSON.stringify({ activeId }))
@@ -92,12 +93,25 @@ export function createEngineHandlers(ctx: EngineHandlerContext): EngineHandlers 
     return p.dir
   }
 
-  async function activeDir(): Promise<string> {
+  // [Note: active pack memo] Every engine call needs the active pack's folder. Finding it scans the pack
+  // folders and validates each pack.json, which a batch job paid twice per image; the answer is kept for
+  // ACTIVE_TTL_MS and dropped whenever the active pack changes or a pack is installed, so a pack folder
+  // edited by hand is still noticed within a second or two (the worker re-verifies changed files on open).
+  let active: { dir: string; packId: string; at: number } | null = null
+  const ACTIVE_TTL_MS = 2000
+
+  async function activePack(): Promise<{ dir: string; packId: string }> {
+    if (active && performance.now() - active.at < ACTIVE_TTL_MS) return active
     const { activeId } = await listPacks()
     if (!activeId) throw new StudioError('not_found', 'no caption pack is installed: install one with models.install')
     const dir = await packDirOf(activeId)
-    await client.call('open', { packDir: dir, options: { verifyCacheFile } })
-    return dir
+    const st = await client.call('open', { packDir: dir, options: { verifyCacheFile } })
+    active = { dir, packId: st.packId, at: performance.now() }
+    return active
+  }
+
+  async function activeDir(): Promise<string> {
+    return (await activePack()).dir
   }
 
   return {
@@ -114,6 +128,7 @@ export function createEngineHandlers(ctx: EngineHandlerContext): EngineHandlers 
           }
         })
         // A pack replaced on disk must be re-opened by the worker.
+        active = null
         await client.call('close', { packDir: r.dir })
         if (activate) {
           await writeState(r.id)
@@ -160,13 +175,12 @@ export function createEngineHandlers(ctx: EngineHandlerContext): EngineHandlers 
 
     'engine.caption': async ({ imageId, options, references }) => {
       const file = ctx.imagePath(imageId)
-      const dir = await activeDir()
+      const { dir, packId } = await activePack()
       const [r] = await client.call('caption', { packDir: dir, inputs: [{ file, references }], options })
       if (!r) throw new StudioError('internal', 'engine returned no result')
       if ('error' in r) throw fromEnvelope(r.error)
-      const st = await client.call('status', { packDir: dir })
       const { file: _f, ...rest } = r
-      return { imageId, packId: st.packId, ...rest, options: { ...r.options } }
+      return { imageId, packId, ...rest, options: { ...r.options } }
     },
 
     'engine.vqa': async ({ imageId, question, answers, type, template, align }) => {

@@ -156,6 +156,8 @@ export interface FakePackOptions {
   /** Name the text encoder's output differently from pack.json (an I/O contract mismatch). */
   textOutputName?: string
   defaults?: Record<string, unknown>
+  /** pack.json id (default "fake"). */
+  id?: string
 }
 
 export function writeFakePack(dir: string, opts: FakePackOptions = {}): void {
@@ -177,7 +179,7 @@ export function writeFakePack(dir: string, opts: FakePackOptions = {}): void {
   for (const [name, data] of Object.entries(files)) writeFileSync(join(dir, name), data)
   const pack = {
     format: 'caption-studio-pack/1',
-    id: 'fake',
+    id: opts.id ?? 'fake',
     version: '0.0.1',
     licence: 'MIT',
     embedDim: D,

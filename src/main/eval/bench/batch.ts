@@ -27,6 +27,9 @@ export interface BatchBench {
   loopMeanMs: number
   rss: RssSample[]
   scanSeconds: number
+  /** Mean of the engine's own total time per image (job item results): wall time per image minus this is
+   *  what the studio adds around the engine (worker messages, pack lookup, SQLite writes, events). */
+  engineMsPerImage: number | null
   /** The longest stalls seen by a 20 ms timer: when (s since the job started), how long, images done. */
   stalls: { seconds: number; ms: number; done: number }[]
 }
@@ -71,6 +74,9 @@ export async function benchStudioBatch(imagesDir: string, scratch: string, bundl
     unsubscribe()
     rss.push({ seconds, rssMiB: mib(), done: job.total })
     const final = (await services.call('jobs.get', { jobId: job.id })) as { job: { done: number; failed: number; total: number } }
+    const ms = (services.ctx.db.prepare(`SELECT result FROM job_items WHERE job_id = ? AND state = 'done'`).all(job.id) as { result: string | null }[])
+      .map((r) => (r.result ? (JSON.parse(r.result) as { ms?: unknown }).ms : undefined))
+      .filter((x): x is number => typeof x === 'number')
     return {
       images: final.job.total,
       done: final.job.done,
@@ -82,6 +88,7 @@ export async function benchStudioBatch(imagesDir: string, scratch: string, bundl
       loopMeanMs: h.mean / 1e6,
       rss,
       scanSeconds,
+      engineMsPerImage: ms.length ? ms.reduce((a, b) => a + b, 0) / ms.length : null,
       stalls: stalls.sort((a, b) => b.ms - a.ms).slice(0, 5)
     }
   } finally {

@@ -138,6 +138,10 @@ export function benchMarkdown(d: BenchDoc): string {
       `| main thread, event-loop delay p99 | ${n1(b.loopP99Ms)} ms |`,
       `| RSS at start / peak / end | ${n1(rss[0] ?? NaN)} / ${n1(Math.max(...rss))} / ${n1(rss[rss.length - 1] ?? NaN)} MiB |`
     )
+    if (b.engineMsPerImage !== null) {
+      const wall = (b.seconds * 1000) / Math.max(1, b.done)
+      out.push(`| wall time per image vs the engine's own time per image (job item results) | ${n1(wall)} ms vs ${n1(b.engineMsPerImage)} ms (engine ${((b.engineMsPerImage / wall) * 100).toFixed(0)}% of wall) |`)
+    }
     if (d.inProcess) {
       out.push(`| for contrast: the same pipeline in-process on the main thread (${d.inProcess.images} images), longest stall | ${n1(d.inProcess.loopMaxMs)} ms |`)
       out.push(`| throughput: studio batch ${n1(b.imagesPerSec)} images/s vs in-process captionFiles ${n1(d.inProcess.imagesPerSec)} images/s | ${ratio(b.imagesPerSec, d.inProcess.imagesPerSec)} |`)
