@@ -3,14 +3,15 @@
 
   /usr/bin/python3 tools/modelkit/export_random_vitb32.py [CACHE_DIR]      (default tools/modelkit/work/vitb32)
 
-Writes CACHE_DIR/{image_encoder.onnx, text_encoder.onnx, decoder.onnx, tokenizer.json, pack.json}:
+Writes CACHE_DIR/{image_encoder.onnx, text_encoder.onnx, decoder.onnx, decoder_step.onnx, tokenizer.json, pack.json}:
 - image tower: 224 px, 32 px patches (7x7 + CLS = 50 tokens), 12 layers, width 768, 12 heads, MLP 3072, proj 512.
   pixel_values [B,3,224,224] -> image_embeds [B,512], token_embeds [B,50,512], cls_attention [B,50,50]
   (the names of docs/pack-format.md; image_embeds as in the Hugging Face CLIP export).
 - text tower: vocab 49408, context 77, 12 layers, width 512, 8 heads, MLP 2048, proj 512, pooled at the EOT
   token (the highest id, 49407, as in CLIP). input_ids, attention_mask [B,T] int64 -> text_embeds [B,512].
 - decoder (prefix-tokens, DeCap-sized by default: 4 layers, width 768, 12 heads, vocab 49408, 10 prefix tokens):
-  prefix [B,512], input_ids [B,T] -> logits [B,T,49408].
+  prefix [B,512], input_ids [B,T] -> logits [B,T,49408], present (KV cache); decoder_step.onnx continues one
+  token at a time from the cache (decoder_cache.py, pack decoder `cache`).
 - pack.json in caption-studio-pack/1 form (CLIP preprocessing constants, a placeholder word tokenizer of
   49408 entries so the engine can drive the models end to end); the outputs are meaningless, only the cost is real.
 Weights are N(0, 0.02) (fixed seed), fp32. About 1 GB on disk in total.
@@ -27,6 +28,7 @@ import time
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from decoder_cache import cache_specs, export_cached  # noqa: E402
 from models import Decoder, ImageTower, TextTower  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -87,14 +89,14 @@ def main(argv=None):
         torch.onnx.export(CLIPTextEx(txt), (ids, (ids != 0).long()), os.path.join(a.cache, "text_encoder.onnx"), input_names=["input_ids", "attention_mask"],
                           output_names=["text_embeds"], opset_version=14,
                           dynamic_axes={"input_ids": {0: "batch", 1: "seq"}, "attention_mask": {0: "batch", 1: "seq"}, "text_embeds": {0: "batch"}})
-        torch.onnx.export(dec, (torch.randn(1, D), torch.tensor([[1, 5, 6]])), os.path.join(a.cache, "decoder.onnx"), input_names=["prefix", "input_ids"],
-                          output_names=["logits"], opset_version=14,
-                          dynamic_axes={"prefix": {0: "batch"}, "input_ids": {0: "batch", 1: "seq"}, "logits": {0: "batch", 1: "seq"}})
+    # the decoder with a KV cache: decoder.onnx (also outputs `present`) + decoder_step.onnx (decoder_cache.py)
+    export_cached(dec, D, os.path.join(a.cache, "decoder.onnx"), os.path.join(a.cache, "decoder_step.onnx"))
+    dec_init, dec_step = cache_specs(dec, V, D)
     # placeholder word tokenizer with the real vocabulary size (ids 0..3 specials as in the pack format)
     vocab = ["<pad>", "<bos>", "<eos>", "<unk>"] + [f"w{i}" for i in range(V - 4)]
     with open(os.path.join(a.cache, "tokenizer.json"), "w") as f:
         json.dump({"type": "word", "vocab": vocab, "pad": 0, "bos": 1, "eos": 2, "unk": 3, "maxLength": 77, "lowercase": True}, f)
-    files = ["image_encoder.onnx", "text_encoder.onnx", "decoder.onnx", "tokenizer.json"]
+    files = ["image_encoder.onnx", "text_encoder.onnx", "decoder.onnx", "decoder_step.onnx", "tokenizer.json"]
     pack = {
         "format": "caption-studio-pack/1", "id": "random-vitb32", "version": "0.0.0", "licence": "MIT",
         "description": "RANDOM weights with CLIP ViT-B/32 shapes, for benchmarks only (tools/modelkit/export_random_vitb32.py)",
@@ -114,9 +116,7 @@ def main(argv=None):
                      "outputs": [{"name": "text_embeds", "shape": ["batch", D], "dtype": "float32"}]},
         },
         "decoders": [{"id": "random", "file": "decoder.onnx", "noiseVariance": 0.016, "kind": "prefix-tokens", "description": "random weights",
-                      "roles": {"prefix": "prefix", "ids": "input_ids", "logits": "logits"},
-                      "inputs": [{"name": "prefix", "shape": ["batch", D], "dtype": "float32"}, {"name": "input_ids", "shape": ["batch", "seq"], "dtype": "int64"}],
-                      "outputs": [{"name": "logits", "shape": ["batch", "seq", V], "dtype": "float32"}]}],
+                      **dec_init, "cache": {"file": "decoder_step.onnx", **dec_step}}],
         "defaultDecoder": "random",
         "defaults": {"align": "off", "retrieval": False, "maxLength": 20},
         "files": [{"path": f, "bytes": os.path.getsize(os.path.join(a.cache, f)), "sha256": sha256(os.path.join(a.cache, f))} for f in files],

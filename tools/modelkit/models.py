@@ -116,10 +116,19 @@ class Block(nn.Module):
         self.fc2 = Lin(mlp, width)
 
     def forward(self, x, bias=None):
+        x, a, _, _ = self.forward_kv(x, bias)
+        return x, a
+
+    def forward_kv(self, x, bias=None, past_k=None, past_v=None):
+        """forward() over new positions x that also attend to cached keys/values [B, H, S, hd]; returns
+        (x, attention, keys, values) with the keys/values of all positions (decoder_cache.py)."""
         B, T, C = x.shape
         h = self.heads
         qkv = self.qkv(self.ln1(x)).reshape(B, T, 3, h, C // h).permute(2, 0, 3, 1, 4)
         q, k, v = qkv[0], qkv[1], qkv[2]
+        if past_k is not None:
+            k = torch.cat([past_k, k], dim=2)
+            v = torch.cat([past_v, v], dim=2)
         s = torch.matmul(q, k.transpose(-1, -2)) * (1.0 / math.sqrt(C // h))
         if bias is not None:
             s = s + bias
@@ -127,7 +136,7 @@ class Block(nn.Module):
         y = torch.matmul(a, v).transpose(1, 2).reshape(B, T, C)
         x = x + self.out(y)
         x = x + self.fc2(F.gelu(self.fc1(self.ln2(x))))
-        return x, a
+        return x, a, k, v
 
 
 class ImageTower(nn.Module):

@@ -4,6 +4,8 @@
 Input: a JSONL file, one {"caption": "...", "embedding": [d floats]} per line: the CLIP text embedding of each
 caption (the engine's CLI writes this from any CLIP pack). Output directory:
   decoder.onnx     prefix [B,d] float32 + input_ids [B,T] int64 -> logits [B,T,V] (opset 14, dynamic B and T)
+                   and `present`, the KV cache; decoder_step.onnx continues one token at a time from it
+                   (decoder_cache.py; the engine decodes incrementally). --no-cache writes the plain graph only.
   tokenizer.json   the word tokenizer the decoder's ids refer to (docs/pack-format.md)
   decoder.json     a `decoders[]` entry for pack.json (id, file, noiseVariance, kind, roles, inputs, outputs) +
                    training details. A pack using it must also use this tokenizer for the decoder.
@@ -27,6 +29,7 @@ import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from decoder_cache import cache_specs, export_cached  # noqa: E402
 from models import BOS, PAD, SPECIALS, Decoder, WordTokenizer  # noqa: E402
 
 
@@ -121,6 +124,7 @@ def main(argv=None) -> int:
     ap.add_argument("--batch", type=int, default=256)
     ap.add_argument("--seed", type=int, default=21)
     ap.add_argument("--id", default=None, help="decoder id in decoder.json (default noise-<variance>)")
+    ap.add_argument("--no-cache", action="store_true", help="export only the plain graph (no KV-cache step model)")
     a = ap.parse_args(argv)
     torch.set_num_threads(1)
     t0 = time.time()
@@ -145,12 +149,19 @@ def main(argv=None) -> int:
     print(f"{len(caps)} pairs, dim {emb.shape[1]}, vocab {len(tok.vocab)}", flush=True)
     dec = train(tok, caps, emb, a.noise_variance, a.epochs, a.seed, cfg, a.lr, a.batch, log=lambda s: print(s, flush=True))
     os.makedirs(a.out, exist_ok=True)
-    export(dec, os.path.join(a.out, "decoder.onnx"), len(tok.vocab))
+    if a.no_cache:
+        export(dec, os.path.join(a.out, "decoder.onnx"), len(tok.vocab))
+    else:
+        export_cached(dec, emb.shape[1], os.path.join(a.out, "decoder.onnx"), os.path.join(a.out, "decoder_step.onnx"))
     with open(os.path.join(a.out, "tokenizer.json"), "w") as f:
         json.dump(tok.to_json(), f)
     d_id = a.id or f"noise-{a.noise_variance:g}"
     entry = decoder_entry(d_id, "decoder.onnx", a.noise_variance, emb.shape[1], len(tok.vocab),
                           f"text-only decoder trained on {len(caps)} captions with noise variance {a.noise_variance:g}")
+    if not a.no_cache:
+        init, step = cache_specs(dec, len(tok.vocab), emb.shape[1])
+        entry.update(init)
+        entry["cache"] = {"file": "decoder_step.onnx", **step}
     entry["tokenizer"] = "tokenizer.json"
     entry["training"] = {**cfg, "epochs": a.epochs, "lr": a.lr, "batch": a.batch, "seed": a.seed, "pairs": len(caps),
                          "params": sum(p.numel() for p in dec.parameters()), "seconds": round(time.time() - t0, 1)}

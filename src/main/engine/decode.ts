@@ -2,14 +2,13 @@
 // [Note: noisy decoding] Each of N noise samples is x' = normalize(normalize(x) + ε), ε ~ N(0, σ²·I)
 // (CapDec/MacCap, methods.md §0.3: isotropic, not scaled by √d), drawn from a seeded stream per sample
 // (rng.ts). With `clean` the noise-free x is added as sample −1 (the CapDec inference input). All samples
-// (× beam width) are decoded together: one session.run per step over every live hypothesis. The pack's
-// decoders have no KV cache (the format has no cache inputs), so each step re-runs the prefix of the
-// sequence; at ≤ 20 tokens and a 0.6M-parameter decoder that costs less than a cache would save.
+// (× beam width) are decoded together: one session.run per step over every live hypothesis. A decoder with
+// a `cache` step model is decoded incrementally (decode-steps.ts); without one each step re-runs the whole
+// sequence, which on the demo pack's 0.6M-parameter decoders at ≤ 20 tokens costs little.
 // Beam search keeps the plain sum of log-probabilities (PCM-Net §4.4), optionally divided by len^α.
-import * as ort from 'onnxruntime-node'
 import { StudioError } from '@shared/errors'
-import { logSoftmaxSlice, normalize, topK, type Vec } from './linalg'
-import type { DecoderSpec } from './pack-schema'
+import type { StepHyp, StepRunner } from './decode-steps'
+import { logSumExp, normalize, topK, type Vec } from './linalg'
 import { createRng, deriveSeed } from './rng'
 import type { Tokenizer } from './tokenizer'
 
@@ -41,9 +40,7 @@ export interface Decoded {
   score: number
 }
 
-interface Hyp {
-  group: number
-  ids: number[]
+interface Hyp extends StepHyp {
   logProb: number
 }
 
@@ -54,39 +51,25 @@ export interface DecodeOptions {
   signal?: AbortSignal
 }
 
-/** Decode every prefix; returns the best hypothesis per prefix, in input order. */
-export async function decodePrefixes(session: ort.InferenceSession, spec: DecoderSpec, tokenizer: Tokenizer, prefixes: readonly Vec[], opts: DecodeOptions): Promise<Decoded[]> {
+/** Decode every prefix; returns the best hypothesis per prefix, in input order. `runner` computes each
+ *  step's logits (fullRerunSteps or cachedSteps over the same prefixes). */
+export async function decodePrefixes(runner: StepRunner, tokenizer: Tokenizer, prefixes: readonly Vec[], opts: DecodeOptions): Promise<Decoded[]> {
   const W = Math.max(1, opts.beam)
   const maxLen = Math.max(1, Math.min(opts.maxLength, tokenizer.maxLength - 1))
   const alpha = opts.lengthPenalty ?? 0
-  const dim = prefixes[0]?.length ?? 0
   const score = (h: Hyp) => (alpha ? h.logProb / Math.pow(h.ids.length - 1, alpha) : h.logProb)
-  let alive: Hyp[] = prefixes.map((_, g) => ({ group: g, ids: [tokenizer.bos], logProb: 0 }))
+  let alive: Hyp[] = prefixes.map((_, g) => ({ group: g, ids: [tokenizer.bos], logProb: 0, parent: -1 }))
   const finished: Hyp[][] = prefixes.map(() => [])
   for (let step = 0; step < maxLen && alive.length > 0; step++) {
     if (opts.signal?.aborted) throw new StudioError('cancelled', 'decoding cancelled')
-    const B = alive.length
-    const L = alive[0]!.ids.length
-    const pre = new Float32Array(B * dim)
-    const ids = new BigInt64Array(B * L)
-    alive.forEach((h, b) => {
-      pre.set(prefixes[h.group]!, b * dim)
-      h.ids.forEach((t, j) => (ids[b * L + j] = BigInt(t)))
-    })
-    const res = await session.run(
-      { [spec.roles.prefix]: new ort.Tensor('float32', pre, [B, dim]), [spec.roles.ids]: new ort.Tensor('int64', ids, [B, L]) },
-      [spec.roles.logits]
-    )
-    const logits = res[spec.roles.logits]
-    if (!logits) throw new StudioError('model_error', `${spec.file}: no "${spec.roles.logits}" output`)
-    const [lb, ll, V] = logits.dims.map(Number) as [number, number, number]
-    if (lb !== B || ll !== L) throw new StudioError('model_error', `${spec.file}: logits shape [${logits.dims.join(', ')}], expected [${B}, ${L}, vocab]`)
-    const data = logits.data as Float32Array
+    const { data, vocab: V, offset } = await runner.step(alive)
     const byGroup = new Map<number, Hyp[]>()
     alive.forEach((h, b) => {
-      const lp = logSoftmaxSlice(data, (b * L + L - 1) * V, V)
+      // log-softmax keeps the order of the logits: pick on the raw slice, then subtract log-sum-exp
+      const row = data.subarray(offset(b), offset(b) + V)
+      const lse = logSumExp(row)
       const exp = byGroup.get(h.group) ?? []
-      for (const t of topK(lp, W)) exp.push({ group: h.group, ids: [...h.ids, t], logProb: h.logProb + lp[t]! })
+      for (const t of topK(row, W)) exp.push({ group: h.group, ids: [...h.ids, t], logProb: h.logProb + (row[t]! - lse), parent: b })
       byGroup.set(h.group, exp)
     })
     const next: Hyp[] = []

@@ -4,6 +4,7 @@
 import { join } from 'node:path'
 import { StudioError } from '@shared/errors'
 import { decodePrefixes, type Decoded } from './decode'
+import { cachedSteps, fullRerunSteps } from './decode-steps'
 import { encodeImages, encodeTexts, type ImageEncoding } from './encoders'
 import { type Vec } from './linalg'
 import { findDecoder, loadPack, type LoadedPack } from './pack'
@@ -73,6 +74,7 @@ export class Engine {
     if (this.pack.json.decoders.length) {
       const d = findDecoder(this.pack.json, decoder)
       await this.session(d, `decoder ${d.id}`)
+      if (d.cache) await this.session(d.cache, `decoder ${d.id} cache step`)
     }
   }
 
@@ -139,11 +141,16 @@ export class Engine {
     return findDecoder(this.pack.json, id)
   }
 
-  async decode(decoderId: string, prefixes: readonly Vec[], opts: { beam: number; maxLength: number; lengthPenalty?: number; signal?: AbortSignal }): Promise<Decoded[]> {
+  /** Decodes incrementally when the decoder has a `cache` step model, unless `cache: false` (for comparisons). */
+  async decode(decoderId: string, prefixes: readonly Vec[], opts: { beam: number; maxLength: number; lengthPenalty?: number; signal?: AbortSignal; cache?: boolean }): Promise<Decoded[]> {
     if (prefixes.length === 0) return []
     const spec = this.decoder(decoderId)
     const { session } = await this.session(spec, `decoder ${spec.id}`)
-    return decodePrefixes(session, spec, this.pack.tokenizer, prefixes, opts)
+    const cache = spec.cache && opts.cache !== false ? spec.cache : null
+    const runner = cache
+      ? cachedSteps(session, (await this.session(cache, `decoder ${spec.id} cache step`)).session, { ...spec, cache }, prefixes)
+      : fullRerunSteps(session, spec, prefixes)
+    return decodePrefixes(runner, this.pack.tokenizer, prefixes, opts)
   }
 
   /** The active realignment matrix for a mode: a custom (refit) one first, else the pack's; null when off. */

@@ -75,16 +75,14 @@ export function softmax(values: ArrayLike<number>, temperature = 1): number[] {
   return exps.map((e) => e / sum)
 }
 
-/** log-softmax of a slice of a logits buffer. */
-export function logSoftmaxSlice(data: Float32Array, start: number, length: number): Float32Array {
+/** log Σ exp(x), stable (max subtracted first). */
+export function logSumExp(x: ArrayLike<number>): number {
   let max = -Infinity
-  for (let i = 0; i < length; i++) max = Math.max(max, data[start + i]!)
+  for (let i = 0; i < x.length; i++) if (x[i]! > max) max = x[i]!
+  if (!Number.isFinite(max)) return max
   let sum = 0
-  for (let i = 0; i < length; i++) sum += Math.exp(data[start + i]! - max)
-  const lse = max + Math.log(sum)
-  const out = new Float32Array(length)
-  for (let i = 0; i < length; i++) out[i] = data[start + i]! - lse
-  return out
+  for (let i = 0; i < x.length; i++) sum += Math.exp(x[i]! - max)
+  return max + Math.log(sum)
 }
 
 /** Indices of the k largest values, largest first (ties: lower index first; NaN counts as −∞).

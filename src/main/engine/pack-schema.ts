@@ -46,14 +46,25 @@ export const TextModelSpec = v.object({
 })
 export type TextModelSpec = v.InferOutput<typeof TextModelSpec>
 
-export const DecoderSpec = v.object({
+/** Incremental decoding (decoder `cache`): the step graph of Hugging Face's decoder_with_past layout. */
+export const DecoderCacheSpec = v.object({
   ...ModelSpec.entries,
-  id: v.pipe(v.string(), v.minLength(1), v.maxLength(100)),
-  kind: v.string(),
-  noiseVariance: v.optional(v.pipe(v.number(), v.minValue(0)), 0),
-  description: v.optional(v.string()),
-  roles: v.object({ prefix: v.string(), ids: v.string(), logits: v.string() })
+  roles: v.object({ ids: v.string(), past: v.string(), logits: v.string(), present: v.string() })
 })
+export type DecoderCacheSpec = v.InferOutput<typeof DecoderCacheSpec>
+
+export const DecoderSpec = v.pipe(
+  v.object({
+    ...ModelSpec.entries,
+    id: v.pipe(v.string(), v.minLength(1), v.maxLength(100)),
+    kind: v.string(),
+    noiseVariance: v.optional(v.pipe(v.number(), v.minValue(0)), 0),
+    description: v.optional(v.string()),
+    roles: v.object({ prefix: v.string(), ids: v.string(), logits: v.string(), present: v.optional(v.string()) }),
+    cache: v.optional(DecoderCacheSpec)
+  }),
+  v.check((d) => !d.cache || !!d.roles.present, 'a decoder with a `cache` step model needs roles.present: the main model must output the cache')
+)
 export type DecoderSpec = v.InferOutput<typeof DecoderSpec>
 
 export const ArraySpec = v.object({ file: PackPath, shape: v.pipe(v.array(v.pipe(v.number(), v.integer(), v.minValue(1))), v.minLength(1)) })
@@ -129,7 +140,10 @@ export type PackJson = v.InferOutput<typeof PackJson>
 /** Every pack-relative file that pack.json refers to (each must be listed in `files`). */
 export function referencedFiles(p: PackJson): string[] {
   const out = new Set<string>([p.tokenizer.file, p.models.image.file, p.models.text.file])
-  for (const d of p.decoders) out.add(d.file)
+  for (const d of p.decoders) {
+    out.add(d.file)
+    if (d.cache) out.add(d.cache.file)
+  }
   for (const a of Object.values(p.arrays)) if (a) out.add(a.file)
   if (p.datastore) out.add(p.datastore.captions)
   if (p.concepts) out.add(p.concepts.file)

@@ -77,6 +77,7 @@ export function checkConsistency(p: PackJson): void {
     if (ids.has(d.id)) throw new StudioError('model_error', `pack.json: decoder id "${d.id}" appears twice`)
     ids.add(d.id)
     checkRoles(`decoder ${d.id}`, d)
+    if (d.cache) checkRoles(`decoder ${d.id} cache`, d.cache)
   }
   if (p.defaultDecoder !== undefined && !ids.has(p.defaultDecoder)) throw new StudioError('model_error', `pack.json: defaultDecoder "${p.defaultDecoder}" is not a declared decoder`)
   const d = p.embedDim

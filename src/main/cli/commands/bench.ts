@@ -24,7 +24,7 @@ function images(dir: string): string[] {
 
 /** The ViT-B/32-size random-weight pack from the model kit, exported into the cache on first use. */
 function ensureVitB32(root: string, cacheDir: string): { dir: string } | { skip: string } {
-  const dir = join(cacheDir, 'vitb32-random')
+  const dir = join(cacheDir, 'vitb32-random-kv')
   if (existsSync(join(dir, 'pack.json'))) return { dir }
   const script = join(root, 'tools', 'modelkit', 'export_random_vitb32.py')
   if (!existsSync(script)) return { skip: `ViT-B/32-size models: ${relative(root, script)} does not exist yet` }

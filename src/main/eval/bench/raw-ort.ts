@@ -40,3 +40,21 @@ export function rawDecodeSteps(session: ort.InferenceSession, pack: PackJsonType
     for (let t = 0; t < steps; t++) await session.run({ [spec.roles.prefix]: prefix, [spec.roles.ids]: ids[t]! }, [spec.roles.logits])
   }
 }
+
+/**
+ * The same with a KV cache: one run of the main model on [bos] (prefix + first token, fetching `present`),
+ * then `steps − 1` runs of the step model on one token and the previous `present` — no gathering, no
+ * bookkeeping. Returns one call.
+ */
+export function rawCachedDecodeSteps(init: ort.InferenceSession, step: ort.InferenceSession, pack: PackJsonType, decoderId: string, batch: number, steps: number, bos: number): () => Promise<void> {
+  const spec = pack.decoders.find((d) => d.id === decoderId)
+  if (!spec?.cache || !spec.roles.present) throw new Error(`decoder ${decoderId} has no cache`)
+  const c = spec.cache
+  const dim = pack.embedDim
+  const prefix = new ort.Tensor('float32', new Float32Array(batch * dim).fill(1 / Math.sqrt(dim)), [batch, dim])
+  const first = new ort.Tensor('int64', new BigInt64Array(batch).fill(BigInt(bos)), [batch, 1])
+  return async () => {
+    let r = await init.run({ [spec.roles.prefix]: prefix, [spec.roles.ids]: first }, [spec.roles.logits, spec.roles.present!])
+    for (let t = 1; t < steps; t++) r = await step.run({ [c.roles.ids]: first, [c.roles.past]: r[spec.roles.present!]! }, [c.roles.logits, c.roles.present])
+  }
+}

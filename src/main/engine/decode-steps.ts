@@ -1,0 +1,118 @@
+// Engine worker (plain Node, onnxruntime-node). How one decoding step gets the next-token logits of every live
+// hypothesis: by re-running the whole sequence (any prefix-tokens decoder) or incrementally with a KV cache
+// (decoders whose pack entry has `cache`, the decoder_model / decoder_with_past layout of Hugging Face).
+// [Note: cache bookkeeping] The cache tensor is [layers, 2, batch, heads, seq, headDim] (keys at index 0,
+// values at 1). Hypotheses are re-selected every step (beam search keeps the best W per prefix, finished ones
+// leave), so before each step the rows of the previous `present` are gathered by parent: one copy of
+// layers·2·heads·seq·headDim floats per live hypothesis, small next to the model run it saves (re-running
+// the prefix and every earlier token through all layers and the vocabulary head).
+import * as ort from 'onnxruntime-node'
+import { StudioError } from '@shared/errors'
+import type { DecoderCacheSpec, DecoderSpec } from './pack-schema'
+import type { Vec } from './linalg'
+
+export interface StepHyp {
+  group: number
+  ids: number[]
+  /** Row of the hypothesis this one extends in the previous step's batch (−1 on the first step). */
+  parent: number
+}
+
+export interface StepLogits {
+  data: Float32Array
+  vocab: number
+  /** Offset in `data` of the logits for batch row b (the last position). */
+  offset(b: number): number
+}
+
+export interface StepRunner {
+  step(alive: readonly StepHyp[]): Promise<StepLogits>
+}
+
+function output(res: ort.InferenceSession.OnnxValueMapType, name: string, file: string): ort.Tensor {
+  const t = res[name]
+  if (!t) throw new StudioError('model_error', `${file}: no "${name}" output`)
+  return t as ort.Tensor
+}
+
+function prefixTensor(prefixes: readonly Vec[], alive: readonly StepHyp[], dim: number): ort.Tensor {
+  const pre = new Float32Array(alive.length * dim)
+  alive.forEach((h, b) => pre.set(prefixes[h.group]!, b * dim))
+  return new ort.Tensor('float32', pre, [alive.length, dim])
+}
+
+function checkLogits(t: ort.Tensor, B: number, L: number, file: string): number {
+  const [lb, ll, V] = t.dims.map(Number) as [number, number, number]
+  if (lb !== B || ll !== L) throw new StudioError('model_error', `${file}: logits shape [${t.dims.join(', ')}], expected [${B}, ${L}, vocab]`)
+  return V
+}
+
+/** Every step runs the full sequence so far (prefix tokens + all generated tokens). */
+export function fullRerunSteps(session: ort.InferenceSession, spec: DecoderSpec, prefixes: readonly Vec[]): StepRunner {
+  const dim = prefixes[0]?.length ?? 0
+  return {
+    async step(alive) {
+      const B = alive.length
+      const L = alive[0]!.ids.length
+      const ids = new BigInt64Array(B * L)
+      alive.forEach((h, b) => h.ids.forEach((t, j) => (ids[b * L + j] = BigInt(t))))
+      const res = await session.run({ [spec.roles.prefix]: prefixTensor(prefixes, alive, dim), [spec.roles.ids]: new ort.Tensor('int64', ids, [B, L]) }, [spec.roles.logits])
+      const logits = output(res, spec.roles.logits, spec.file)
+      const V = checkLogits(logits, B, L, spec.file)
+      return { data: logits.data as Float32Array, vocab: V, offset: (b) => (b * L + L - 1) * V }
+    }
+  }
+}
+
+/** Gathers batch rows `parents` of a [layers, 2, batch, heads, seq, hd] cache. */
+export function gatherCache(present: ort.Tensor, parents: readonly number[]): ort.Tensor {
+  const dims = present.dims.map(Number)
+  if (dims.length !== 6) throw new StudioError('model_error', `decoder cache has rank ${dims.length}, expected [layers, 2, batch, heads, seq, headDim]`)
+  const [layers, two, B, H, S, hd] = dims as [number, number, number, number, number, number]
+  const src = present.data as Float32Array
+  const row = H * S * hd
+  const out = new Float32Array(layers * two * parents.length * row)
+  for (let lk = 0; lk < layers * two; lk++) {
+    const srcBase = lk * B * row
+    const dstBase = lk * parents.length * row
+    parents.forEach((p, i) => {
+      if (p < 0 || p >= B) throw new StudioError('internal', `cache row ${p} out of range (batch ${B})`)
+      out.set(src.subarray(srcBase + p * row, srcBase + (p + 1) * row), dstBase + i * row)
+    })
+  }
+  return new ort.Tensor('float32', out, [layers, two, parents.length, H, S, hd])
+}
+
+/** The first step runs the main model on [bos] and keeps `present`; later steps feed one token + the cache. */
+export function cachedSteps(init: ort.InferenceSession, stepSession: ort.InferenceSession, spec: DecoderSpec & { cache: DecoderCacheSpec }, prefixes: readonly Vec[]): StepRunner {
+  const dim = prefixes[0]?.length ?? 0
+  const presentName = spec.roles.present
+  if (!presentName) throw new StudioError('model_error', `decoder ${spec.id}: a cache needs roles.present`)
+  const c = spec.cache
+  let present: ort.Tensor | null = null
+  return {
+    async step(alive) {
+      const B = alive.length
+      if (present === null) {
+        const L = alive[0]!.ids.length
+        const ids = new BigInt64Array(B * L)
+        alive.forEach((h, b) => h.ids.forEach((t, j) => (ids[b * L + j] = BigInt(t))))
+        const res = await init.run({ [spec.roles.prefix]: prefixTensor(prefixes, alive, dim), [spec.roles.ids]: new ort.Tensor('int64', ids, [B, L]) }, [spec.roles.logits, presentName])
+        const logits = output(res, spec.roles.logits, spec.file)
+        present = output(res, presentName, spec.file)
+        const V = checkLogits(logits, B, L, spec.file)
+        return { data: logits.data as Float32Array, vocab: V, offset: (b) => (b * L + L - 1) * V }
+      }
+      const parents = alive.map((h) => h.parent)
+      // greedy decoding with no sequence finished keeps every row in place: feed the cache as it is
+      const same = parents.length === Number(present.dims[2]) && parents.every((p, i) => p === i)
+      const past = same ? present : gatherCache(present, parents)
+      const ids = BigInt64Array.from(alive.map((h) => BigInt(h.ids[h.ids.length - 1]!)))
+      const res = await stepSession.run({ [c.roles.ids]: new ort.Tensor('int64', ids, [B, 1]), [c.roles.past]: past }, [c.roles.logits, c.roles.present])
+      const logits = output(res, c.roles.logits, c.file)
+      present = output(res, c.roles.present, c.file)
+      const V = checkLogits(logits, B, 1, c.file)
+      return { data: logits.data as Float32Array, vocab: V, offset: (b) => b * V }
+    }
+  }
+}

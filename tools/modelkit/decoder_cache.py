@@ -1,0 +1,92 @@
+"""Incremental (KV-cache) export of the prefix-tokens Decoder (models.Decoder), as two ONNX graphs in the layout
+of Hugging Face's decoder_model / decoder_with_past_model split (docs/pack-format.md, decoder `cache`):
+
+- init  (pack decoder `file`):       prefix [B, D], input_ids [B, T] -> logits [B, T, V], present [L, 2, B, H, P+T, hd]
+- step  (pack decoder `cache.file`): input_ids [B, 1], past [L, 2, B, H, S, hd] -> logits [B, 1, V], present [.., S+1, ..]
+
+`present` holds every layer's keys (index 0) and values (index 1) for all positions so far, prefix tokens
+included; the step graph takes the position of the new token from the past length. Logits equal the
+uncached Decoder.forward at the same positions (tests/test_decoder_cache.py).
+"""
+from __future__ import annotations
+
+import torch
+import torch.nn as nn
+
+
+class DecoderInit(nn.Module):
+    """The uncached forward that also returns the cache (`present`)."""
+
+    def __init__(self, dec):
+        super().__init__()
+        self.dec = dec
+
+    def forward(self, prefix, input_ids):
+        d = self.dec
+        B, T = input_ids.shape
+        P = d.prefix_len
+        pre = d.prefix(prefix).reshape(B, P, d.width)
+        x = torch.cat([pre, d.tok(input_ids).to(pre.dtype)], dim=1)
+        x = x + d.pos[: P + T].to(x.dtype)
+        i = torch.arange(P + T)
+        causal = ((i[None, :] > i[:, None]).to(x.dtype) * -1e4)[None, None]
+        present = []
+        for blk in d.blocks:
+            x, _, k, v = blk.forward_kv(x, causal)
+            present.append(torch.stack([k, v]))
+        return d.head(d.ln_f(x[:, P:])), torch.stack(present)
+
+
+class DecoderStep(nn.Module):
+    """One new token per sequence, attending to the cache."""
+
+    def __init__(self, dec):
+        super().__init__()
+        self.dec = dec
+
+    def forward(self, input_ids, past):
+        d = self.dec
+        S = past.shape[4]
+        x = d.tok(input_ids)
+        pos = torch.arange(S, S + input_ids.shape[1])
+        x = x + d.pos[pos].to(x.dtype)
+        present = []
+        for li, blk in enumerate(d.blocks):
+            x, _, k, v = blk.forward_kv(x, None, past[li, 0], past[li, 1])
+            present.append(torch.stack([k, v]))
+        return d.head(d.ln_f(x)), torch.stack(present)
+
+
+def cache_specs(dec, vocab: int, dim: int):
+    """pack.json pieces for a cached decoder: (roles, inputs, outputs) of the init graph, and the `cache` object."""
+    c = dec.cfg
+    hd = c["width"] // c["heads"]
+    kv = lambda seq: [c["layers"], 2, "batch", c["heads"], seq, hd]
+    init = {
+        "roles": {"prefix": "prefix", "ids": "input_ids", "logits": "logits", "present": "present"},
+        "inputs": [{"name": "prefix", "shape": ["batch", dim], "dtype": "float32"}, {"name": "input_ids", "shape": ["batch", "seq"], "dtype": "int64"}],
+        "outputs": [{"name": "logits", "shape": ["batch", "seq", vocab], "dtype": "float32"}, {"name": "present", "shape": kv("total"), "dtype": "float32"}],
+    }
+    step = {
+        "roles": {"ids": "input_ids", "past": "past", "logits": "logits", "present": "present"},
+        "inputs": [{"name": "input_ids", "shape": ["batch", 1], "dtype": "int64"}, {"name": "past", "shape": kv("past"), "dtype": "float32"}],
+        "outputs": [{"name": "logits", "shape": ["batch", 1, vocab], "dtype": "float32"}, {"name": "present", "shape": kv("total"), "dtype": "float32"}],
+    }
+    return init, step
+
+
+def export_cached(dec, dim: int, init_path: str, step_path: str, opset: int = 14) -> None:
+    """Write the init and step graphs of a Decoder (eval mode, fp32)."""
+    dec = dec.eval()
+    c = dec.cfg
+    hd = c["width"] // c["heads"]
+    with torch.no_grad():
+        torch.onnx.export(DecoderInit(dec), (torch.randn(2, dim), torch.tensor([[1, 5], [1, 6]])), init_path,
+                          input_names=["prefix", "input_ids"], output_names=["logits", "present"], opset_version=opset,
+                          dynamic_axes={"prefix": {0: "batch"}, "input_ids": {0: "batch", 1: "seq"}, "logits": {0: "batch", 1: "seq"},
+                                        "present": {2: "batch", 4: "total"}})
+        past = torch.randn(c["layers"], 2, 2, c["heads"], c["prefix_len"] + 2, hd)
+        torch.onnx.export(DecoderStep(dec), (torch.tensor([[7], [8]]), past), step_path,
+                          input_names=["input_ids", "past"], output_names=["logits", "present"], opset_version=opset,
+                          dynamic_axes={"input_ids": {0: "batch"}, "past": {2: "batch", 4: "past"}, "logits": {0: "batch"},
+                                        "present": {2: "batch", 4: "total"}})
