@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest'
 import type { StudioEvent } from '../../src/shared/contract'
 import type { JobSummary } from '../../src/shared/contract/jobs'
-import type { Captioner } from '../../src/main/jobs/runner'
+import type { BatchCaptioner, Captioner } from '../../src/main/jobs/runner'
 import { createServices, type Services } from '../../src/main/services/services'
 import { makeImageFolder, tempDir } from '../fixtures/images'
 
@@ -104,6 +104,43 @@ describe('caption jobs', () => {
     expect(rows).toHaveLength(8)
     expect(rows.every((r) => r.n === 2)).toBe(true)
     await second.close()
+  })
+
+  it('chunked jobs: one request per chunk, per-image failures, cancel mid-chunk leaves the chunk pending', async () => {
+    const folder = await makeImageFolder()
+    const requests: number[][] = []
+    let hold: { release: () => void } | null = null
+    let holdAt = -1
+    const caption: BatchCaptioner = (ids, _o, signal) =>
+      new Promise((resolve, reject) => {
+        requests.push(ids)
+        const answer = () => resolve(ids.map((id) => (id % 5 === 0 ? new Error(`bad image ${id}`) : { candidates: [{ text: `chunk caption ${id}`, source: model, scores: { score: 0.5 } }] })))
+        if (requests.length === holdAt) {
+          hold = { release: answer }
+          signal.addEventListener('abort', () => reject(new Error('aborted')))
+        } else answer()
+      })
+    const services = createServices(tempDir('jobs-chunk'), 'cli', { captioner: fixed, batchCaptioner: { caption, chunk: 3 } })
+    await services.call('library.addRoot', { path: folder.root })
+    await services.call('library.waitForScans', {})
+    const job = (await services.call('jobs.startCaption', { scope: { kind: 'filter', filter: 'all' } })) as JobSummary
+    await services.call('jobs.waitIdle', {})
+    expect(requests.map((r) => r.length)).toEqual([3, 3, 2]) // 8 readable images in chunks of 3
+    const r = (await services.call('jobs.get', { jobId: job.id })) as { job: JobSummary; failures: { imageId: number; error: string }[] }
+    const bad = requests.flat().filter((id) => id % 5 === 0)
+    expect(r.job).toMatchObject({ state: 'done', done: 8 - bad.length, failed: bad.length })
+    expect(r.failures.map((f) => f.error).sort()).toEqual(bad.map((id) => `bad image ${id}`).sort())
+    // a second job over the same images: cancel while its second chunk is in the engine
+    requests.length = 0
+    holdAt = 2
+    const again = (await services.call('jobs.startCaption', { scope: { kind: 'filter', filter: 'all' } })) as JobSummary
+    await expect.poll(() => hold !== null).toBe(true)
+    await services.call('jobs.cancel', { jobId: again.id })
+    await services.call('jobs.waitIdle', {})
+    const c = (await services.call('jobs.get', { jobId: again.id })) as { job: JobSummary }
+    const firstBad = requests[0]!.filter((id) => id % 5 === 0).length
+    expect(c.job).toMatchObject({ state: 'cancelled', done: 3 - firstBad, failed: firstBad, pending: 5 })
+    await services.close()
   })
 
   it('refuses an empty scope with a clear message', async () => {

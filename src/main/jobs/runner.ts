@@ -4,6 +4,10 @@
 // [Note: jobs survive] Each image's candidates, optional auto-accept and the item's `done` state are written
 // in ONE transaction: after a kill, an item is either fully done or still pending, never half-written.
 // Cancel and pause abort the image in progress (it stays pending); finished images are kept.
+// [Note: chunks] With a batch captioner the runner takes up to `chunk` pending images per engine request, so
+// the worker preprocesses them together and runs the image encoder once for all (bench: the studio batch
+// was half as fast as in-process captioning when it sent one image per request). Each image is still written
+// in its own transaction; cancel or pause drop the unwritten rest of the chunk, which stays pending.
 import type { CaptionJobRequest, JobSummary } from '@shared/contract/jobs'
 import { StudioError } from '@shared/errors'
 import type { NewCandidate } from '../store/captions-repo'
@@ -20,6 +24,8 @@ export interface CaptionOutcome {
 }
 
 export type Captioner = (imageId: number, options: Record<string, unknown>, signal: AbortSignal) => Promise<CaptionOutcome>
+/** Several images in one request: one outcome or error per image, in input order. */
+export type BatchCaptioner = (imageIds: number[], options: Record<string, unknown>, signal: AbortSignal) => Promise<(CaptionOutcome | Error)[]>
 
 const EMIT_MS = 250
 
@@ -33,7 +39,8 @@ export class JobRunner {
   constructor(
     private readonly ctx: ServiceContext,
     private readonly captioner: Captioner,
-    private readonly storeConcepts: (imageId: number, concepts: { word: string; prob: number }[]) => void = () => undefined
+    private readonly storeConcepts: (imageId: number, concepts: { word: string; prob: number }[]) => void = () => undefined,
+    private readonly batch: { caption: BatchCaptioner; chunk: number } | null = null
   ) {
     this.repo = new JobsRepo(ctx.db)
   }
@@ -170,50 +177,82 @@ export class JobRunner {
     for (;;) {
       const state = this.repo.summary(jobId)?.state
       if (state !== 'running' || this.stopping) return void this.progress(jobId, meter)
-      const item = this.repo.nextPending(jobId)
-      if (!item) break
-      const img = this.ctx.images.get(item.imageId)
+      const items = this.repo.nextPendingBatch(jobId, this.batch?.chunk ?? 1)
+      if (items.length === 0) break
+      const ready: { imageId: number; rel: string | undefined }[] = []
+      for (const item of items) {
+        const img = this.ctx.images.get(item.imageId)
+        if (!img || img.missing || img.error) {
+          this.repo.finishItem(jobId, item.imageId, 'failed', img ? (img.error ?? 'file is missing') : 'image was removed', undefined)
+          meter.tick()
+        } else ready.push({ imageId: item.imageId, rel: img.rel_path })
+      }
+      if (ready.length === 0) continue
       const abort = new AbortController()
       this.current = { jobId, abort }
+      let outcomes: (CaptionOutcome | Error)[]
       try {
-        if (!img || img.missing || img.error) throw new StudioError('not_found', img ? (img.error ?? 'file is missing') : 'image was removed')
-        const outcome = await this.captioner(item.imageId, options, abort.signal)
-        if (abort.signal.aborted) continue
-        const usable = outcome.candidates.filter((c) => c.text.trim().length > 0)
-        if (usable.length === 0) throw new StudioError('model_error', 'the model produced no caption')
-        const write = this.ctx.db.transaction(() => {
-          const stored = this.ctx.captions.addCandidates(item.imageId, usable)
-          if (outcome.concepts?.length) this.storeConcepts(item.imageId, outcome.concepts)
-          const best = usable[0]!
-          const bestScore = best.scores.score ?? best.scores.clipS
-          let accepted = false
-          if (threshold !== null && bestScore !== undefined && bestScore >= threshold && !this.ctx.captions.accepted(item.imageId)) {
-            const cand = stored.find((c) => c.text === best.text.replace(/\s+/g, ' ').trim())
-            if (cand) {
-              this.ctx.captions.accept(item.imageId, cand.text, cand.source, cand.scores, cand.id)
-              accepted = true
-            }
-          }
-          this.repo.finishItem(jobId, item.imageId, 'done', null, { candidates: usable.length, accepted, ...(outcome.result ?? {}) })
-        })
-        write()
-        this.ctx.emit({ type: 'captions.changed', imageId: item.imageId })
+        outcomes = await this.captionChunk(ready.map((r) => r.imageId), options, abort.signal)
       } catch (err) {
-        if (abort.signal.aborted) continue
-        this.repo.finishItem(jobId, item.imageId, 'failed', (err as Error).message, undefined)
+        outcomes = ready.map(() => err as Error)
       } finally {
         this.current = null
       }
-      meter.tick()
+      if (abort.signal.aborted) continue
+      for (const [i, r] of ready.entries()) {
+        // one image's writes at a time, yielding in between so requests and events are not held up by a chunk
+        if (i > 0) await new Promise((resolve) => setImmediate(resolve))
+        const outcome = outcomes[i] ?? new StudioError('internal', 'no outcome for this image')
+        try {
+          if (outcome instanceof Error) throw outcome
+          this.store(jobId, r.imageId, outcome, threshold)
+          this.ctx.emit({ type: 'captions.changed', imageId: r.imageId })
+        } catch (err) {
+          this.repo.finishItem(jobId, r.imageId, 'failed', (err as Error).message, undefined)
+        }
+        meter.tick()
+      }
       const now = Date.now()
       if (now - lastEmit > EMIT_MS) {
         lastEmit = now
-        this.progress(jobId, meter, img?.rel_path)
+        this.progress(jobId, meter, ready[ready.length - 1]?.rel)
       }
     }
     const end = this.summary(jobId)
     if (end.state === 'running') this.repo.setState(jobId, 'done')
     this.progress(jobId, meter)
     this.ctx.emit({ type: 'library.changed' })
+  }
+
+  /** One engine request for the chunk when a batch captioner exists, else one request per image. */
+  private async captionChunk(ids: number[], options: Record<string, unknown>, signal: AbortSignal): Promise<(CaptionOutcome | Error)[]> {
+    if (this.batch && ids.length > 1) return this.batch.caption(ids, options, signal)
+    const out: (CaptionOutcome | Error)[] = []
+    for (const id of ids) {
+      if (signal.aborted) break
+      out.push(await this.captioner(id, options, signal).catch((err: unknown) => err as Error))
+    }
+    return out
+  }
+
+  /** An image's candidates, concepts, optional auto-accept and its `done` state, in one transaction. */
+  private store(jobId: number, imageId: number, outcome: CaptionOutcome, threshold: number | null): void {
+    const usable = outcome.candidates.filter((c) => c.text.trim().length > 0)
+    if (usable.length === 0) throw new StudioError('model_error', 'the model produced no caption')
+    this.ctx.db.transaction(() => {
+      const stored = this.ctx.captions.addCandidates(imageId, usable)
+      if (outcome.concepts?.length) this.storeConcepts(imageId, outcome.concepts)
+      const best = usable[0]!
+      const bestScore = best.scores.score ?? best.scores.clipS
+      let accepted = false
+      if (threshold !== null && bestScore !== undefined && bestScore >= threshold && !this.ctx.captions.accepted(imageId)) {
+        const cand = stored.find((c) => c.text === best.text.replace(/\s+/g, ' ').trim())
+        if (cand) {
+          this.ctx.captions.accept(imageId, cand.text, cand.source, cand.scores, cand.id)
+          accepted = true
+        }
+      }
+      this.repo.finishItem(jobId, imageId, 'done', null, { candidates: usable.length, accepted, ...(outcome.result ?? {}) })
+    })()
   }
 }

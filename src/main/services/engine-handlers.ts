@@ -33,7 +33,21 @@ interface PackEntry {
   summary: PackSummary
 }
 
+/** engine.caption's output for one image, or why that image failed. */
+export type CaptionManyResult = v.InferOutput<Ops['engine.caption']['output']> | Error
+
+export interface EngineService {
+  handlers: EngineHandlers
+  /** Batch jobs: several images in one engine request (batched preprocessing and image encoding), one
+   *  result or error per image in input order; the signal cancels the request in the worker. */
+  captionMany(imageIds: readonly number[], options: Record<string, unknown>, signal?: AbortSignal): Promise<CaptionManyResult[]>
+}
+
 export function createEngineHandlers(ctx: EngineHandlerContext): EngineHandlers {
+  return createEngineService(ctx).handlers
+}
+
+export function createEngineService(ctx: EngineHandlerContext): EngineService {
   const client = ctx.engine ?? new EngineClient()
   const packsDir = join(ctx.dataDir, 'packs')
   const bundledDir = resolve(ctx.bundledPacksDir ?? join(process.cwd(), 'models'))
@@ -114,7 +128,7 @@ export function createEngineHandlers(ctx: EngineHandlerContext): EngineHandlers 
     return (await activePack()).dir
   }
 
-  return {
+  const handlers: EngineHandlers = {
     'models.list': () => listPacks(),
 
     'models.install': async ({ source, activate }) => {
@@ -214,4 +228,29 @@ export function createEngineHandlers(ctx: EngineHandlerContext): EngineHandlers 
       return { ok: true as const }
     }
   }
+
+  async function captionMany(imageIds: readonly number[], options: Record<string, unknown>, signal?: AbortSignal): Promise<CaptionManyResult[]> {
+    const files: (string | Error)[] = imageIds.map((id) => {
+      try {
+        return ctx.imagePath(id)
+      } catch (err) {
+        return err as Error
+      }
+    })
+    const inputs = files.flatMap((f) => (typeof f === 'string' ? [{ file: f }] : []))
+    const { dir, packId } = await activePack()
+    const out = inputs.length ? await client.call('caption', { packDir: dir, inputs, options }, { signal }) : []
+    let k = 0
+    return imageIds.map((imageId, i) => {
+      const f = files[i]!
+      if (typeof f !== 'string') return f
+      const r = out[k++]
+      if (!r) return new StudioError('internal', 'engine returned no result')
+      if ('error' in r) return fromEnvelope(r.error)
+      const { file: _f, ...rest } = r
+      return { imageId, packId, ...rest, options: { ...r.options } }
+    })
+  }
+
+  return { handlers, captionMany }
 }

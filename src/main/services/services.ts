@@ -8,9 +8,10 @@ import { dispatch, type Handlers } from './dispatch'
 import { createLibraryHandlers, ScanManager } from './library-handlers'
 import { createJobHandlers } from './jobs-handlers'
 import { createReviewHandlers } from './review-handlers'
-import { JobRunner, type Captioner } from '../jobs/runner'
+import { JobRunner, type BatchCaptioner, type Captioner, type CaptionOutcome } from '../jobs/runner'
 import { StudioError } from '@shared/errors'
-import { createEngineHandlers } from './engine-handlers'
+import { createEngineService } from './engine-handlers'
+import type { CaptionOutput } from '@shared/contract/engine'
 import { createAnalysis } from './analysis-handlers'
 import { ReviewRepo } from '../store/review-repo'
 import { toNewCandidates } from './candidates'
@@ -31,6 +32,8 @@ export interface Services {
 export interface ServiceOptions {
   /** Replaces the engine-backed captioner (tests of the job machinery only). */
   captioner?: Captioner
+  /** With `captioner`: also replaces the engine-backed batch path (tests of chunked jobs only). */
+  batchCaptioner?: { caption: BatchCaptioner; chunk: number }
   /** Resume interrupted jobs at start (hosts: yes; one-shot CLI commands: no). */
   resumeJobs?: boolean
   /** Engine transport (default: the engine worker next to this bundle). */
@@ -38,6 +41,10 @@ export interface ServiceOptions {
   /** Folder of bundled packs (default: the repository's models/). */
   bundledPacksDir?: string
 }
+
+/** Images per engine request in batch jobs: batched preprocessing and encoding, small enough that cancel
+ *  and pause stay prompt (at most JOB_CHUNK − 1 captioned-but-unwritten images are redone). */
+const JOB_CHUNK = 4
 
 export function createServices(dataDir: string, host: SystemInfo['host'], opts: ServiceOptions = {}): Services {
   const ctx = createContext(dataDir, host)
@@ -52,27 +59,36 @@ export function createServices(dataDir: string, host: SystemInfo['host'], opts: 
   }
   // The worker is spawned lazily on the first engine call, so hosts that never caption pay nothing.
   const engine = opts.engine ?? new EngineClient()
-  const engineHandlers = createEngineHandlers({
+  const engineService = createEngineService({
     dataDir,
     imagePath,
     emit: ctx.emit,
     bundledPacksDir: opts.bundledPacksDir ?? bundledPacksDir(),
     engine
   })
+  const engineHandlers = engineService.handlers
   // [Note: captioner seam] Batch jobs and the image view's suggestions share one path: the engine's
   // `engine.caption` handler (in the worker), mapped to stored candidates by toNewCandidates.
   const analysis = createAnalysis({ ctx, engine, engineHandlers, imagePath })
   const engineCaptioner: Captioner = async (imageId, options) => {
     await analysis.restore()
-    const out = await engineHandlers['engine.caption']({ imageId, options })
-    return {
-      candidates: toNewCandidates(out),
-      concepts: out.concepts.map((c) => ({ word: c.word, prob: c.prob })),
-      result: { packId: out.packId, ms: Math.round(out.timings.total ?? 0) }
-    }
+    return toOutcome(await engineHandlers['engine.caption']({ imageId, options }))
+  }
+  const toOutcome = (out: CaptionOutput): CaptionOutcome => ({
+    candidates: toNewCandidates(out),
+    concepts: out.concepts.map((c) => ({ word: c.word, prob: c.prob })),
+    result: { packId: out.packId, ms: Math.round(out.timings.total ?? 0) }
+  })
+  const engineBatch: BatchCaptioner = async (imageIds, options, signal) => {
+    await analysis.restore()
+    const out = await engineService.captionMany(imageIds, options, signal)
+    return out.map((r) => (r instanceof Error ? r : toOutcome(r)))
   }
   const reviewRepo = new ReviewRepo(ctx.db)
-  const jobs = new JobRunner(ctx, opts.captioner ?? engineCaptioner, (imageId, concepts) => reviewRepo.setConcepts(imageId, concepts))
+  // Batch jobs send JOB_CHUNK images per engine request (runner.ts, note "chunks"); a test's captioner
+  // replaces both paths.
+  const batch = opts.captioner ? (opts.batchCaptioner ?? null) : { caption: engineBatch, chunk: JOB_CHUNK }
+  const jobs = new JobRunner(ctx, opts.captioner ?? engineCaptioner, (imageId, concepts) => reviewRepo.setConcepts(imageId, concepts), batch)
   const handlers: Handlers = {
     'system.info': () => ({ host, version: VERSION, dataDir, platform: `${process.platform}-${process.arch}` }),
     ...createLibraryHandlers(ctx, scans),

@@ -69,10 +69,11 @@ export class JobsRepo {
     return rows.map(([id]) => id)
   }
 
-  nextPending(jobId: number): { imageId: number; seq: number; attempts: number } | undefined {
+  /** The first `n` pending items in queue order. */
+  nextPendingBatch(jobId: number, n: number): { imageId: number; seq: number; attempts: number }[] {
     return this.db
-      .prepare(`SELECT image_id AS imageId, seq, attempts FROM job_items WHERE job_id = ? AND state = 'pending' ORDER BY seq LIMIT 1`)
-      .get(jobId) as { imageId: number; seq: number; attempts: number } | undefined
+      .prepare(`SELECT image_id AS imageId, seq, attempts FROM job_items WHERE job_id = ? AND state = 'pending' ORDER BY seq LIMIT ?`)
+      .all(jobId, Math.max(1, n)) as { imageId: number; seq: number; attempts: number }[]
   }
 
   finishItem(jobId: number, imageId: number, state: 'done' | 'failed' | 'skipped', error: string | null, result: unknown): void {
