@@ -53,6 +53,8 @@ test('add a folder, caption with the keyboard, reload, export', async ({ page, s
   await page.keyboard.press('Control+z')
   await expect(page.getByTestId('count-accepted')).toHaveText('1 accepted')
   await expect(field).toHaveValue('')
+  // …and puts the focus in the field, ready for retyping (even when the candidate list had it).
+  await expect(field).toBeFocused()
   await page.keyboard.type('a green square')
   await page.keyboard.press('Enter')
   await expect(page.getByTestId('count-accepted')).toHaveText('2 accepted')
