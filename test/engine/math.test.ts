@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest'
 import { mixupRegions } from '../../src/main/engine/concepts'
 import { noiseSamples } from '../../src/main/engine/decode'
 import { analyzeGap, ksNormal, normalCdf } from '../../src/main/engine/gap'
-import { cosine, dot, normalize, topK } from '../../src/main/engine/linalg'
+import { argmaxF32, cosine, dot, normalize, topK } from '../../src/main/engine/linalg'
 import { applyRealignment, fitRealignment } from '../../src/main/engine/realign'
 import { aggregatePatches, cropBoxes } from '../../src/main/engine/regions'
 import { createRng, deriveSeed } from '../../src/main/engine/rng'
@@ -61,6 +61,11 @@ describe('topK (partial selection)', () => {
     expect(topK([], 3)).toEqual([])
     expect(topK([1, 2], 0)).toEqual([])
     expect(topK(Float32Array.from([0.1, 0.9, 0.5]), 1)).toEqual([1])
+    for (let trial = 0; trial < 200; trial++) {
+      const n = 1 + Math.floor(rng.uniform() * 40)
+      const x = Float32Array.from({ length: n }, () => (rng.uniform() < 0.05 ? NaN : Math.round(rng.normal() * 3)))
+      if (x.some((v) => !Number.isNaN(v))) expect(argmaxF32(x)).toBe(topK(x, 1)[0])
+    }
   })
 })
 

@@ -8,7 +8,7 @@
 // Beam search keeps the plain sum of log-probabilities (PCM-Net §4.4), optionally divided by len^α.
 import { StudioError } from '@shared/errors'
 import type { StepHyp, StepRunner } from './decode-steps'
-import { logSumExp, normalize, topK, type Vec } from './linalg'
+import { argmaxF32, logSumExp, normalize, topK, type Vec } from './linalg'
 import { createRng, deriveSeed } from './rng'
 import type { Tokenizer } from './tokenizer'
 
@@ -69,7 +69,7 @@ export async function decodePrefixes(runner: StepRunner, tokenizer: Tokenizer, p
       const row = data.subarray(offset(b), offset(b) + V)
       const lse = logSumExp(row)
       const exp = byGroup.get(h.group) ?? []
-      for (const t of topK(row, W)) exp.push({ group: h.group, ids: [...h.ids, t], logProb: h.logProb + (row[t]! - lse), parent: b })
+      for (const t of W === 1 ? [argmaxF32(row)] : topK(row, W)) exp.push({ group: h.group, ids: [...h.ids, t], logProb: h.logProb + (row[t]! - lse), parent: b })
       byGroup.set(h.group, exp)
     })
     const next: Hyp[] = []

@@ -75,14 +75,30 @@ export function softmax(values: ArrayLike<number>, temperature = 1): number[] {
   return exps.map((e) => e / sum)
 }
 
-/** log Σ exp(x), stable (max subtracted first). */
-export function logSumExp(x: ArrayLike<number>): number {
+/** log Σ exp(x), stable (max subtracted first). Float32Array only: one element kind keeps this hot loop
+ *  monomorphic (it runs over the whole vocabulary for every hypothesis at every decoding step). */
+export function logSumExp(x: Float32Array): number {
   let max = -Infinity
   for (let i = 0; i < x.length; i++) if (x[i]! > max) max = x[i]!
   if (!Number.isFinite(max)) return max
   let sum = 0
   for (let i = 0; i < x.length; i++) sum += Math.exp(x[i]! - max)
   return max + Math.log(sum)
+}
+
+/** Index of the largest value (the lowest index among ties; NaN never wins unless all are NaN) — topK(x, 1)
+ *  for Float32Array, kept separate so the per-step next-token choice stays monomorphic and allocation-free. */
+export function argmaxF32(x: Float32Array): number {
+  let best = 0
+  let bv = -Infinity
+  for (let i = 0; i < x.length; i++) {
+    const v = x[i]!
+    if (v > bv) {
+      bv = v
+      best = i
+    }
+  }
+  return best
 }
 
 /** Indices of the k largest values, largest first (ties: lower index first; NaN counts as −∞).
