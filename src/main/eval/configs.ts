@@ -78,7 +78,7 @@ export function ablationPlan(pack: PackJson): ConfigPlan[] {
       'pack has no concept vocabulary'
     )
   }
-  add('default', 'the pack defaults, unchanged', {})
+  add('default', `the pack defaults, unchanged: ${JSON.stringify(d)}`, {})
   return plan
 }
 
