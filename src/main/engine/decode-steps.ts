@@ -47,19 +47,29 @@ function checkLogits(t: ort.Tensor, B: number, L: number, file: string): number 
   return V
 }
 
+/** Runs the main model on the whole sequence of every live hypothesis, fetching `fetch`. */
+async function runWhole(session: ort.InferenceSession, spec: DecoderSpec, prefixes: readonly Vec[], alive: readonly StepHyp[], fetch: string[]): Promise<{ res: ort.InferenceSession.OnnxValueMapType; L: number }> {
+  const B = alive.length
+  const L = alive[0]!.ids.length
+  const ids = new BigInt64Array(B * L)
+  alive.forEach((h, b) => h.ids.forEach((t, j) => (ids[b * L + j] = BigInt(t))))
+  const res = await session.run({ [spec.roles.prefix]: prefixTensor(prefixes, alive, prefixes[0]?.length ?? 0), [spec.roles.ids]: new ort.Tensor('int64', ids, [B, L]) }, fetch)
+  return { res, L }
+}
+
+/** The logits of each row's last position, from a [B, L, vocab] output. */
+function lastLogits(res: ort.InferenceSession.OnnxValueMapType, name: string, file: string, B: number, L: number): StepLogits {
+  const logits = output(res, name, file)
+  const V = checkLogits(logits, B, L, file)
+  return { data: logits.data as Float32Array, vocab: V, offset: (b) => (b * L + L - 1) * V }
+}
+
 /** Every step runs the full sequence so far (prefix tokens + all generated tokens). */
 export function fullRerunSteps(session: ort.InferenceSession, spec: DecoderSpec, prefixes: readonly Vec[]): StepRunner {
-  const dim = prefixes[0]?.length ?? 0
   return {
     async step(alive) {
-      const B = alive.length
-      const L = alive[0]!.ids.length
-      const ids = new BigInt64Array(B * L)
-      alive.forEach((h, b) => h.ids.forEach((t, j) => (ids[b * L + j] = BigInt(t))))
-      const res = await session.run({ [spec.roles.prefix]: prefixTensor(prefixes, alive, dim), [spec.roles.ids]: new ort.Tensor('int64', ids, [B, L]) }, [spec.roles.logits])
-      const logits = output(res, spec.roles.logits, spec.file)
-      const V = checkLogits(logits, B, L, spec.file)
-      return { data: logits.data as Float32Array, vocab: V, offset: (b) => (b * L + L - 1) * V }
+      const { res, L } = await runWhole(session, spec, prefixes, alive, [spec.roles.logits])
+      return lastLogits(res, spec.roles.logits, spec.file, alive.length, L)
     }
   }
 }
@@ -85,7 +95,6 @@ export function gatherCache(present: ort.Tensor, parents: readonly number[]): or
 
 /** The first step runs the main model on [bos] and keeps `present`; later steps feed one token + the cache. */
 export function cachedSteps(init: ort.InferenceSession, stepSession: ort.InferenceSession, spec: DecoderSpec & { cache: DecoderCacheSpec }, prefixes: readonly Vec[]): StepRunner {
-  const dim = prefixes[0]?.length ?? 0
   const presentName = spec.roles.present
   if (!presentName) throw new StudioError('model_error', `decoder ${spec.id}: a cache needs roles.present`)
   const c = spec.cache
@@ -94,14 +103,9 @@ export function cachedSteps(init: ort.InferenceSession, stepSession: ort.Inferen
     async step(alive) {
       const B = alive.length
       if (present === null) {
-        const L = alive[0]!.ids.length
-        const ids = new BigInt64Array(B * L)
-        alive.forEach((h, b) => h.ids.forEach((t, j) => (ids[b * L + j] = BigInt(t))))
-        const res = await init.run({ [spec.roles.prefix]: prefixTensor(prefixes, alive, dim), [spec.roles.ids]: new ort.Tensor('int64', ids, [B, L]) }, [spec.roles.logits, presentName])
-        const logits = output(res, spec.roles.logits, spec.file)
+        const { res, L } = await runWhole(init, spec, prefixes, alive, [spec.roles.logits, presentName])
         present = output(res, presentName, spec.file)
-        const V = checkLogits(logits, B, L, spec.file)
-        return { data: logits.data as Float32Array, vocab: V, offset: (b) => (b * L + L - 1) * V }
+        return lastLogits(res, spec.roles.logits, spec.file, B, L)
       }
       const parents = alive.map((h) => h.parent)
       // greedy decoding with no sequence finished keeps every row in place: feed the cache as it is
@@ -109,10 +113,8 @@ export function cachedSteps(init: ort.InferenceSession, stepSession: ort.Inferen
       const past = same ? present : gatherCache(present, parents)
       const ids = BigInt64Array.from(alive.map((h) => BigInt(h.ids[h.ids.length - 1]!)))
       const res = await stepSession.run({ [c.roles.ids]: new ort.Tensor('int64', ids, [B, 1]), [c.roles.past]: past }, [c.roles.logits, c.roles.present])
-      const logits = output(res, c.roles.logits, c.file)
       present = output(res, c.roles.present, c.file)
-      const V = checkLogits(logits, B, 1, c.file)
-      return { data: logits.data as Float32Array, vocab: V, offset: (b) => b * V }
+      return lastLogits(res, c.roles.logits, c.file, B, 1)
     }
   }
 }

@@ -128,6 +128,14 @@ export function createEngineService(ctx: EngineHandlerContext): EngineService {
     return (await activePack()).dir
   }
 
+  /** One image's worker result as engine.caption's output, or the error the worker reported for it. */
+  function captionOutput(imageId: number, packId: string, r: Awaited<ReturnType<typeof client.call<'caption'>>>[number] | undefined): CaptionManyResult {
+    if (!r) return new StudioError('internal', 'engine returned no result')
+    if ('error' in r) return fromEnvelope(r.error)
+    const { file: _f, ...rest } = r
+    return { imageId, packId, ...rest, options: { ...r.options } }
+  }
+
   const handlers: EngineHandlers = {
     'models.list': () => listPacks(),
 
@@ -191,10 +199,9 @@ export function createEngineService(ctx: EngineHandlerContext): EngineService {
       const file = ctx.imagePath(imageId)
       const { dir, packId } = await activePack()
       const [r] = await client.call('caption', { packDir: dir, inputs: [{ file, references }], options })
-      if (!r) throw new StudioError('internal', 'engine returned no result')
-      if ('error' in r) throw fromEnvelope(r.error)
-      const { file: _f, ...rest } = r
-      return { imageId, packId, ...rest, options: { ...r.options } }
+      const out = captionOutput(imageId, packId, r)
+      if (out instanceof Error) throw out
+      return out
     },
 
     'engine.vqa': async ({ imageId, question, answers, type, template, align }) => {
@@ -244,11 +251,7 @@ export function createEngineService(ctx: EngineHandlerContext): EngineService {
     return imageIds.map((imageId, i) => {
       const f = files[i]!
       if (typeof f !== 'string') return f
-      const r = out[k++]
-      if (!r) return new StudioError('internal', 'engine returned no result')
-      if ('error' in r) return fromEnvelope(r.error)
-      const { file: _f, ...rest } = r
-      return { imageId, packId, ...rest, options: { ...r.options } }
+      return captionOutput(imageId, packId, out[k++])
     })
   }
 
