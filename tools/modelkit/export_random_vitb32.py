@@ -19,7 +19,6 @@ Weights are N(0, 0.02) (fixed seed), fp32. About 1 GB on disk in total.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import os
 import sys
@@ -29,29 +28,10 @@ import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from decoder_cache import cache_specs, export_cached  # noqa: E402
-from models import Decoder, ImageTower, TextTower  # noqa: E402
+from kit_export import sha256  # noqa: E402
+from models import Decoder, ImageTower, TextExport, TextTower  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-
-
-class CLIPTextEx(torch.nn.Module):
-    """Text tower pooled at the EOT token (argmax id), as CLIP does; attention_mask masks padding keys."""
-
-    def __init__(self, tower):
-        super().__init__()
-        self.t = tower
-
-    def forward(self, input_ids, attention_mask):
-        # the TextTower pools at the last real token; with CLIP's layout [sot] ... [eot] pad..., that is EOT
-        return self.t(input_ids, attention_mask)
-
-
-def sha256(p):
-    h = hashlib.sha256()
-    with open(p, "rb") as f:
-        for c in iter(lambda: f.read(1 << 20), b""):
-            h.update(c)
-    return h.hexdigest()
 
 
 def randomise(m, std=0.02):
@@ -86,7 +66,7 @@ def main(argv=None):
                           output_names=["image_embeds", "token_embeds", "cls_attention"], opset_version=14,
                           dynamic_axes={k: {0: "batch"} for k in ("pixel_values", "image_embeds", "token_embeds", "cls_attention")})
         ids = torch.tensor([[49406, 320, 1125, 49407, 0]])
-        torch.onnx.export(CLIPTextEx(txt), (ids, (ids != 0).long()), os.path.join(a.cache, "text_encoder.onnx"), input_names=["input_ids", "attention_mask"],
+        torch.onnx.export(TextExport(txt), (ids, (ids != 0).long()), os.path.join(a.cache, "text_encoder.onnx"), input_names=["input_ids", "attention_mask"],
                           output_names=["text_embeds"], opset_version=14,
                           dynamic_axes={"input_ids": {0: "batch", 1: "seq"}, "attention_mask": {0: "batch", 1: "seq"}, "text_embeds": {0: "batch"}})
     # the decoder with a KV cache: decoder.onnx (also outputs `present`) + decoder_step.onnx (decoder_cache.py)

@@ -15,7 +15,7 @@ import torch.nn.functional as F
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 from kit_common import CLIP_CFG, REPO, log, to_input  # noqa: E402
-from models import BOS, ImageExport  # noqa: E402
+from models import BOS, ImageExport, TextExport  # noqa: E402
 # ONNX export + check in onnxruntime-node
 
 
@@ -28,18 +28,10 @@ def export_onnx(clip, decoders, outdir, work):
                       output_names=["image_embeds", "token_embeds", "cls_attention"], opset_version=14,
                       dynamic_axes={"pixel_values": {0: "batch"}, "image_embeds": {0: "batch"}, "token_embeds": {0: "batch"}, "cls_attention": {0: "batch"}})
 
-    class TextEx(torch.nn.Module):
-        def __init__(s, t):
-            super().__init__()
-            s.t = t
-
-        def forward(s, input_ids, attention_mask):
-            return s.t(input_ids, attention_mask)
-
     ids = torch.tensor([[1, 5, 6, 2, 0], [1, 7, 8, 9, 2]])
     mask = (ids != 0).long()
     mask[:, 0] = 1
-    torch.onnx.export(TextEx(clip.text), (ids, mask), os.path.join(outdir, "text_encoder.onnx"), input_names=["input_ids", "attention_mask"],
+    torch.onnx.export(TextExport(clip.text), (ids, mask), os.path.join(outdir, "text_encoder.onnx"), input_names=["input_ids", "attention_mask"],
                       output_names=["text_embeds"], opset_version=14,
                       dynamic_axes={"input_ids": {0: "batch", 1: "seq"}, "attention_mask": {0: "batch", 1: "seq"}, "text_embeds": {0: "batch"}})
     for d_id, (dec, fname) in decoders.items():

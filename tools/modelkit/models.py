@@ -250,6 +250,18 @@ class ImageExport(nn.Module):
         return self.tower(pixel_values)
 
 
+class TextExport(nn.Module):
+    """The text tower as an ONNX export root: input_ids, attention_mask -> text_embeds. The tower pools at the
+    last real token, which with CLIP's [sot] ... [eot] pad... layout is EOT."""
+
+    def __init__(self, tower):
+        super().__init__()
+        self.t = tower
+
+    def forward(self, input_ids, attention_mask):
+        return self.t(input_ids, attention_mask)
+
+
 class Decoder(nn.Module):
     """prefix-tokens decoder: prefix [B,D] -> P prefix vectors, then causal transformer over [prefix, tokens]."""
 
