@@ -36,7 +36,7 @@ function spreadRatio(a: Summary, b: Summary): string {
 }
 
 /** The rows of one stage; with a KV cache the ceiling for "ours" is the cached raw row. */
-function rowsFor(rows: readonly BenchRow[], stage: string) {
+export function rowsFor(rows: readonly BenchRow[], stage: string) {
   const get = (impl: BenchRow['impl']) => rows.find((r) => r.stage === stage && r.impl === impl)
   return { raw: get('raw session.run, KV cache') ?? get('raw session.run'), ours: get('ours'), tjs: get('transformers.js'), noCache: get('ours, no cache') }
 }

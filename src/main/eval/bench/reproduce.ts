@@ -4,7 +4,8 @@
 // transformers.js, import ÷ sharp, transactions ÷ autocommit, studio batch ÷ in-process): absolute rates drift
 // on a shared machine, ratios should not. The previous run is read from docs/benchmarks.json, written next to
 // the markdown by every run.
-import type { BenchDoc } from './report'
+import type { BenchRow } from './clip-bench'
+import { rowsFor, type BenchDoc } from './report'
 
 export interface RatioRecord {
   commit: string
@@ -28,11 +29,11 @@ export function ratiosOf(d: BenchDoc): Record<string, number> {
   }
   for (const c of d.clip) {
     for (const stage of [...new Set(c.rows.map((r) => r.stage))]) {
-      const get = (impl: string) => c.rows.find((r) => r.stage === stage && r.impl === impl)?.summary.itemsPerSec ?? NaN
-      const raw = get('raw session.run, KV cache')
-      put(`${c.pack} · ${stage} · ours ÷ raw`, get('ours'), Number.isFinite(raw) ? raw : get('raw session.run'))
-      put(`${c.pack} · ${stage} · ours ÷ ours without cache`, get('ours'), get('ours, no cache'))
-      put(`${c.pack} · ${stage} · ours ÷ transformers.js`, get('ours'), get('transformers.js'))
+      const { raw, ours, tjs, noCache } = rowsFor(c.rows, stage)
+      const ips = (r: BenchRow | undefined) => r?.summary.itemsPerSec ?? NaN
+      put(`${c.pack} · ${stage} · ours ÷ raw`, ips(ours), ips(raw))
+      put(`${c.pack} · ${stage} · ours ÷ ours without cache`, ips(ours), ips(noCache))
+      put(`${c.pack} · ${stage} · ours ÷ transformers.js`, ips(ours), ips(tjs))
     }
   }
   if (d.importBench) put('import · studio ÷ sharp one at a time', d.importBench.oursFilesPerSec, d.importBench.sharpSequentialFilesPerSec)
