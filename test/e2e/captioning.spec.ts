@@ -50,11 +50,14 @@ test.describe('captioning with the demo pack', () => {
 
     // Next image: accept the top candidate as-is with Enter (outside the text field).
     await expect(cands.first()).toBeVisible({ timeout: 60_000 })
+    const file2 = await page.locator('h2.file').textContent()
     await page.keyboard.press('Escape')
     await page.keyboard.press('Enter')
     await expect(page.getByTestId('count-accepted')).toHaveText('2 accepted')
 
-    // Concepts (PCM-Net salient concepts) become chips that add a word to the caption.
+    // Concepts (PCM-Net salient concepts) become chips that add a word to the caption. Wait for the next
+    // image's own candidates, so the chip read is the chip clicked.
+    await expect(page.locator('h2.file')).not.toHaveText(file2!)
     await expect(cands.first()).toBeVisible({ timeout: 60_000 })
     const chips = page.getByTestId('concepts').locator('.chip > button:first-child')
     if ((await chips.count()) > 0) {
