@@ -1,6 +1,6 @@
 // E2E (serve mode, demo pack): ranked candidates with scores and a heatmap, keyboard review (select,
 // reject, edit, accept), per-candidate region similarity on hover, concepts, VQA, the model manager, the
-// gap view with its slider, the realignment refit, and remapping a shortcut with conflict detection.
+// gap view with its slider, the realignment refit, and remapping a shortcut with conflict detection; moving on mid-suggestion still suggests for the next image.
 import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { apiOf, DEMO_SAMPLES as SAMPLES, expect, openStudio, screenshotPath, startDemoServe, test } from './fixtures'
@@ -81,6 +81,21 @@ test.describe('captioning with the demo pack', () => {
     await expect(page.getByTestId('model-status')).toContainText('CPU')
     await expect(page.getByTestId('pack-row').first()).toContainText('shapes-demo')
     await page.screenshot({ path: screenshotPath('22-models') })
+    await serve.stop()
+  })
+
+  test('moving on while a suggestion runs still suggests for the next image', async ({ page }) => {
+    const serve = await startDemoServe()
+    const call = apiOf(page.request, serve)
+    await call('library.waitForScans', {})
+    await openStudio(page, serve)
+    await page.keyboard.press('Control+j')
+    // The first image's suggestion is under way; go to the next image before it returns.
+    await expect(page.getByTestId('suggest')).toHaveText(/Thinking/, { timeout: 60_000 })
+    const first = await page.locator('h2.file').textContent()
+    await page.keyboard.press('Alt+ArrowRight')
+    await expect(page.locator('h2.file')).not.toHaveText(first!)
+    await expect(page.getByTestId('candidate').first()).toBeVisible({ timeout: 60_000 })
     await serve.stop()
   })
 
