@@ -3,7 +3,7 @@
 // gap view with its slider, the realignment refit, and remapping a shortcut with conflict detection; moving on mid-suggestion still suggests for the next image.
 import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { apiOf, DEMO_SAMPLES as SAMPLES, expect, openStudio, screenshotPath, startDemoServe, test } from './fixtures'
+import { DEMO_SAMPLES as SAMPLES, expect, openStudio, screenshotPath, startScannedDemo, test } from './fixtures'
 
 
 test.describe('captioning with the demo pack', () => {
@@ -11,9 +11,7 @@ test.describe('captioning with the demo pack', () => {
   test.setTimeout(180_000)
 
   test('candidates, heatmap, keyboard review, concepts, VQA, models', async ({ page }) => {
-    const serve = await startDemoServe()
-    const call = apiOf(page.request, serve)
-    await call('library.waitForScans', {})
+    const { serve } = await startScannedDemo(page.request)
     await openStudio(page, serve)
 
     await page.keyboard.press('Control+j')
@@ -85,9 +83,7 @@ test.describe('captioning with the demo pack', () => {
   })
 
   test('moving on while a suggestion runs still suggests for the next image', async ({ page }) => {
-    const serve = await startDemoServe()
-    const call = apiOf(page.request, serve)
-    await call('library.waitForScans', {})
+    const { serve } = await startScannedDemo(page.request)
     await openStudio(page, serve)
     await page.keyboard.press('Control+j')
     // The first image's suggestion is under way; go to the next image before it returns.
@@ -100,9 +96,7 @@ test.describe('captioning with the demo pack', () => {
   })
 
   test('gap view with the shift slider, and learning from my captions', async ({ page }) => {
-    const serve = await startDemoServe()
-    const call = apiOf(page.request, serve)
-    await call('library.waitForScans', {})
+    const { serve, call } = await startScannedDemo(page.request)
     const refs = JSON.parse(readFileSync(join(SAMPLES, 'refs.json'), 'utf8')) as Record<string, string[]>
     const { ids } = await call<{ ids: number[] }>('library.listIds', {})
     const images = await call<{ id: number; fileName: string }[]>('library.getImages', { ids })

@@ -75,6 +75,14 @@ export function apiOf(request: APIRequestContext, serve: ServeProcess) {
   }
 }
 
+/** The demo library served, scanned, and its API caller: the start of most demo-pack tests. */
+export async function startScannedDemo(request: APIRequestContext): Promise<{ serve: ServeProcess; call: ReturnType<typeof apiOf> }> {
+  const serve = await startDemoServe()
+  const call = apiOf(request, serve)
+  await call('library.waitForScans', {})
+  return { serve, call }
+}
+
 export async function openStudio(page: Page, serve: ServeProcess): Promise<void> {
   await page.goto(serve.openUrl)
   await page.waitForSelector('body[data-ready="true"]')
