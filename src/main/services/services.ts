@@ -119,6 +119,7 @@ export function createServices(dataDir: string, host: SystemInfo['host'], opts: 
     jobs,
     call: (name, input) => dispatch(handlers, name, input),
     async close() {
+      analysis.dispose()
       await jobs.stop()
       await scans.waitAll().catch(() => undefined)
       await engine.dispose().catch(() => undefined)

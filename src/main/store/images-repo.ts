@@ -210,6 +210,11 @@ export class ImagesRepo {
     return null
   }
 
+  /** Visible images with an accepted caption (the one count the auto-refit check needs). */
+  acceptedCount(): number {
+    return (this.db.prepare(`SELECT count(*) AS n FROM images i WHERE ${VISIBLE} AND ${FILTER_SQL.accepted}`).get() as { n: number }).n
+  }
+
   counts() {
     const row = this.db
       .prepare(

@@ -25,6 +25,9 @@ export interface BatchBench {
   loopMaxMs: number
   loopP99Ms: number
   loopMeanMs: number
+  /** Share of the batch's wall time the main thread spent running JS or native work rather than idle in
+   *  the event loop (performance.eventLoopUtilization): what is left for the UI and the API. */
+  loopUtilization: number
   rss: RssSample[]
   scanSeconds: number
   /** Mean of the engine's own total time per image (job item results): wall time per image minus this is
@@ -64,10 +67,12 @@ export async function benchStudioBatch(imagesDir: string, scratch: string, bundl
       if (late > 30) stalls.push({ seconds: (now - t) / 1000, ms: late, done })
     }, 20)
     h.enable()
+    const elu = performance.eventLoopUtilization()
     const job = (await services.call('jobs.startCaption', { scope: { kind: 'root', rootId: root.id }, onlyUncaptioned: false })) as { id: number; total: number }
     log(`studio batch: job ${job.id}, ${job.total} images`)
     await services.call('jobs.waitIdle', {})
     const seconds = (performance.now() - t) / 1000
+    const loopUtilization = performance.eventLoopUtilization(elu).utilization
     h.disable()
     clearInterval(timer)
     clearInterval(probe)
@@ -86,6 +91,7 @@ export async function benchStudioBatch(imagesDir: string, scratch: string, bundl
       loopMaxMs: h.max / 1e6,
       loopP99Ms: h.percentile(99) / 1e6,
       loopMeanMs: h.mean / 1e6,
+      loopUtilization,
       rss,
       scanSeconds,
       engineMsPerImage: ms.length ? ms.reduce((a, b) => a + b, 0) / ms.length : null,
@@ -98,17 +104,19 @@ export async function benchStudioBatch(imagesDir: string, scratch: string, bundl
 }
 
 /** The same pipeline on the main thread (what the worker avoids): event-loop delay while captioning. */
-export async function benchInProcessStall(packDir: string, files: readonly string[], threads: number): Promise<{ images: number; loopMaxMs: number; loopP99Ms: number; imagesPerSec: number }> {
+export async function benchInProcessStall(packDir: string, files: readonly string[], threads: number): Promise<{ images: number; loopMaxMs: number; loopP99Ms: number; loopUtilization: number; imagesPerSec: number }> {
   const engine = await Engine.open(packDir, { providers: ['cpu'], intraOpThreads: threads })
   try {
     await engine.warm()
     const h = monitorEventLoopDelay({ resolution: 10 })
     h.enable()
+    const elu = performance.eventLoopUtilization()
     const t = performance.now()
     await captionFiles(engine, files.map((file) => ({ file })), {})
     const s = (performance.now() - t) / 1000
+    const loopUtilization = performance.eventLoopUtilization(elu).utilization
     h.disable()
-    return { images: files.length, loopMaxMs: h.max / 1e6, loopP99Ms: h.percentile(99) / 1e6, imagesPerSec: files.length / s }
+    return { images: files.length, loopMaxMs: h.max / 1e6, loopP99Ms: h.percentile(99) / 1e6, loopUtilization, imagesPerSec: files.length / s }
   } finally {
     await engine.close()
   }

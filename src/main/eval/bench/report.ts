@@ -17,7 +17,7 @@ export interface BenchDoc {
   importBench?: ImportBench
   sqlite?: SqliteBench
   batch?: BatchBench
-  inProcess?: { images: number; loopMaxMs: number; loopP99Ms: number; imagesPerSec: number }
+  inProcess?: { images: number; loopMaxMs: number; loopP99Ms: number; loopUtilization?: number; imagesPerSec: number }
   rssSvg?: string
   findings: string[]
   seconds: number
@@ -26,6 +26,7 @@ export interface BenchDoc {
 }
 
 const n1 = (x: number) => (Number.isFinite(x) ? (x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x.toFixed(2)) : '–')
+const pct = (x: number) => (Number.isFinite(x) ? `${(x * 100).toFixed(0)}%` : '–')
 const ratio = (a: number, b: number) => (Number.isFinite(a) && Number.isFinite(b) && b > 0 ? `${(a / b).toFixed(2)}×` : '–')
 
 /** "0.97× (0.91–1.03)": pooled ratio and the range of the per-round ratios. */
@@ -138,6 +139,7 @@ export function benchMarkdown(d: BenchDoc): string {
       '|---|---:|',
       `| main thread, longest event-loop stall during the batch | ${n1(b.loopMaxMs)} ms |`,
       `| main thread, event-loop delay p99 | ${n1(b.loopP99Ms)} ms |`,
+      `| main thread busy (event-loop utilisation) | ${pct(b.loopUtilization)} of the batch |`,
       `| RSS at start / peak / end | ${n1(rss[0] ?? NaN)} / ${n1(Math.max(...rss))} / ${n1(rss[rss.length - 1] ?? NaN)} MiB |`
     )
     if (b.engineMsPerImage !== null) {
@@ -146,6 +148,7 @@ export function benchMarkdown(d: BenchDoc): string {
     }
     if (d.inProcess) {
       out.push(`| for contrast: the same pipeline in-process on the main thread (${d.inProcess.images} images), longest stall | ${n1(d.inProcess.loopMaxMs)} ms |`)
+      if (d.inProcess.loopUtilization !== undefined) out.push(`| for contrast: main thread busy with the pipeline in-process | ${pct(d.inProcess.loopUtilization)} |`)
       out.push(`| throughput: studio batch ${n1(b.imagesPerSec)} images/s vs in-process captionFiles ${n1(d.inProcess.imagesPerSec)} images/s | ${ratio(b.imagesPerSec, d.inProcess.imagesPerSec)} |`)
     }
     out.push('')
