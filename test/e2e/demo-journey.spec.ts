@@ -14,7 +14,12 @@ test('demo library: batch, review worst first, keyboard, refit, gap view, export
   await openStudio(page, serve)
   await expect(page.getByTestId('count-total')).toHaveText('48 images')
 
-  // 1. Batch-caption everything; candidates wait for review (no auto-accept).
+  // 1. Batch-caption everything; candidates wait for review (no auto-accept). The status-bar counts (a scan
+  // of the whole library) are refreshed for bursts of changes, not once per captioned image.
+  let countsCalls = 0
+  page.on('request', (r) => {
+    if (r.url().includes('/api/library.counts')) countsCalls++
+  })
   await page.getByTestId('open-batch').click()
   await page.getByTestId('batch-start').click()
   await expect(page.getByTestId('job-eta')).toBeVisible()
@@ -22,6 +27,9 @@ test('demo library: batch, review worst first, keyboard, refit, gap view, export
   await expect(page.locator('[data-testid^="job-"][data-state="done"]')).toBeVisible({ timeout: 240_000 })
   await expect(page.getByTestId('job-count')).toHaveText('48 / 48')
   await expect(page.getByTestId('count-accepted')).toHaveText('0 accepted')
+  await expect(page.getByTestId('count-uncaptioned')).toHaveText('48 uncaptioned')
+  expect(countsCalls).toBeGreaterThan(0)
+  expect(countsCalls).toBeLessThan(24)
 
   // 2. Review worst first: the review panel sorts by score, lowest first.
   await page.getByTestId('toggle-review').click()

@@ -9,6 +9,9 @@ import type { StudioClient } from './client'
 import { Jobs } from './jobs.svelte'
 import { SvelteSet } from 'svelte/reactivity'
 
+/** How long caption changes are gathered before the status-bar counts are refreshed (see [Note: coalesced counts]). */
+const COUNTS_COALESCE_MS = 250
+
 interface UndoEntry {
   imageId: number
   captionId: number
@@ -41,6 +44,7 @@ export class Studio {
   readonly jobs: Jobs
   private undoStack: UndoEntry[] = []
   private refreshTimer: ReturnType<typeof setTimeout> | null = null
+  private countsTimer: ReturnType<typeof setTimeout> | null = null
 
   currentIndex = $derived(this.currentId === null ? -1 : this.ids.indexOf(this.currentId))
   current = $derived(this.currentId === null ? undefined : this.summaries.get(this.currentId))
@@ -153,7 +157,18 @@ export class Studio {
     const rows = await this.guard(() => this.client.call('library.getImages', { ids: [id] }))
     const row = rows?.[0]
     if (row) this.summaries.set(id, row)
-    await this.refreshCounts()
+    this.scheduleCounts()
+  }
+
+  /** [Note: coalesced counts] The status-bar counts are one scan of the whole library. A batch job changes
+   *  captions image after image (and an accept arrives twice: the reply and the event), so changes within
+   *  COUNTS_COALESCE_MS share one refresh instead of scanning once per image. */
+  private scheduleCounts(): void {
+    if (this.countsTimer) return
+    this.countsTimer = setTimeout(() => {
+      this.countsTimer = null
+      void this.refreshCounts()
+    }, COUNTS_COALESCE_MS)
   }
 
   async addRoot(path: string): Promise<boolean> {
