@@ -1,6 +1,7 @@
 // E2E (serve mode, demo pack): ranked candidates with scores and a heatmap, keyboard review (select,
 // reject, edit, accept), per-candidate region similarity on hover, concepts, VQA, the model manager, the
-// gap view with its slider, the realignment refit, and remapping a shortcut with conflict detection; moving on mid-suggestion still suggests for the next image.
+// gap view with its slider, the realignment refit, and remapping a shortcut with conflict detection;
+// moving on mid-suggestion still suggests for the next image.
 import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { DEMO_SAMPLES as SAMPLES, expect, openStudio, screenshotPath, startScannedDemo, test } from './fixtures'

@@ -3,6 +3,7 @@
 // The refit matrix is stored per library (settings `realign.<pack>.<method>`) and re-applied to the
 // engine before its first use in this host (see `restore`).
 import type { RefitReport } from '@shared/contract/analysis'
+import { coalesce } from '@shared/coalesce'
 import { StudioError } from '@shared/errors'
 import type { EngineCaller, Realignment } from '../engine'
 import { packMatrix, refit, type Pair } from '../analysis/refit'
@@ -22,9 +23,9 @@ export interface AnalysisDeps {
 }
 
 /** How long the auto-refit check waits after a caption change, coalescing the changes in between. */
-export const AUTO_REFIT_CHECK_MS = 1000
+const AUTO_REFIT_CHECK_MS = 1000
 
-export function createAnalysis(deps: AnalysisDeps, checkMs = AUTO_REFIT_CHECK_MS): { handlers: AnalysisHandlers; restore(): Promise<void>; dispose(): void } {
+export function createAnalysis(deps: AnalysisDeps): { handlers: AnalysisHandlers; restore(): Promise<void>; dispose(): void } {
   const { ctx, engineHandlers } = deps
   const settings = new SettingsRepo(ctx.db)
   let restored: Promise<void> | null = null
@@ -72,21 +73,17 @@ export function createAnalysis(deps: AnalysisDeps, checkMs = AUTO_REFIT_CHECK_MS
   // Auto-refit after `every` new accepts (counted from the accepted total at the last refit).
   // [Note: coalesced check] A batch job emits captions.changed for every image it writes. Counting on each
   // event scanned the library once per image (the bench's main-thread profile: 1.7 ms per image at 1,000
-  // images, growing with the library), so changes are coalesced: one count `checkMs` after the first.
-  let checkTimer: NodeJS.Timeout | null = null
-  const checkAutoRefit = () => {
-    checkTimer = null
+  // images, growing with the library), so changes are coalesced: one count AUTO_REFIT_CHECK_MS after the first.
+  const autoRefitCheck = coalesce(() => {
     const every = settings.get<number>('refit.every', 50)
     if (every <= 0 || refitting) return
     if (ctx.images.acceptedCount() - settings.get<number>('refit.acceptedAt', 0) < every) return
     runRefit(settings.get<RefitReport | null>('refit.last', null)?.method ?? 'ridge', 0.2).catch((err: unknown) => {
       process.stderr.write(`auto-refit skipped: ${(err as Error).message}\n`)
     })
-  }
+  }, AUTO_REFIT_CHECK_MS)
   const unsubscribe = ctx.subscribe((e) => {
-    if (e.type !== 'captions.changed' || checkTimer) return
-    checkTimer = setTimeout(checkAutoRefit, checkMs)
-    checkTimer.unref()
+    if (e.type === 'captions.changed') autoRefitCheck.request()
   })
 
   const handlers: AnalysisHandlers = {
@@ -144,8 +141,7 @@ export function createAnalysis(deps: AnalysisDeps, checkMs = AUTO_REFIT_CHECK_MS
 
   const dispose = () => {
     unsubscribe()
-    if (checkTimer) clearTimeout(checkTimer)
-    checkTimer = null
+    autoRefitCheck.cancel()
   }
 
   return { handlers, restore, dispose }

@@ -17,7 +17,7 @@ export interface BenchDoc {
   importBench?: ImportBench
   sqlite?: SqliteBench
   batch?: BatchBench
-  inProcess?: { images: number; loopMaxMs: number; loopP99Ms: number; loopUtilization?: number; imagesPerSec: number }
+  inProcess?: { images: number; loopMaxMs: number; loopP99Ms: number; loopUtilization: number; imagesPerSec: number }
   rssSvg?: string
   findings: string[]
   seconds: number
@@ -148,7 +148,7 @@ export function benchMarkdown(d: BenchDoc): string {
     }
     if (d.inProcess) {
       out.push(`| for contrast: the same pipeline in-process on the main thread (${d.inProcess.images} images), longest stall | ${n1(d.inProcess.loopMaxMs)} ms |`)
-      if (d.inProcess.loopUtilization !== undefined) out.push(`| for contrast: main thread busy with the pipeline in-process | ${pct(d.inProcess.loopUtilization)} |`)
+      out.push(`| for contrast: main thread busy with the pipeline in-process | ${pct(d.inProcess.loopUtilization)} |`)
       out.push(`| throughput: studio batch ${n1(b.imagesPerSec)} images/s vs in-process captionFiles ${n1(d.inProcess.imagesPerSec)} images/s | ${ratio(b.imagesPerSec, d.inProcess.imagesPerSec)} |`)
     }
     out.push('')

@@ -6,6 +6,7 @@ import type { Counts, ImageFilter, ImageSummary, Root } from '@shared/contract/l
 import type { OpOutput, StudioEvent } from '@shared/contract'
 import type { ReviewFilters } from '@shared/contract/review'
 import type { StudioClient } from './client'
+import { coalesce } from '@shared/coalesce'
 import { Jobs } from './jobs.svelte'
 import { SvelteSet } from 'svelte/reactivity'
 
@@ -43,8 +44,12 @@ export class Studio {
   scores = $state.raw<(number | null)[] | null>(null)
   readonly jobs: Jobs
   private undoStack: UndoEntry[] = []
-  private refreshTimer: ReturnType<typeof setTimeout> | null = null
-  private countsTimer: ReturnType<typeof setTimeout> | null = null
+  /** Library refreshes requested by events, coalesced (the first request's delay wins). */
+  private libraryRefresh = coalesce(() => void this.refreshAll(), 0)
+  /** [Note: coalesced counts] The status-bar counts are one scan of the whole library. A batch job changes
+   *  captions image after image (and an accept arrives twice: the reply and the event), so changes within
+   *  COUNTS_COALESCE_MS share one refresh instead of scanning once per image. */
+  private countsRefresh = coalesce(() => void this.refreshCounts(), COUNTS_COALESCE_MS)
 
   currentIndex = $derived(this.currentId === null ? -1 : this.ids.indexOf(this.currentId))
   current = $derived(this.currentId === null ? undefined : this.summaries.get(this.currentId))
@@ -69,18 +74,10 @@ export class Studio {
   private onEvent(e: StudioEvent): void {
     if (e.type === 'library.scan') {
       this.scanning = e.phase === 'walking' ? e : null
-      if (e.phase !== 'walking') this.scheduleRefresh(0)
-    } else if (e.type === 'library.changed') this.scheduleRefresh(400)
+      if (e.phase !== 'walking') this.libraryRefresh.request(0)
+    } else if (e.type === 'library.changed') this.libraryRefresh.request(400)
     else if (e.type === 'captions.changed') void this.reloadSummary(e.imageId)
     else if (e.type === 'engine.changed') void this.refreshEngine()
-  }
-
-  private scheduleRefresh(ms: number): void {
-    if (this.refreshTimer) return
-    this.refreshTimer = setTimeout(() => {
-      this.refreshTimer = null
-      void this.refreshAll()
-    }, ms)
   }
 
   notify(kind: Toast['kind'], text: string): void {
@@ -157,18 +154,7 @@ export class Studio {
     const rows = await this.guard(() => this.client.call('library.getImages', { ids: [id] }))
     const row = rows?.[0]
     if (row) this.summaries.set(id, row)
-    this.scheduleCounts()
-  }
-
-  /** [Note: coalesced counts] The status-bar counts are one scan of the whole library. A batch job changes
-   *  captions image after image (and an accept arrives twice: the reply and the event), so changes within
-   *  COUNTS_COALESCE_MS share one refresh instead of scanning once per image. */
-  private scheduleCounts(): void {
-    if (this.countsTimer) return
-    this.countsTimer = setTimeout(() => {
-      this.countsTimer = null
-      void this.refreshCounts()
-    }, COUNTS_COALESCE_MS)
+    this.countsRefresh.request()
   }
 
   async addRoot(path: string): Promise<boolean> {
