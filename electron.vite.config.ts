@@ -7,7 +7,7 @@ import { resolve } from 'node:path'
 import { defineConfig } from 'electron-vite'
 import { svelte } from '@sveltejs/vite-plugin-svelte'
 
-const engineWorker = resolve(__dirname, 'src/main/engine/worker.ts')
+const engineWorker = resolve(__dirname, 'src/main/engine/worker/entry.ts')
 const shared = { '@shared': resolve(__dirname, 'src/shared') }
 
 export default defineConfig({

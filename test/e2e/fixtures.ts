@@ -22,7 +22,7 @@ process.on('exit', () => {
 })
 
 export async function startServe(dataDir = tempDir('e2e-data'), extra: string[] = []): Promise<ServeProcess> {
-  const proc = spawn(process.execPath, [join(__dirname, '..', '..', 'out', 'main', 'serve.js'), '--port', '0', '--data-dir', dataDir, ...extra], { stdio: ['ignore', 'pipe', 'pipe'] })
+  const proc = spawn(process.execPath, [join(__dirname, '..', '..', 'out', 'main', 'serve.js'), '--port', '0', '--data-dir', dataDir, '--test-ops', ...extra], { stdio: ['ignore', 'pipe', 'pipe'] })
   started.add(proc)
   proc.on('exit', () => started.delete(proc))
   let out = ''

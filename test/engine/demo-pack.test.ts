@@ -4,9 +4,9 @@ import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSy
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { captionFiles, Engine, type CaptionResult } from '../../src/main/engine'
-import { dot, normalize } from '../../src/main/engine/linalg'
-import { applyRealignment } from '../../src/main/engine/realign'
+import { captionFiles, Engine, type CaptionResult } from '../../src/main/engine/worker'
+import { dot, normalize } from '../../src/main/engine/math/linalg'
+import { applyRealignment } from '../../src/main/engine/math/realign'
 import { shapeImage } from './helpers/images'
 
 // SHAPES_DEMO_PACK points the suite at another build of the pack (e.g. a model-kit work folder).

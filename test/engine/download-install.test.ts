@@ -7,9 +7,9 @@ import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { downloadFile } from '../../src/main/engine/download'
-import { installPack } from '../../src/main/engine/install'
-import { loadPack } from '../../src/main/engine/pack'
+import { downloadFile } from '../../src/main/engine/packs/download'
+import { installPack } from '../../src/main/engine/packs/install'
+import { loadPack } from '../../src/main/engine/packs/pack'
 import { writeFakePack } from './helpers/fake-pack'
 
 const BODY = randomBytes(256 * 1024)

@@ -1,16 +1,16 @@
 // Pure engine math: seeded noise, tokenizer, realignment, scores, concepts/mix-up, regions, gap analysis.
 import { Matrix, SVD } from 'ml-matrix'
 import { describe, expect, it } from 'vitest'
-import { mixupRegions } from '../../src/main/engine/concepts'
-import { noiseSamples } from '../../src/main/engine/decode'
-import { analyzeGap, ksNormal, normalCdf } from '../../src/main/engine/gap'
-import { argmaxF32, cosine, dot, normalize, topK } from '../../src/main/engine/linalg'
-import { applyRealignment, fitRealignment } from '../../src/main/engine/realign'
-import { aggregatePatches, cropBoxes } from '../../src/main/engine/regions'
-import { createRng, deriveSeed } from '../../src/main/engine/rng'
-import { clipS, harmonic, qualityWeight, scoreText } from '../../src/main/engine/scoring'
-import { createTokenizer, WordTokenizer } from '../../src/main/engine/tokenizer'
-import { bytesToUnicode } from '../../src/main/engine/tokenizer-bpe'
+import { mixupRegions } from '../../src/main/engine/pipeline/concepts'
+import { noiseSamples } from '../../src/main/engine/pipeline/decode'
+import { analyzeGap, ksNormal, normalCdf } from '../../src/main/engine/pipeline/gap'
+import { argmaxF32, cosine, dot, normalize, topK } from '../../src/main/engine/math/linalg'
+import { applyRealignment, fitRealignment } from '../../src/main/engine/math/realign'
+import { aggregatePatches, cropBoxes } from '../../src/main/engine/pipeline/regions'
+import { createRng, deriveSeed } from '../../src/main/engine/math/rng'
+import { clipS, harmonic, qualityWeight, scoreText } from '../../src/main/engine/math/scoring'
+import { createTokenizer, WordTokenizer } from '../../src/main/engine/text/tokenizer'
+import { bytesToUnicode } from '../../src/main/engine/text/tokenizer-bpe'
 
 function randn(rng: ReturnType<typeof createRng>, d: number): Float32Array {
   return Float32Array.from({ length: d }, () => rng.normal())

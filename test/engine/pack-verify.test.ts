@@ -3,9 +3,9 @@ import { cpSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } 
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { beforeAll, describe, expect, it } from 'vitest'
-import { Engine } from '../../src/main/engine/engine'
-import { loadPack, readPackJson } from '../../src/main/engine/pack'
-import { VerifyCache } from '../../src/main/engine/verify'
+import { Engine } from '../../src/main/engine/worker/engine'
+import { loadPack, readPackJson } from '../../src/main/engine/packs/pack'
+import { VerifyCache } from '../../src/main/engine/packs/verify'
 import { writeFakePack } from './helpers/fake-pack'
 
 let root: string

@@ -3,7 +3,7 @@ import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { answerQuestion, captionFiles, Engine, regionSimilarityFor, type CaptionResult } from '../../src/main/engine'
+import { answerQuestion, captionFiles, Engine, regionSimilarityFor, type CaptionResult } from '../../src/main/engine/worker'
 import { notAnImage, shapeImage, solid, truncated } from './helpers/images'
 import { writeFakePack } from './helpers/fake-pack'
 

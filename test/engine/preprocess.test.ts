@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import sharp from 'sharp'
 import { beforeAll, describe, expect, it } from 'vitest'
-import { preprocessFile, preprocessMany, type PreprocessSpec } from '../../src/main/engine/preprocess'
-import { cropBoxes } from '../../src/main/engine/regions'
+import { preprocessFile, preprocessMany, type PreprocessSpec } from '../../src/main/engine/worker/preprocess'
+import { cropBoxes } from '../../src/main/engine/pipeline/regions'
 
 const spec: PreprocessSpec = { size: 16, resize: 'shortest-edge', kernel: 'nearest', mean: [0.5, 0.5, 0.5], std: [0.25, 0.5, 0.5] }
 let dir: string

@@ -4,7 +4,7 @@
 import { cpSync, existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
-import { InProcessEngineClient } from '../../src/main/engine/engine-client'
+import { InProcessEngineClient } from '../../src/main/engine/worker/in-process-client'
 import { createServices, type Services } from '../../src/main/services/services'
 import { tempDir } from '../fixtures/images'
 

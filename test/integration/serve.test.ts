@@ -68,6 +68,31 @@ describe('serve host', () => {
     expect((await api('nope.op', {})).status).toBe(404)
   })
 
+  it('refuses internal operations over HTTP without the test flag ([Note: contract tiers])', async () => {
+    for (const op of ['library.waitForScans', 'jobs.waitIdle', 'engine.setRealignment', 'engine.caption']) {
+      const r = await api(op, {})
+      expect(r.status, op).toBe(403)
+      expect(JSON.parse(r.body)).toMatchObject({ ok: false, error: { code: 'unauthorized' } })
+    }
+    // the same operations run in-process, and over HTTP when the server was started for tests
+    await expect(services.call('library.waitForScans', {})).resolves.toBeInstanceOf(Array)
+    const testServer = await startServer(services, { rendererDir: tempDir('renderer'), testOps: true })
+    try {
+      const u = new URL(testServer.url)
+      const r = await new Promise<number>((resolve, reject) => {
+        const req = request({ host: u.hostname, port: u.port, path: '/api/library.waitForScans', method: 'POST', headers: { authorization: `Bearer ${testServer.token}`, 'content-type': 'application/json' } }, (res) => {
+          res.resume()
+          resolve(res.statusCode ?? 0)
+        })
+        req.on('error', reject)
+        req.end('{}')
+      })
+      expect(r).toBe(200)
+    } finally {
+      await testServer.close()
+    }
+  })
+
   it('refuses foreign Host headers and cross-origin posts', async () => {
     expect((await api('system.info', {}, { host: 'evil.example' })).status).toBe(421)
     expect((await api('system.info', {}, { origin: 'http://evil.example' })).status).toBe(403)

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { analyzeGap, residualHistogram } from '../../src/main/engine/gap'
+import { analyzeGap, residualHistogram } from '../../src/main/engine/pipeline/gap'
 
 describe('residual histogram of the modality gap', () => {
   it('bins every residual component over ±4σ of the zero-mean fit', () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { isHeldOut, meanAclipS, splitPairs } from '../../src/main/analysis/refit'
-import { fitRealignment } from '../../src/main/engine'
+import { fitRealignment } from '../../src/main/engine/worker'
 
 describe('refit split and measurement', () => {
   it('splits deterministically by image id, about the requested share, never leaving a side empty', () => {

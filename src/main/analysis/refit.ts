@@ -8,8 +8,11 @@ import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { RefitReport } from '@shared/contract/analysis'
 import { StudioError } from '@shared/errors'
-import { applyRealignment, clipS, fitRealignment, readPackJson, type AlignMethod, type EngineCaller, type Realignment } from '../engine'
-import { dot, normalize } from '../engine/linalg'
+import type { EngineCaller } from '../engine/client'
+import { applyRealignment, fitRealignment, type AlignMethod, type Realignment } from '../engine/math/realign'
+import { clipS } from '../engine/math/scoring'
+import { readPackJson } from '../engine/packs/pack'
+import { dot, normalize } from '../engine/math/linalg'
 
 export interface Pair {
   imageId: number

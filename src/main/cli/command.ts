@@ -2,11 +2,15 @@
 // (one object per line) when --json is given; logs and progress go to stderr, so stdout stays machine-readable.
 import { parseArgs, type ParseArgsConfig } from 'node:util'
 
-export interface CliCommand {
-  name: string
-  summary: string
+/** What a command does when it runs; a lazily loaded command (registry.ts) is only this. */
+export interface CommandBody {
   usage: string
   run(argv: string[]): Promise<number>
+}
+
+export interface CliCommand extends CommandBody {
+  name: string
+  summary: string
 }
 
 export function parse<T extends ParseArgsConfig['options']>(argv: string[], options: T, allowPositionals = true) {

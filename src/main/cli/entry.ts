@@ -1,5 +1,5 @@
 // CLI (plain Node) entry: `npm run cli -- <command> …` or the `caption-studio` bin.
-import { COMMANDS } from './registry'
+import { COMMANDS, loadCommand } from './registry'
 import { StudioError } from '@shared/errors'
 
 function usage(): string {
@@ -13,11 +13,12 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(usage() + '\n')
     return name ? 0 : 1
   }
-  const command = COMMANDS.find((c) => c.name === name)
-  if (!command) {
+  const entry = COMMANDS.find((c) => c.name === name)
+  if (!entry) {
     process.stderr.write(`unknown command "${name}"\n\n${usage()}\n`)
     return 2
   }
+  const command = await loadCommand(entry)
   if (rest.includes('--help') || rest.includes('-h')) {
     process.stdout.write(`${command.usage}\n`)
     return 0

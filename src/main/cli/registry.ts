@@ -1,14 +1,38 @@
 // CLI (plain Node). Every CLI command, by name. Add a command by adding its module here.
-import type { CliCommand } from './command'
-import { benchCommand } from './commands/bench'
+// [Note: engine fences] Commands that run the engine in-process (eval, eval-demo, bench) are loaded only when
+// they run, so `library add` or `export` never load onnxruntime-node; the others reach the engine through its
+// worker (cli-support.ts cliEngine).
+import type { CliCommand, CommandBody } from './command'
 import { captionCommand } from './commands/caption'
 import { embedCaptionsCommand } from './commands/embed-captions'
-import { evalCommand } from './commands/eval'
-import { evalDemoCommand } from './commands/eval-demo'
 import { exportCommand } from './commands/export'
 import { gapCommand } from './commands/gap'
 import { libraryCommand } from './commands/library'
 import { modelsCommand } from './commands/models'
 import { vqaCommand } from './commands/vqa'
 
-export const COMMANDS: CliCommand[] = [libraryCommand, exportCommand, captionCommand, embedCaptionsCommand, gapCommand, vqaCommand, modelsCommand, evalCommand, evalDemoCommand, benchCommand]
+/** A command listed by name and summary whose module loads on first use. */
+export interface LazyCommand {
+  name: string
+  summary: string
+  load(): Promise<CommandBody>
+}
+
+export type CommandEntry = CliCommand | LazyCommand
+
+export const COMMANDS: CommandEntry[] = [
+  libraryCommand,
+  exportCommand,
+  captionCommand,
+  embedCaptionsCommand,
+  gapCommand,
+  vqaCommand,
+  modelsCommand,
+  { name: 'eval', summary: 'Caption an image folder with each configuration and score it (CIDEr-D, BLEU, ROUGE-L, truth, CLIP-S)', load: async () => (await import('./commands/eval')).evalCommand },
+  { name: 'eval-demo', summary: 'Ablation table of the demo pack on ShapesWorld test and test-heldout → docs/results.md', load: async () => (await import('./commands/eval-demo')).evalDemoCommand },
+  { name: 'bench', summary: 'Speed: CLIP/decoder vs raw ONNX Runtime and transformers.js, import, SQLite, batch stalls and memory → docs/benchmarks.md', load: async () => (await import('./commands/bench')).benchCommand }
+]
+
+export async function loadCommand(entry: CommandEntry): Promise<CommandBody> {
+  return 'load' in entry ? entry.load() : entry
+}

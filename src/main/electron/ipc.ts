@@ -1,8 +1,8 @@
 // Electron main process. [Note: IPC trust] Every operation is registered through `registerOperations`, one
-// channel per operation (`studio:<op>`). The wrapper refuses any sender that is not the main frame of our
+// channel per public operation (`studio:<op>`). The wrapper refuses any sender that is not the main frame of our
 // window loaded from `studio://app/`, then dispatches through the contract (input and output validated).
 import { ipcMain, type IpcMainInvokeEvent, type WebContents } from 'electron'
-import { OP_NAMES } from '@shared/contract'
+import { PUBLIC_OP_NAMES } from '@shared/contract'
 import { StudioError, toEnvelope } from '@shared/errors'
 import type { Services } from '../services/services'
 import { isTrustedSenderFacts } from './trust'
@@ -18,7 +18,8 @@ export function isTrustedSender(event: IpcMainInvokeEvent, expected: () => WebCo
 }
 
 export function registerOperations(services: Services, expected: () => WebContents | null): void {
-  for (const op of OP_NAMES) {
+  // [Note: contract tiers] internal operations get no channel at all.
+  for (const op of PUBLIC_OP_NAMES) {
     ipcMain.handle(`studio:${op}`, async (event, input: unknown) => {
       if (!isTrustedSender(event, expected)) {
         return { ok: false, error: new StudioError('unauthorized', 'IPC from an untrusted frame').toEnvelope() }

@@ -18,7 +18,8 @@
 // A single noise-free decode uses noiseSamples 1 with σ² 0, because the engine's `cleanSample` decodes the
 // global embedding, not the fused one. Rows whose decoder the pack lacks are skipped with a reason. Every row
 // sets the options a pack's defaults could change (OFF), so only the "default" row follows pack.json.
-import type { CaptionOptions, PackJsonType as PackJson } from '../engine'
+import type { CaptionOptions } from '../engine/client'
+import type { PackJson } from '../engine/packs/pack-schema'
 
 export interface EvalConfig {
   name: string

@@ -2,7 +2,7 @@
 // helper calls into src/main/engine's public API (Engine.open, captionFiles, embedImages, embedTexts).
 // In-process on purpose: the evaluation is a batch job with nothing else on its event loop, and running in
 // the same process keeps the measured time free of worker messaging (the bench measures that separately).
-import { captionFiles, Engine, type CaptionOptions, type EngineOptions } from '../engine'
+import { captionFiles, Engine, type CaptionOptions, type EngineOptions } from '../engine/worker'
 import type { BackendFactory, CaptionOutcome, EvalBackend } from './harness'
 
 class EngineBackend implements EvalBackend {

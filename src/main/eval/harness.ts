@@ -6,7 +6,7 @@
 // after the clock stops, once per split for images and references.
 import { readdirSync } from 'node:fs'
 import { join, resolve } from 'node:path'
-import type { CaptionOptions } from '../engine'
+import type { CaptionOptions } from '../engine/client'
 import type { EvalConfig } from './configs'
 import { keyOf, type Refs } from './dataset'
 import type { Embedding } from './metrics'

@@ -1,6 +1,6 @@
 // Any Node process. One evaluation run: load the splits, run every selected configuration on each through
 // a backend, score, and assemble the results document. Shared by the `eval` and `eval-demo` commands.
-import { readPackJson } from '../engine'
+import { readPackJson } from '../engine/packs/pack'
 import { ablationPlan, selectConfigs, type ConfigPlan, type EvalConfig } from './configs'
 import { loadRefs, loadScenes } from './dataset'
 import { clipCacheFor, runConfig, splitFromFolder, type BackendFactory, type RunResult } from './harness'

@@ -1,4 +1,4 @@
-// Serve host (plain Node) entry: `npm run serve -- [--port N] [--host H] [--data-dir DIR] [--add FOLDER]`.
+// Serve host (plain Node) entry: `npm run serve -- [--port N] [--host H] [--data-dir DIR] [--add FOLDER] [--test-ops]`.
 // Prints the URL with its token; stops cleanly on SIGINT/SIGTERM.
 import { parseArgs } from 'node:util'
 import { defaultDataDir } from '../services/data-dir'
@@ -13,14 +13,16 @@ async function main(): Promise<void> {
       host: { type: 'string', default: '127.0.0.1' },
       'data-dir': { type: 'string' },
       token: { type: 'string' },
-      add: { type: 'string', multiple: true }
+      add: { type: 'string', multiple: true },
+      // [Note: contract tiers] tests only: also answer internal operations (library.waitForScans, …)
+      'test-ops': { type: 'boolean', default: false }
     },
     strict: true
   })
   const dataDir = values['data-dir'] ?? defaultDataDir()
   const services = createServices(dataDir, 'serve')
   const token = values.token ?? process.env.STUDIO_TOKEN
-  const running = await startServer(services, { host: values.host, port: Number(values.port), ...(token ? { token } : {}) })
+  const running = await startServer(services, { host: values.host, port: Number(values.port), testOps: values['test-ops'], ...(token ? { token } : {}) })
   for (const folder of values.add ?? []) await services.call('library.addRoot', { path: folder })
   if (values.host !== '127.0.0.1' && values.host !== 'localhost') {
     process.stderr.write(`warning: bound to ${values.host}; anyone who can reach it still needs the token\n`)

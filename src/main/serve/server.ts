@@ -6,6 +6,7 @@ import { stat } from 'node:fs/promises'
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { extname, join, resolve } from 'node:path'
+import { isOpName, isPublicOp } from '@shared/contract'
 import { toEnvelope, StudioError } from '@shared/errors'
 import { isInside } from '../library/safe-path'
 import { parseMediaPath, resolveMedia } from '../services/media'
@@ -17,6 +18,8 @@ export interface ServeOptions {
   port?: number
   token?: string
   rendererDir?: string
+  /** Also answer internal operations ([Note: contract tiers]); only for tests (`serve --test-ops`). */
+  testOps?: boolean
 }
 
 export interface RunningServer {
@@ -109,6 +112,9 @@ export async function startServer(services: Services, opts: ServeOptions = {}): 
         return sendJson(res, 415, { ok: false, error: { code: 'invalid_input', message: 'content-type must be application/json' } })
       }
       const op = decodeURIComponent(url.pathname.slice('/api/'.length))
+      if (isOpName(op) && !isPublicOp(op) && !opts.testOps) {
+        return sendJson(res, 403, { ok: false, error: { code: 'unauthorized', message: `${op} is an internal operation (serve answers it only with --test-ops)` } })
+      }
       try {
         const input = await readBody(req)
         const result = await services.call(op, input)

@@ -5,7 +5,7 @@
 import type { RefitReport } from '@shared/contract/analysis'
 import { coalesce } from '@shared/coalesce'
 import { StudioError } from '@shared/errors'
-import type { EngineCaller, Realignment } from '../engine'
+import type { EngineCaller, Realignment } from '../engine/client'
 import { packMatrix, refit, type Pair } from '../analysis/refit'
 import { SettingsRepo } from '../store/settings-repo'
 import type { Handlers } from './dispatch'

@@ -13,7 +13,10 @@ import type { engine as engineOps } from '@shared/contract/engine'
 import type { StudioEvent } from '@shared/contract/events'
 import type { models as modelOps, PackSummary } from '@shared/contract/models'
 import { fromEnvelope, StudioError } from '@shared/errors'
-import { EngineClient, installPack, readPackJson, VerifyCache, verifyFiles, type EngineCaller } from '../engine'
+import { EngineClient, type EngineCaller } from '../engine/client'
+import { installPack } from '../engine/packs/install'
+import { readPackJson } from '../engine/packs/pack'
+import { VerifyCache, verifyFiles } from '../engine/packs/verify'
 
 export interface EngineHandlerContext {
   dataDir: string

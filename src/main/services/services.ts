@@ -16,7 +16,7 @@ import { createAnalysis } from './analysis-handlers'
 import { ReviewRepo } from '../store/review-repo'
 import { toNewCandidates } from './candidates'
 import { resolveUnderRootSync } from '../library/safe-path'
-import { EngineClient, type EngineCaller } from '../engine'
+import { EngineClient, type EngineCaller } from '../engine/client'
 
 export const VERSION = '0.1.0'
 

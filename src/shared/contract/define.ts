@@ -1,18 +1,26 @@
 // Shared by every process: the building blocks of the typed, runtime-validated contract.
 import * as v from 'valibot'
 
+/** [Note: contract tiers] `public` operations are what the renderer uses: reachable over Electron IPC and
+ *  serve HTTP. `internal` ones (waiting for scans or jobs, loading an arbitrary realignment matrix, the raw
+ *  engine calls that the studio composes) are dispatched in-process by the CLI, the bench and tests; serve
+ *  answers them only when started with the explicit test flag (`--test-ops`), Electron never. */
+export type Tier = 'public' | 'internal'
+
 export interface OperationDef<I extends v.GenericSchema = v.GenericSchema, O extends v.GenericSchema = v.GenericSchema> {
   readonly input: I
   readonly output: O
   readonly summary: string
+  readonly tier: Tier
 }
 
 export function op<I extends v.GenericSchema, O extends v.GenericSchema>(
   input: I,
   output: O,
-  summary: string
+  summary: string,
+  tier: Tier = 'public'
 ): OperationDef<I, O> {
-  return { input, output, summary }
+  return { input, output, summary, tier }
 }
 
 export const Id = v.pipe(v.number(), v.integer(), v.minValue(1))

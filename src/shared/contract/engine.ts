@@ -1,5 +1,5 @@
 // Shared by every process: the engine domain (captioning, VQA, modality gap, region similarity, realignment).
-// Scores follow src/main/engine/scoring.ts: CLIP-S = 2.5·max(cos, 0); aCLIP-S after realignment; Ref* when
+// Scores follow src/main/engine/math/scoring.ts: CLIP-S = 2.5·max(cos, 0); aCLIP-S after realignment; Ref* when
 // references are given. Candidates are not stored here: the caller stores them (captions repo).
 import * as v from 'valibot'
 import { Empty, Id, Ok, op } from './define'
@@ -147,7 +147,8 @@ export const engine = {
   'engine.caption': op(
     v.object({ imageId: Id, options: v.optional(CaptionOptionsSchema, {}), references: v.optional(v.pipe(v.array(v.pipe(v.string(), v.maxLength(2000))), v.maxLength(50))) }),
     CaptionOutput,
-    'Caption one image: ranked candidates with CLIP scores and provenance, concepts, region heatmap, timings'
+    'Caption one image: ranked candidates with CLIP scores and provenance, concepts, region heatmap, timings (the studio uses captions.suggest, which stores them)',
+    'internal'
   ),
   'engine.vqa': op(
     v.object({
@@ -169,7 +170,8 @@ export const engine = {
   'engine.gap': op(
     v.object({ pairs: v.pipe(v.array(Pair), v.minLength(3), v.maxLength(20_000)), fractions: v.optional(v.pipe(v.array(v.pipe(Num, v.minValue(-2), v.maxValue(3))), v.maxLength(50))) }),
     GapOutput,
-    'Modality-gap analysis of (image, caption) pairs: gap vector, Gaussian-model test, PCA, R@1 under gap shifts'
+    'Modality-gap analysis of (image, caption) pairs: gap vector, Gaussian-model test, PCA, R@1 under gap shifts (the studio uses analysis.gap)',
+    'internal'
   ),
   'engine.regionSimilarity': op(
     v.object({ imageId: Id, captions: v.pipe(v.array(v.pipe(v.string(), v.minLength(1), v.maxLength(2000))), v.minLength(1), v.maxLength(50)), mode: v.optional(v.picklist(['patch', 'crops']), 'patch'), mixup: v.optional(v.boolean()) }),
@@ -189,11 +191,13 @@ export const engine = {
   'engine.fitRealignment': op(
     v.object({ pairs: v.pipe(v.array(Pair), v.minLength(2), v.maxLength(50_000)), method: v.picklist(['procrustes', 'ridge']), lambda: v.optional(v.pipe(Num, v.gtValue(0))), activate: v.optional(v.boolean(), true) }),
     v.object({ realignment: RealignmentSchema, skipped: Skipped }),
-    'Fit a realignment from accepted (image, caption) pairs; the caller persists the returned matrix per library'
+    'Fit a realignment from accepted (image, caption) pairs; the caller persists the returned matrix per library (the studio uses analysis.refit)',
+    'internal'
   ),
   'engine.setRealignment': op(
     v.object({ method: v.picklist(['procrustes', 'ridge']), realignment: v.nullable(RealignmentSchema) }),
     Ok,
-    "Load a stored realignment into the active engine (null returns to the pack's own matrix)"
+    "Load a stored realignment into the active engine (null returns to the pack's own matrix)",
+    'internal'
   )
 } as const

@@ -33,6 +33,12 @@ export type OpParsedInput<K extends OpName> = v.InferOutput<Operations[K]['input
 export type OpOutput<K extends OpName> = v.InferOutput<Operations[K]['output']>
 
 export const OP_NAMES = Object.keys(operations) as OpName[]
+/** The operations a renderer may call over IPC or HTTP ([Note: contract tiers]). */
+export const PUBLIC_OP_NAMES = OP_NAMES.filter((n) => operations[n].tier === 'public')
+
+export function isPublicOp(name: string): boolean {
+  return isOpName(name) && operations[name].tier === 'public'
+}
 
 export function isOpName(name: string): name is OpName {
   return Object.prototype.hasOwnProperty.call(operations, name)

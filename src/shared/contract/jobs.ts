@@ -50,5 +50,5 @@ export const jobs = {
   'jobs.resume': op(v.object({ jobId: Id }), JobSummary, 'Resume a paused (or cancelled) job at the next unfinished image'),
   'jobs.cancel': op(v.object({ jobId: Id }), JobSummary, 'Stop; finished images keep their results'),
   'jobs.retryFailed': op(v.object({ jobId: Id }), JobSummary, 'Queue the failed images of a job again'),
-  'jobs.waitIdle': op(Empty, Ok, 'Resolve when no job is running (tests and the CLI)')
+  'jobs.waitIdle': op(Empty, Ok, 'Resolve when no job is running (tests and the CLI)', 'internal')
 } as const

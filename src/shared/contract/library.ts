@@ -71,7 +71,7 @@ export const library = {
   'library.addRoot': op(v.object({ path: UserPath }), Root, 'Add a folder and start scanning it (progress via events)'),
   'library.removeRoot': op(v.object({ rootId: Id }), Ok, 'Forget a root (files are never touched; captions are kept in history)'),
   'library.rescan': op(v.object({ rootId: Id }), Ok, 'Rescan a root: finds new, moved, missing and changed files'),
-  'library.waitForScans': op(Empty, v.array(ScanResult), 'Resolve once no scan is running; returns the last results'),
+  'library.waitForScans': op(Empty, v.array(ScanResult), 'Resolve once no scan is running; returns the last results', 'internal'),
   'library.listIds': op(
     v.object({ filter: v.optional(ImageFilter, 'all'), search: v.optional(v.pipe(v.string(), v.maxLength(500)), '') }),
     v.object({ ids: v.array(v.number()) }),

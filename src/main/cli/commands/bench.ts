@@ -4,7 +4,7 @@
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { execFileSync } from 'node:child_process'
 import { join, relative, resolve } from 'node:path'
-import { readPackJson } from '../../engine'
+import { readPackJson } from '../../engine/packs/pack'
 import { ensureDemoSplit, readPackProvenance, worldSeed } from '../../eval/demo-splits'
 import { findRepoRoot, machineInfo } from '../../eval/machine'
 import { benchInProcessStall, benchStudioBatch } from '../../eval/bench/batch'
@@ -14,7 +14,7 @@ import { benchMarkdown, type BenchDoc } from '../../eval/bench/report'
 import { compareRatios, parseRatioRecord, ratiosOf, type RatioRecord } from '../../eval/bench/reproduce'
 import { loadTransformers } from '../../eval/bench/tjs'
 import { lineChartSvg } from '../../eval/bench/svg'
-import { log, parse, type CliCommand } from '../command'
+import { log, parse, type CommandBody } from '../command'
 
 const PARTS = ['clip', 'vitb32', 'import', 'sqlite', 'batch'] as const
 
@@ -43,9 +43,7 @@ function ensureVitB32(root: string, cacheDir: string): { dir: string } | { skip:
   return { dir }
 }
 
-export const benchCommand: CliCommand = {
-  name: 'bench',
-  summary: 'Speed: CLIP/decoder vs raw ONNX Runtime and transformers.js, import, SQLite, batch stalls and memory → docs/benchmarks.md',
+export const benchCommand: CommandBody = {
   usage: `usage: caption-studio bench [--pack models/shapes-demo] [--only clip|vitb32|import|sqlite|batch]… [--quick]
                            [--batch-images 2000] [--cache DIR] [--out docs/benchmarks.md]
 

@@ -3,8 +3,8 @@
 // timings}, or {file, error} for a file that failed); progress and a summary on stderr. Exit 0 when every
 // file was captioned, 3 when some failed, 1 on a fatal error.
 import { StudioError } from '@shared/errors'
-import type { CaptionOptions, CaptionResult } from '../../engine'
-import { cliEngine, expandInputs, num, onOff, oneOf, packDirFrom } from '../../engine/cli-support'
+import type { CaptionOptions, CaptionResult } from '../../engine/client'
+import { cliEngine, expandInputs, num, onOff, oneOf, packDirFrom } from '../cli-support'
 import { emit, log, parse, type CliCommand } from '../command'
 
 const CHUNK = 32

@@ -3,7 +3,7 @@
 // tools/modelkit/train_decoder.py. Duplicate captions are embedded once and written once.
 import { createWriteStream } from 'node:fs'
 import { StudioError } from '@shared/errors'
-import { cliEngine, packDirFrom, readCaptionFile } from '../../engine/cli-support'
+import { cliEngine, packDirFrom, readCaptionFile } from '../cli-support'
 import { log, parse, type CliCommand } from '../command'
 
 const CHUNK = 2048

@@ -7,15 +7,13 @@ import { engineBackendFactory } from '../../eval/engine-backend'
 import { findRepoRoot } from '../../eval/machine'
 import { resultsMarkdown } from '../../eval/report'
 import { runEvaluation } from '../../eval/run'
-import { emit, log, parse, type CliCommand } from '../command'
+import { emit, log, parse, type CommandBody } from '../command'
 import { notePick, parseLimit, readExtraConfigs, runLine } from './eval'
 
 /** Images per split in a default `npm run eval` (see docs/results.md for why). */
 export const DEFAULT_LIMIT = 500
 
-export const evalDemoCommand: CliCommand = {
-  name: 'eval-demo',
-  summary: 'Ablation table of the demo pack on ShapesWorld test and test-heldout → docs/results.md',
+export const evalDemoCommand: CommandBody = {
   usage: `usage: caption-studio eval-demo [--pack models/shapes-demo] [--limit N] [--config <name>]… [--cache DIR]
                                [--out docs/results.md] [--split test|test-heldout|val]…
                                [--options-file F]

@@ -12,7 +12,7 @@ import { findRepoRoot } from '../../eval/machine'
 import { resultsMarkdown, type ResultsDoc } from '../../eval/report'
 import { runEvaluation } from '../../eval/run'
 import type { RunResult } from '../../eval/harness'
-import { emit, log, parse, type CliCommand } from '../command'
+import { emit, log, parse, type CommandBody } from '../command'
 
 export function runLine(r: RunResult): Record<string, unknown> {
   const s = r.scores
@@ -73,9 +73,7 @@ export function notePick(doc: ResultsDoc, extra: readonly EvalConfig[]): void {
   }
 }
 
-export const evalCommand: CliCommand = {
-  name: 'eval',
-  summary: 'Caption an image folder with each configuration and score it (CIDEr-D, BLEU, ROUGE-L, truth, CLIP-S)',
+export const evalCommand: CommandBody = {
   usage: `usage: caption-studio eval --pack <dir> --images <dir> --refs <json> [--scenes <json>] [--config <name>]…
                           [--options NAME=JSON]… [--options-file F]                          [--limit N] [--name SPLIT] [--out results.md] [--no-clip]
 

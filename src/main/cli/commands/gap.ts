@@ -1,7 +1,7 @@
 // CLI (plain Node). `gap <refs.json> [--images DIR] [--pack DIR] [--fractions 0,0.5,1] [--all-captions]`:
 // modality-gap analysis of (image, caption) pairs, one JSON object on stdout.
 import { StudioError } from '@shared/errors'
-import { cliEngine, packDirFrom, readCaptionFile } from '../../engine/cli-support'
+import { cliEngine, packDirFrom, readCaptionFile } from '../cli-support'
 import { emit, log, parse, type CliCommand } from '../command'
 
 export const gapCommand: CliCommand = {

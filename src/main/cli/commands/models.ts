@@ -1,7 +1,7 @@
 // CLI (plain Node). `models list|verify|install|activate`: caption packs in the studio's data folder and the
 // bundled models/ folder, through the same handlers as the app (services/engine-handlers.ts).
 import { StudioError } from '@shared/errors'
-import { cliEngine } from '../../engine/cli-support'
+import { cliEngine } from '../cli-support'
 import { defaultDataDir } from '../../services/data-dir'
 import { createEngineHandlers } from '../../services/engine-handlers'
 import { emit, log, parse, type CliCommand } from '../command'

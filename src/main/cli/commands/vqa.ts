@@ -1,7 +1,7 @@
 // CLI (plain Node). `vqa <image> --question Q [--answers a,b,…] [--type T] [--template "…{answer}…"]`:
 // zero-shot VQA by CLIP scoring of answer statements; one JSON object on stdout.
 import { StudioError } from '@shared/errors'
-import { cliEngine, oneOf, packDirFrom } from '../../engine/cli-support'
+import { cliEngine, oneOf, packDirFrom } from '../cli-support'
 import { emit, parse, type CliCommand } from '../command'
 
 export const vqaCommand: CliCommand = {

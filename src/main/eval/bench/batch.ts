@@ -7,7 +7,7 @@
 import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { join } from 'node:path'
 import { rmSync } from 'node:fs'
-import { captionFiles, Engine } from '../../engine'
+import { captionFiles, Engine } from '../../engine/worker'
 import { createServices } from '../../services/services'
 
 export interface RssSample {

@@ -6,9 +6,9 @@
 // cache never answers a timed call. Implementations are measured one after another within the same run, and
 // the report gives ratios between rows of this run only.
 import { join } from 'node:path'
-import { captionFiles, Engine, type CaptionOptions, type PackJsonType } from '../../engine'
+import { captionFiles, Engine, type CaptionOptions, type PackJsonType } from '../../engine/worker'
 import * as ort from 'onnxruntime-node'
-import { topK } from '../../engine/linalg'
+import { topK } from '../../engine/math/linalg'
 import { fakePixels, openRaw, rawCachedDecodeSteps, rawDecodeSteps } from './raw-ort'
 import { measureInterleaved, summarize, type MeasureOptions, type Summary } from './stats'
 import { layoutForTransformers, loadTransformers, openTransformersClip, type TjsClip, type TjsTensor } from './tjs'

@@ -3,7 +3,7 @@
 // capped, inter-op 1, sequential, all graph optimisations), and the same outputs fetched.
 import { join } from 'node:path'
 import * as ort from 'onnxruntime-node'
-import type { PackJsonType } from '../../engine'
+import type { PackJson as PackJsonType } from '../../engine/packs/pack-schema'
 
 export async function openRaw(packDir: string, file: string, threads: number): Promise<ort.InferenceSession> {
   return ort.InferenceSession.create(join(packDir, file), {

@@ -12,7 +12,7 @@
 // bundled into the app.
 import { mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import type { PackJsonType } from '../../engine'
+import type { PackJson as PackJsonType } from '../../engine/packs/pack-schema'
 
 /* Minimal shapes of the transformers.js API used here. */
 export interface TjsTensor {

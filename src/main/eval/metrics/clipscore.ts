@@ -8,7 +8,7 @@
 // The reference term is clipped at 0 too (clipscore does not clip it, but its CLIP cosines between captions
 // are practically never negative; clipping keeps H well defined). Inputs need not be normalised: every
 // function normalises. The "A photo depicts" prompt is a text-side choice made by the caller before encoding.
-// This file is deliberately independent of the engine's ranking code (src/main/engine/scoring.ts): the
+// This file is deliberately independent of the engine's ranking code (src/main/engine/math/scoring.ts): the
 // evaluation must not share a bug with the thing it measures.
 
 export type Embedding = ArrayLike<number>

@@ -4,15 +4,15 @@
 // `error` for that id, possibly preceded by `progress` messages. `cancel` aborts the request `target`,
 // queued or running; its answer is then an error with code `cancelled`.
 import type { ErrorEnvelope } from '@shared/errors'
-import type { FileCaptionPair, RegionSimilarity } from './analysis'
-import type { CaptionFailure, CaptionInput, CaptionResult } from './caption'
-import type { EngineStatus } from './engine'
-import type { GapAnalysis } from './gap'
-import type { AlignMode, CaptionOptions, RegionsMode } from './options'
-import type { Scores } from './scoring'
-import type { AlignMethod, Realignment } from './realign'
-import type { Provider } from './sessions'
-import type { VqaRequest, VqaResult } from './vqa'
+import type { FileCaptionPair, RegionSimilarity } from '../pipeline/analysis'
+import type { CaptionFailure, CaptionInput, CaptionResult } from '../pipeline/caption'
+import type { EngineStatus } from '../worker/engine'
+import type { GapAnalysis } from '../pipeline/gap'
+import type { AlignMode, CaptionOptions, RegionsMode } from '../pipeline/options'
+import type { Scores } from '../math/scoring'
+import type { AlignMethod, Realignment } from '../math/realign'
+import type { Provider } from '../worker/sessions'
+import type { VqaRequest, VqaResult } from '../pipeline/vqa'
 
 export interface OpenOptions {
   providers?: Provider[]

@@ -5,7 +5,7 @@ import { parentPort, workerData } from 'node:worker_threads'
 import { StudioError, toEnvelope } from '@shared/errors'
 import { EngineHost } from './host'
 import { configureSharp } from './preprocess'
-import type { EngineRequest, FromWorker, OpenOptions, ToWorker } from './protocol'
+import type { EngineRequest, FromWorker, OpenOptions, ToWorker } from '../client/protocol'
 
 if (!parentPort) throw new Error('engine-worker.js must be started as a worker thread')
 const port = parentPort

@@ -7,10 +7,10 @@
 // colour is the square" → "a {answer} square"), embedded with the text encoder, and scored by the cosine
 // with the (optionally realigned) image embedding; probabilities are softmax(cos/τ), τ = 0.01.
 import { StudioError } from '@shared/errors'
-import type { Engine } from './engine'
-import { dot, softmax } from './linalg'
+import type { Engine } from '../worker/engine'
+import { dot, softmax } from '../math/linalg'
 import type { AlignMode } from './options'
-import { clipS } from './scoring'
+import { clipS } from '../math/scoring'
 
 export type QuestionType = 'colour' | 'shape' | 'count' | 'background' | 'size' | 'other'
 

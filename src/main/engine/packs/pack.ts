@@ -8,7 +8,7 @@ import { join, resolve } from 'node:path'
 import * as v from 'valibot'
 import { StudioError } from '@shared/errors'
 import { PackJson, referencedFiles, type ArraySpec, type DecoderSpec, type ModelSpec } from './pack-schema'
-import { createTokenizer, type Tokenizer } from './tokenizer'
+import { createTokenizer, type Tokenizer } from '../text/tokenizer'
 import { VerifyCache, verifyFiles, type VerifyReport } from './verify'
 
 export interface Matrix {

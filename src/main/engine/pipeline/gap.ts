@@ -12,7 +12,7 @@
 //   - a 2-D PCA of the stacked image and text embeddings (power iteration with deflation);
 //   - image→text R@1 over the pairs when each image is moved along the gap: normalize(x − f·μ).
 import { StudioError } from '@shared/errors'
-import { dot, normalize, type Vec } from './linalg'
+import { dot, normalize, type Vec } from '../math/linalg'
 
 export interface GapAnalysis {
   n: number

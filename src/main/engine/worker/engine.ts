@@ -3,17 +3,17 @@
 // pipelines (caption.ts, vqa.ts) build on.
 import { join } from 'node:path'
 import { StudioError } from '@shared/errors'
-import { decodePrefixes, type Decoded } from './decode'
+import { decodePrefixes, type Decoded } from '../pipeline/decode'
 import { cachedSteps, fullRerunSteps } from './decode-steps'
 import { encodeImages, encodeTexts, type ImageEncoding } from './encoders'
-import { type Vec } from './linalg'
-import { findDecoder, loadPack, type LoadedPack } from './pack'
-import type { DecoderSpec, ModelSpec } from './pack-schema'
+import { type Vec } from '../math/linalg'
+import { findDecoder, loadPack, type LoadedPack } from '../packs/pack'
+import type { DecoderSpec, ModelSpec } from '../packs/pack-schema'
 import { preprocessMany, type PreprocessOutcome, type PreprocessOptions } from './preprocess'
-import { applyRealignment, fitRealignment, type AlignMethod, type EmbeddingPair, type Realignment } from './realign'
+import { applyRealignment, fitRealignment, type AlignMethod, type EmbeddingPair, type Realignment } from '../math/realign'
 import { SessionPool, type Provider, type SessionInfo, type SessionPoolOptions } from './sessions'
-import { VerifyCache } from './verify'
-import type { AlignMode } from './options'
+import { VerifyCache } from '../packs/verify'
+import type { AlignMode } from '../pipeline/options'
 
 export interface EngineOptions extends SessionPoolOptions {
   /** JSON file remembering verified file hashes (see verify.ts); in memory only when omitted. */

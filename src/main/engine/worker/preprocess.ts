@@ -9,8 +9,8 @@
 import { basename } from 'node:path'
 import sharp from 'sharp'
 import { StudioError } from '@shared/errors'
-import type { PackJson } from './pack-schema'
-import type { Box } from './regions'
+import type { PackJson } from '../packs/pack-schema'
+import type { Box } from '../pipeline/regions'
 
 export type PreprocessSpec = PackJson['preprocess']
 

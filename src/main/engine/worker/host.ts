@@ -3,13 +3,13 @@
 // worker entry (worker.ts) and the in-process client both call `handle`.
 import { resolve } from 'node:path'
 import { StudioError } from '@shared/errors'
-import { fitFromPairs, gapForPairs, regionSimilarityFor, scoreCaptionsFor } from './analysis'
-import { captionFiles } from './caption'
+import { fitFromPairs, gapForPairs, regionSimilarityFor, scoreCaptionsFor } from '../pipeline/analysis'
+import { captionFiles } from '../pipeline/caption'
 import { Engine } from './engine'
-import type { EngineApi, Method, OpenOptions, ProgressInfo } from './protocol'
+import type { EngineApi, Method, OpenOptions, ProgressInfo } from '../client/protocol'
 
 type Call = { [K in Method]: { type: K; args: EngineApi[K]['args'] } }[Method]
-import { answerQuestion } from './vqa'
+import { answerQuestion } from '../pipeline/vqa'
 
 export class EngineHost {
   private readonly engines = new Map<string, Promise<Engine>>()

@@ -2,9 +2,9 @@
 // outputs picked by the roles pack.json gives them; embeddings come back L2-normalised.
 import * as ort from 'onnxruntime-node'
 import { StudioError } from '@shared/errors'
-import { normalize, row, type Vec } from './linalg'
-import type { ImageModelSpec, TextModelSpec } from './pack-schema'
-import type { Tokenizer } from './tokenizer'
+import { normalize, row, type Vec } from '../math/linalg'
+import type { ImageModelSpec, TextModelSpec } from '../packs/pack-schema'
+import type { Tokenizer } from '../text/tokenizer'
 
 export interface ImageEncoding {
   embed: Vec

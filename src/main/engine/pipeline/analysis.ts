@@ -3,12 +3,12 @@
 // refits from (image, caption) pairs. A pair whose image fails is skipped and reported, never fatal.
 import { StudioError, type ErrorEnvelope } from '@shared/errors'
 import { mixupRegions, salientConcepts } from './concepts'
-import type { Engine } from './engine'
+import type { Engine } from '../worker/engine'
 import { analyzeGap, type GapAnalysis } from './gap'
-import { row, type Vec } from './linalg'
+import { row, type Vec } from '../math/linalg'
 import type { AlignMode, RegionsMode } from './options'
-import { scoreText, type Scores } from './scoring'
-import type { AlignMethod, Realignment } from './realign'
+import { scoreText, type Scores } from '../math/scoring'
+import type { AlignMethod, Realignment } from '../math/realign'
 import { aggregateCrops, aggregatePatches, cropBoxes, regionSimilarity, type Heatmap } from './regions'
 
 export interface FileCaptionPair {

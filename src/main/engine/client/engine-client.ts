@@ -2,12 +2,11 @@
 // [Note: engine protocol] `EngineClient` spawns out/main/engine-worker.js lazily (worker_threads), sends typed
 // requests (protocol.ts), routes progress to the caller, turns `{code, message}` envelopes back into
 // StudioErrors, and forwards an AbortSignal as a `cancel` message. If the worker dies, every pending call is
-// rejected with the exit reason and the next call starts a fresh worker. `InProcessEngineClient` has the same
-// surface but runs EngineHost on the caller's thread (tests, eval scripts, tools that own their process).
-import { engineWorkerPath } from '../paths'
+// rejected with the exit reason and the next call starts a fresh worker. `InProcessEngineClient`
+// (../worker/in-process-client.ts) has the same surface but runs EngineHost on the caller's thread.
+import { engineWorkerPath } from '../../paths'
 import { Worker } from 'node:worker_threads'
 import { fromEnvelope, StudioError } from '@shared/errors'
-import { EngineHost } from './host'
 import type { EngineApi, FromWorker, Method, OpenOptions, ProgressInfo, ToWorker } from './protocol'
 
 export interface CallOptions {
@@ -117,32 +116,5 @@ export class EngineClient implements EngineCaller {
     await this.call('close', {}).catch(() => undefined)
     this.worker = null
     await w.terminate()
-  }
-}
-
-export class InProcessEngineClient implements EngineCaller {
-  readonly host: EngineHost
-
-  constructor(opts: OpenOptions = {}) {
-    this.host = new EngineHost(opts)
-  }
-
-  async call<K extends Method>(method: K, args: EngineApi[K]['args'], opts: CallOptions = {}): Promise<EngineApi[K]['result']> {
-    const ctl = new AbortController()
-    const onAbort = () => ctl.abort()
-    if (opts.signal?.aborted) throw new StudioError('cancelled', 'cancelled')
-    opts.signal?.addEventListener('abort', onAbort, { once: true })
-    try {
-      return await this.host.handle(method, args, ctl.signal, opts.onProgress ?? (() => undefined))
-    } catch (err) {
-      if (ctl.signal.aborted) throw new StudioError('cancelled', 'cancelled')
-      throw err
-    } finally {
-      opts.signal?.removeEventListener('abort', onAbort)
-    }
-  }
-
-  async dispose(): Promise<void> {
-    await this.host.handle('close', {}, new AbortController().signal, () => undefined)
   }
 }

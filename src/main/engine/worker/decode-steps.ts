@@ -8,8 +8,8 @@
 // the prefix and every earlier token through all layers and the vocabulary head).
 import * as ort from 'onnxruntime-node'
 import { StudioError } from '@shared/errors'
-import type { DecoderCacheSpec, DecoderSpec } from './pack-schema'
-import type { Vec } from './linalg'
+import type { DecoderCacheSpec, DecoderSpec } from '../packs/pack-schema'
+import type { Vec } from '../math/linalg'
 
 export interface StepHyp {
   group: number

@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs'
 import { opendir, readFile, stat } from 'node:fs/promises'
 import { basename, dirname, extname, join, resolve } from 'node:path'
 import { StudioError } from '@shared/errors'
-import { EngineClient } from './engine-client'
+import { EngineClient } from '../engine/client/engine-client'
 
 export const IMAGE_EXTS = new Set(['.jpg', '.jpeg', '.png', '.webp', '.tif', '.tiff', '.gif', '.avif', '.heic', '.bmp'])
 

@@ -7,8 +7,8 @@
 //   selected = regions owning one of the top-M entries of softmax over all (j, k) of a_jk / τ   (M = 5)
 //   r'_j = normalize((1 − λ)·r_j + λ·t_j) for selected j (λ = 0.5), r'_j = r_j otherwise.
 // Since softmax is monotone, "top-M of the softmax" is the top-M of a_jk.
-import { dot, normalize, softmax, topK, type Vec } from './linalg'
-import type { Concept, Matrix } from './pack'
+import { dot, normalize, softmax, topK, type Vec } from '../math/linalg'
+import type { Concept, Matrix } from '../packs/pack'
 
 export interface SalientConcept {
   word: string

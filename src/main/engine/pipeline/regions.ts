@@ -13,7 +13,7 @@
 // Heatmaps: patch → per-patch weights Σ_{i∈I} (a_i/Σa)·w_ij on the patch grid (CLS excluded) plus the raw CLS
 // attention; crops → boxes (fractions of the oriented image) with α.
 import { StudioError } from '@shared/errors'
-import { axpy, cosine, dot, normalize, softmax, topK, weightedSum, type Vec } from './linalg'
+import { axpy, cosine, dot, normalize, softmax, topK, weightedSum, type Vec } from '../math/linalg'
 
 export interface Box {
   x: number

@@ -1,4 +1,5 @@
-// Engine public API (plain Node; no Electron). Import from here, not from the individual files.
+// Engine worker side, in-process API (engine worker thread, or in-process tests/eval that ask for it; loads
+// onnxruntime-node). Hosts never import this: they use ../client (see [Note: engine fences] in eslint.config.mjs).
 //
 // [Note: engine API] Two ways to use the caption engine:
 //
@@ -28,19 +29,20 @@
 // `regionSimilarityFor`, `fitRealignment` (pure, from embeddings) / `fitFromPairs` (from files + captions),
 // `installPack`, `downloadFile`, `loadPack`, `readPackJson`.
 export { Engine, type EngineOptions, type EngineStatus } from './engine'
-export { EngineClient, InProcessEngineClient, type EngineCaller, type CallOptions } from './engine-client'
-export { captionFiles, type CaptionInput, type CaptionResult, type CaptionFailure, type Candidate } from './caption'
-export { resolveOptions, DEFAULT_SEED, type CaptionOptions, type ResolvedOptions, type RegionsMode, type AlignMode } from './options'
-export { answerQuestion, questionType, type VqaRequest, type VqaResult, type QuestionType } from './vqa'
-export { gapForPairs, fitFromPairs, regionSimilarityFor, scoreCaptionsFor, embedPairs, type FileCaptionPair, type RegionSimilarity } from './analysis'
-export { analyzeGap, type GapAnalysis } from './gap'
-export { fitRealignment, applyRealignment, type Realignment, type AlignMethod, type EmbeddingPair } from './realign'
-export { clipS, harmonic, qualityWeight, scoreText, type Scores, type RankBy } from './scoring'
-export { salientConcepts, mixupRegions, type SalientConcept } from './concepts'
-export { installPack, isUrl, sweepStaging, type InstallProgress, type InstallResult } from './install'
-export { downloadFile, type DownloadProgress } from './download'
-export { loadPack, readPackJson, type LoadedPack } from './pack'
-export { VerifyCache, verifyFiles, sha256File } from './verify'
-export { PackJson, type PackJson as PackJsonType } from './pack-schema'
+export { InProcessEngineClient } from './in-process-client'
+export type { EngineCaller, CallOptions } from '../client/engine-client'
+export { captionFiles, type CaptionInput, type CaptionResult, type CaptionFailure, type Candidate } from '../pipeline/caption'
+export { resolveOptions, DEFAULT_SEED, type CaptionOptions, type ResolvedOptions, type RegionsMode, type AlignMode } from '../pipeline/options'
+export { answerQuestion, questionType, type VqaRequest, type VqaResult, type QuestionType } from '../pipeline/vqa'
+export { gapForPairs, fitFromPairs, regionSimilarityFor, scoreCaptionsFor, embedPairs, type FileCaptionPair, type RegionSimilarity } from '../pipeline/analysis'
+export { analyzeGap, type GapAnalysis } from '../pipeline/gap'
+export { fitRealignment, applyRealignment, type Realignment, type AlignMethod, type EmbeddingPair } from '../math/realign'
+export { clipS, harmonic, qualityWeight, scoreText, type Scores, type RankBy } from '../math/scoring'
+export { salientConcepts, mixupRegions, type SalientConcept } from '../pipeline/concepts'
+export { installPack, isUrl, sweepStaging, type InstallProgress, type InstallResult } from '../packs/install'
+export { downloadFile, type DownloadProgress } from '../packs/download'
+export { loadPack, readPackJson, type LoadedPack } from '../packs/pack'
+export { VerifyCache, verifyFiles, sha256File } from '../packs/verify'
+export { PackJson, type PackJson as PackJsonType } from '../packs/pack-schema'
 export { PROVIDER_ORDER, type Provider } from './sessions'
-export type { EngineApi, Method as EngineMethod, OpenOptions, ProgressInfo } from './protocol'
+export type { EngineApi, Method as EngineMethod, OpenOptions, ProgressInfo } from '../client/protocol'

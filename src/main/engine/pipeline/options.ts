@@ -6,8 +6,8 @@
 // prefers generic captions (the quick demo pack: CIDEr-D 0.79 ranked by CLIP-S vs 0.56 by aCLIP-S on its
 // 48 samples, same candidates), so this is a per-pack, measured choice.
 import { StudioError } from '@shared/errors'
-import type { PackJson } from './pack-schema'
-import type { RankBy } from './scoring'
+import type { PackJson } from '../packs/pack-schema'
+import type { RankBy } from '../math/scoring'
 
 export type RegionsMode = 'patch' | 'crops' | 'off'
 export type AlignMode = 'procrustes' | 'ridge' | 'off'

@@ -10,13 +10,13 @@
 import { StudioError, toEnvelope, type ErrorEnvelope } from '@shared/errors'
 import { mixupRegions, salientConcepts, type SalientConcept } from './concepts'
 import { noiseSamples, type NoiseSample } from './decode'
-import type { Engine } from './engine'
-import type { ImageEncoding } from './encoders'
-import { matVecRows, normalize, row, topK, type Vec } from './linalg'
+import type { Engine } from '../worker/engine'
+import type { ImageEncoding } from '../worker/encoders'
+import { matVecRows, normalize, row, topK, type Vec } from '../math/linalg'
 import { resolveOptions, type CaptionOptions, type ResolvedOptions } from './options'
-import type { Preprocessed } from './preprocess'
+import type { Preprocessed } from '../worker/preprocess'
 import { aggregateCrops, aggregatePatches, cropBoxes, regionSimilarity, type Aggregated, type Heatmap } from './regions'
-import { rankScore, scoreText, type Scores } from './scoring'
+import { rankScore, scoreText, type Scores } from '../math/scoring'
 
 export interface CaptionInput {
   file: string

@@ -7,10 +7,10 @@
 // sequence, which on the demo pack's 0.6M-parameter decoders at ≤ 20 tokens costs little.
 // Beam search keeps the plain sum of log-probabilities (PCM-Net §4.4), optionally divided by len^α.
 import { StudioError } from '@shared/errors'
-import type { StepHyp, StepRunner } from './decode-steps'
-import { argmaxF32, logSumExp, normalize, topK, type Vec } from './linalg'
-import { createRng, deriveSeed } from './rng'
-import type { Tokenizer } from './tokenizer'
+import type { StepHyp, StepRunner } from '../worker/decode-steps'
+import { argmaxF32, logSumExp, normalize, topK, type Vec } from '../math/linalg'
+import { createRng, deriveSeed } from '../math/rng'
+import type { Tokenizer } from '../text/tokenizer'
 
 export interface NoiseSample {
   /** −1 for the clean (noise-free) input. */

@@ -8,7 +8,7 @@
 import * as ort from 'onnxruntime-node'
 import { availableParallelism } from 'node:os'
 import { StudioError } from '@shared/errors'
-import type { ModelSpec } from './pack-schema'
+import type { ModelSpec } from '../packs/pack-schema'
 
 export type Provider = 'cuda' | 'dml' | 'coreml' | 'cpu'
 
