@@ -262,6 +262,7 @@ def main(argv=None):
             "licence": "MIT",
             "description": "Tiny CLIP (ViT 64 px, 8x8 patches, 128-d) and text-only noise-injected caption decoders trained on ShapesWorld, "
                            "a procedural world of coloured shapes (tools/modelkit)." + (" QUICK FORMAT PREVIEW: small data, low quality." if a.quick else ""),
+            "domain": "synthetic-shapes",
             "embedDim": 128,
             "preprocess": {"size": 64, "resize": "shortest-edge", "kernel": "cubic", "mean": mean, "std": std},
             "tokenizer": {"file": "tokenizer.json", "type": "word"},

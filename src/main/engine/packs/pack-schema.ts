@@ -102,6 +102,9 @@ export const PackJson = v.object({
   version: v.string(),
   licence: v.optional(v.string()),
   description: v.optional(v.string()),
+  /** What kind of images the pack knows ([Note: domain guard]): `synthetic-shapes` (the demo), `photos`, …
+   *  A pack without it is treated as `unknown`: the studio does not warn, but cannot promise anything. */
+  domain: v.optional(v.pipe(v.string(), v.regex(/^[a-z0-9-]{1,40}$/))),
   embedDim: v.pipe(v.number(), v.integer(), v.minValue(1)),
   preprocess: v.object({
     size: v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(4096)),
