@@ -26,7 +26,7 @@ describe('migration 002 (image tags)', () => {
   it('upgrades a version-1 library in place and keeps its rows', () => {
     const db = v1WithImages()
     expect(schemaVersion(db)).toBe(1)
-    migrate(db)
+    migrate(db, MIGRATIONS, 2)
     expect(schemaVersion(db)).toBe(2)
     const cols = (db.prepare(`PRAGMA table_info(image_tags)`).all() as { name: string; notnull: number }[]).map((c) => [c.name, c.notnull])
     expect(cols).toEqual([
@@ -46,7 +46,7 @@ describe('migration 002 (image tags)', () => {
     const file = join(tempDir('mig2'), 'db.sqlite')
     openDatabase(file).close()
     const again = openDatabase(file)
-    expect(schemaVersion(again)).toBe(2)
+    expect(schemaVersion(again)).toBe(MIGRATIONS.at(-1)!.version)
     expect(again.prepare(`SELECT count(*) n FROM sqlite_master WHERE name = 'image_tags_tag'`).get()).toEqual({ n: 1 })
     again.close()
   })

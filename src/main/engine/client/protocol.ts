@@ -13,6 +13,8 @@ import type { Scores } from '../math/scoring'
 import type { AlignMethod, Realignment } from '../math/realign'
 import type { Provider } from '../worker/sessions'
 import type { VqaRequest, VqaResult } from '../pipeline/vqa'
+import type { EmbedCorpusArgs, EmbedCorpusResult } from '../worker/corpus-embed'
+import type { ModelIo } from '../worker/inspect-models'
 
 export interface OpenOptions {
   providers?: Provider[]
@@ -36,6 +38,10 @@ export interface EngineApi {
   fitRealignment: { args: { packDir: string; pairs: FileCaptionPair[]; method: AlignMethod; lambda?: number; activate?: boolean }; result: Realignment & Skipped }
   setRealignment: { args: { packDir: string; method: AlignMethod; realignment: Realignment | null }; result: { ok: true } }
   close: { args: { packDir?: string }; result: { ok: true } }
+  /** Pack builder: the real I/O of ONNX files (no pack needed). */
+  inspectModels: { args: { files: string[] }; result: ModelIo[] }
+  /** Pack builder: embed a caption corpus with a pack's text encoder into resumable files (progress: rows). */
+  embedCorpus: { args: { packDir: string } & EmbedCorpusArgs; result: EmbedCorpusResult }
 }
 
 export type Method = keyof EngineApi
@@ -55,4 +61,4 @@ export type FromWorker =
   | { type: 'error'; id: number; error: ErrorEnvelope }
   | ({ type: 'progress'; id: number } & ProgressInfo)
 
-export const METHODS: readonly Method[] = ['open', 'status', 'caption', 'embedImages', 'embedTexts', 'vqa', 'gap', 'regionSimilarity', 'score', 'fitRealignment', 'setRealignment', 'close']
+export const METHODS: readonly Method[] = ['open', 'status', 'caption', 'embedImages', 'embedTexts', 'vqa', 'gap', 'regionSimilarity', 'score', 'fitRealignment', 'setRealignment', 'close', 'inspectModels', 'embedCorpus']

@@ -115,11 +115,12 @@ export class Engine {
     return encodeImages(session, spec, this.pack.json.preprocess.size, pixels, withTokens)
   }
 
-  /** Normalised text embeddings, cached per exact text. */
-  async embedTexts(texts: readonly string[]): Promise<Vec[]> {
+  /** Normalised text embeddings, cached per exact text (`cache: false` for one-off bulk text, e.g. a corpus). */
+  async embedTexts(texts: readonly string[], opts: { cache?: boolean } = {}): Promise<Vec[]> {
+    const spec = this.pack.json.models.text
+    if (opts.cache === false) return encodeTexts((await this.session(spec, 'text encoder')).session, spec, this.pack.tokenizer, texts)
     const missing = [...new Set(texts.filter((t) => !this.textCache.has(t)))]
     if (missing.length) {
-      const spec = this.pack.json.models.text
       const { session } = await this.session(spec, 'text encoder')
       const embs = await encodeTexts(session, spec, this.pack.tokenizer, missing)
       if (this.textCache.size + missing.length > TEXT_CACHE_MAX) this.textCache.clear()

@@ -10,6 +10,8 @@ import type { EngineApi, Method, OpenOptions, ProgressInfo } from '../client/pro
 
 type Call = { [K in Method]: { type: K; args: EngineApi[K]['args'] } }[Method]
 import { answerQuestion } from '../pipeline/vqa'
+import { embedCorpus } from './corpus-embed'
+import { inspectModels } from './inspect-models'
 
 export class EngineHost {
   private readonly engines = new Map<string, Promise<Engine>>()
@@ -62,6 +64,12 @@ export class EngineHost {
       case 'setRealignment':
         ;(await this.engine(req.args.packDir)).setRealignment(req.args.method, req.args.realignment)
         return { ok: true }
+      case 'inspectModels':
+        return inspectModels(req.args.files)
+      case 'embedCorpus': {
+        const { packDir, ...args } = req.args
+        return embedCorpus(await this.engine(packDir), args, signal, (p) => onProgress(p))
+      }
       case 'close': {
         const keys = req.args.packDir ? [resolve(req.args.packDir)] : [...this.engines.keys()]
         for (const k of keys) {
