@@ -11,6 +11,14 @@ export class RateMeter {
     this.avgMs = this.avgMs === null ? dt : this.alpha * dt + (1 - this.alpha) * this.avgMs
   }
 
+  /** `units` finished since the last call (bytes, captions…): the average is then per unit. */
+  tickUnits(units: number, now = Date.now()): void {
+    if (units <= 0) return
+    const dt = Math.max(1, now - this.last) / units
+    this.last = now
+    this.avgMs = this.avgMs === null ? dt : this.alpha * dt + (1 - this.alpha) * this.avgMs
+  }
+
   resetClock(now = Date.now()): void {
     this.last = now
   }

@@ -2,6 +2,7 @@
 // in one transaction with the captions they produce (see jobs/runner.ts), so a kill never half-finishes one.
 import type { JobState, JobSummary } from '@shared/contract/jobs'
 import { prepared, type DB } from './db'
+import { JobProgressRepo } from './job-progress-repo'
 
 interface JobRow {
   id: number
@@ -16,7 +17,11 @@ interface JobRow {
 const NOW = `strftime('%Y-%m-%dT%H:%M:%fZ','now')`
 
 export class JobsRepo {
-  constructor(private readonly db: DB) {}
+  private readonly stages: JobProgressRepo
+
+  constructor(private readonly db: DB) {
+    this.stages = new JobProgressRepo(db)
+  }
 
   create(kind: string, params: Record<string, unknown>, imageIds: readonly number[]): number {
     const tx = this.db.transaction(() => {
@@ -31,13 +36,17 @@ export class JobsRepo {
   summary(id: number): JobSummary | undefined {
     const j = prepared(this.db, `SELECT * FROM jobs WHERE id = ?`).get(id) as JobRow | undefined
     if (!j) return undefined
-    const c = this.db
-      .prepare(
-        `SELECT count(*) AS total, count(*) FILTER (WHERE state IN ('done','skipped')) AS done,
+    // [Note: staged jobs] a staged job (pack build) counts its current stage; a caption job its items
+    const staged = this.stages.get(id)
+    const c = staged
+      ? { total: staged.total, done: staged.done, failed: 0, pending: Math.max(0, staged.total - staged.done) }
+      : (this.db
+          .prepare(
+            `SELECT count(*) AS total, count(*) FILTER (WHERE state IN ('done','skipped')) AS done,
                 count(*) FILTER (WHERE state = 'failed') AS failed, count(*) FILTER (WHERE state = 'pending') AS pending
          FROM job_items WHERE job_id = ?`
-      )
-      .get(id) as { total: number; done: number; failed: number; pending: number }
+          )
+          .get(id) as { total: number; done: number; failed: number; pending: number })
     return {
       id: j.id,
       kind: j.kind,
@@ -49,7 +58,8 @@ export class JobsRepo {
       createdAt: j.created_at,
       updatedAt: j.updated_at,
       error: j.error,
-      params: JSON.parse(j.params) as Record<string, unknown>
+      params: JSON.parse(j.params) as Record<string, unknown>,
+      ...(staged ? { stage: { name: staged.stage, index: staged.index, count: staged.count, unit: staged.unit } } : {})
     }
   }
 
@@ -63,9 +73,9 @@ export class JobsRepo {
     prepared(this.db, `UPDATE jobs SET state = ?, error = ?, updated_at = ${NOW}, finished_at = ${finished ? NOW : 'NULL'} WHERE id = ?`).run(state, error, id)
   }
 
-  /** Jobs to run, oldest first: running ones (interrupted by a crash) before queued ones. */
-  runnable(): number[] {
-    const rows = prepared(this.db, `SELECT id FROM jobs WHERE state IN ('running','queued') ORDER BY CASE state WHEN 'running' THEN 0 ELSE 1 END, id`).raw().all() as [number][]
+  /** Jobs of one kind to run, oldest first: running ones (interrupted by a crash) before queued ones. */
+  runnable(kind = 'caption'): number[] {
+    const rows = prepared(this.db, `SELECT id FROM jobs WHERE kind = ? AND state IN ('running','queued') ORDER BY CASE state WHEN 'running' THEN 0 ELSE 1 END, id`).raw().all(kind) as [number][]
     return rows.map(([id]) => id)
   }
 

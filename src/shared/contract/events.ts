@@ -1,5 +1,6 @@
 // Shared by every process: events pushed from the services to every client (IPC send or SSE).
 import * as v from 'valibot'
+import { JobStage } from './jobs'
 
 export const ScanEvent = v.object({
   type: v.literal('library.scan'),
@@ -25,7 +26,9 @@ export const JobProgressEvent = v.object({
   total: v.number(),
   ratePerSec: v.number(),
   etaSec: v.nullable(v.number()),
-  current: v.optional(v.string())
+  current: v.optional(v.string()),
+  /** Staged jobs (pack builds): which stage the counts belong to. */
+  stage: v.optional(JobStage)
 })
 
 /** Progress of `models.install` (engine domain). */

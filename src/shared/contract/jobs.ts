@@ -25,6 +25,8 @@ export const CaptionJobRequest = v.object({
 })
 export type CaptionJobRequest = v.InferOutput<typeof CaptionJobRequest>
 
+export const JobStage = v.object({ name: v.string(), index: v.number(), count: v.number(), unit: v.picklist(['bytes', 'captions', 'items']) })
+
 export const JobSummary = v.object({
   id: Id,
   kind: v.string(),
@@ -36,7 +38,9 @@ export const JobSummary = v.object({
   createdAt: v.string(),
   updatedAt: v.string(),
   error: v.nullable(v.string()),
-  params: v.record(v.string(), v.unknown())
+  params: v.record(v.string(), v.unknown()),
+  /** Staged jobs (pack builds): the current stage; total/done then count that stage's units. */
+  stage: v.optional(JobStage)
 })
 export type JobSummary = v.InferOutput<typeof JobSummary>
 

@@ -15,6 +15,7 @@ import type { Provider } from '../worker/sessions'
 import type { VqaRequest, VqaResult } from '../pipeline/vqa'
 import type { EmbedCorpusArgs, EmbedCorpusResult } from '../worker/corpus-embed'
 import type { ModelIo } from '../worker/inspect-models'
+import type { WriteDatastoreArgs, WriteDatastoreResult } from '../worker/datastore-write'
 
 export interface OpenOptions {
   providers?: Provider[]
@@ -42,6 +43,8 @@ export interface EngineApi {
   inspectModels: { args: { files: string[] }; result: ModelIo[] }
   /** Pack builder: embed a caption corpus with a pack's text encoder into resumable files (progress: rows). */
   embedCorpus: { args: { packDir: string } & EmbedCorpusArgs; result: EmbedCorpusResult }
+  /** Pack builder: the embedded corpus → the pack's datastore files and their pack.json fragment. */
+  writeDatastore: { args: WriteDatastoreArgs; result: WriteDatastoreResult }
 }
 
 export type Method = keyof EngineApi
@@ -61,4 +64,4 @@ export type FromWorker =
   | { type: 'error'; id: number; error: ErrorEnvelope }
   | ({ type: 'progress'; id: number } & ProgressInfo)
 
-export const METHODS: readonly Method[] = ['open', 'status', 'caption', 'embedImages', 'embedTexts', 'vqa', 'gap', 'regionSimilarity', 'score', 'fitRealignment', 'setRealignment', 'close', 'inspectModels', 'embedCorpus']
+export const METHODS: readonly Method[] = ['open', 'status', 'caption', 'embedImages', 'embedTexts', 'vqa', 'gap', 'regionSimilarity', 'score', 'fitRealignment', 'setRealignment', 'close', 'inspectModels', 'embedCorpus', 'writeDatastore']

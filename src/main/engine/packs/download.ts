@@ -3,7 +3,7 @@
 // connection or a stalled stream (no bytes for `idleTimeoutMs`) the next attempt asks for the rest with an
 // HTTP Range request (the hash is first re-primed from the bytes already on disk). A server that ignores
 // Range (200 instead of 206) restarts the file. 5xx and network errors are retried with backoff; 4xx are
-// not. Only a file whose size and sha256 match is renamed onto `dest` (atomic on one filesystem). A
+// not; an HTML page where a file was expected is refused at once. Only a file whose size and sha256 match is renamed onto `dest` (atomic on one filesystem). A
 // mismatch deletes the partial file; if that attempt had resumed, one fresh attempt is made first. Cancel
 // (AbortSignal) keeps `.part` so a later call resumes.
 import { createHash, type Hash } from 'node:crypto'
@@ -102,6 +102,10 @@ export async function downloadFile(url: string, dest: string, opts: DownloadOpti
         } else if (res.status !== 200 && res.status !== 206) {
           await res.body?.cancel()
           throw new StudioError(res.status === 404 ? 'not_found' : 'io_error', `HTTP ${res.status} from ${url}`)
+        } else if (/^text\/html/i.test(res.headers.get('content-type') ?? '') && !/\.html?$/i.test(new URL(url).pathname)) {
+          // A login wall, an error page or a captive portal: never a model file (nothing is written).
+          await res.body?.cancel()
+          throw new StudioError('model_error', `${url} answered with an HTML page instead of the file (an error or login page?); nothing was kept`)
         } else {
           const append = res.status === 206 && have > 0
           resumedThisAttempt = append

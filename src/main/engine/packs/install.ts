@@ -63,7 +63,7 @@ async function fetchPackJson(url: string, signal?: AbortSignal): Promise<PackJso
   return parsed.output
 }
 
-async function swapIn(staging: string, target: string): Promise<boolean> {
+export async function swapIn(staging: string, target: string): Promise<boolean> {
   const existed = await stat(target).then(() => true, () => false)
   const trash = `${target}.old-${process.pid}-${Date.now()}`
   if (existed) await rename(target, trash)

@@ -12,6 +12,7 @@ type Call = { [K in Method]: { type: K; args: EngineApi[K]['args'] } }[Method]
 import { answerQuestion } from '../pipeline/vqa'
 import { embedCorpus } from './corpus-embed'
 import { inspectModels } from './inspect-models'
+import { writeDatastore } from './datastore-write'
 
 export class EngineHost {
   private readonly engines = new Map<string, Promise<Engine>>()
@@ -70,6 +71,8 @@ export class EngineHost {
         const { packDir, ...args } = req.args
         return embedCorpus(await this.engine(packDir), args, signal, (p) => onProgress(p))
       }
+      case 'writeDatastore':
+        return writeDatastore(req.args)
       case 'close': {
         const keys = req.args.packDir ? [resolve(req.args.packDir)] : [...this.engines.keys()]
         for (const k of keys) {

@@ -1,0 +1,280 @@
+// Main process / serve / CLI (plain Node). Builds a photo pack on the user's machine as a persistent job
+// (kind `pack-build`): download → verify → stage pack → embed the corpus → concepts → datastore → install.
+// [Note: staged jobs] The job row and its job_progress row live in SQLite; the work is checkpointed on disk
+// by each stage (pack-build-stages.ts), so pause, cancel and a crash all keep finished work and a resume
+// continues where it stopped. Inference runs in a build worker of its own (a second EngineClient), so
+// captioning in the studio is not queued behind a build. [Note: atomic install] The finished pack is
+// verified by opening it in the engine, then renamed into `<packs>/<id>`; it is activated only after that,
+// and only when asked: a cancelled or failed build never leaves a half-installed or active pack.
+import { mkdir, rename, rm, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import type { JobSummary } from '@shared/contract/jobs'
+import { StudioError } from '@shared/errors'
+import type { EngineCaller } from '../engine/client'
+import type { LoadedCatalogEntry } from '../engine/packs/catalog'
+import { swapIn } from '../engine/packs/install'
+import { RateMeter } from '../jobs/rate'
+import type { ServiceContext } from '../services/context'
+import { JobProgressRepo, type StageProgress } from '../store/job-progress-repo'
+import { JobsRepo } from '../store/jobs-repo'
+import { fetchEntry } from './fetch-entry'
+import { buildPaths, photoPackId, writeConcepts, writeStagePack, type FileEntry } from './pack-build-stages'
+
+export interface PackBuildRequest {
+  clipId: string
+  corpusId: string
+  maxCaptions?: number
+  activate?: boolean
+}
+
+export interface PackBuilderDeps {
+  ctx: ServiceContext
+  entries(): Promise<LoadedCatalogEntry[]>
+  packsDir: string
+  /** The concept vocabulary (models/vocab/photo-concepts.json). */
+  vocabFile: string
+  /** A fresh engine client for a build (its own worker), disposed when the build stops. */
+  engine(): EngineCaller
+  /** Called after a pack was installed (the engine service drops its memo; activates when asked). */
+  installed(packId: string, dir: string, activate: boolean): Promise<void>
+  download?: { retries?: number; idleTimeoutMs?: number; backoffMs?: number }
+}
+
+const STAGES = ['download model', 'download corpus', 'embed captions', 'concepts', 'datastore', 'install'] as const
+const KIND = 'pack-build'
+const EMIT_MS = 250
+
+export class PackBuilder {
+  private readonly jobs: JobsRepo
+  private readonly progressRepo: JobProgressRepo
+  private loop: Promise<void> | null = null
+  private current: { jobId: number; abort: AbortController } | null = null
+  private stopping = false
+
+  constructor(private readonly deps: PackBuilderDeps) {
+    this.jobs = new JobsRepo(deps.ctx.db)
+    this.progressRepo = new JobProgressRepo(deps.ctx.db)
+  }
+
+  private get buildsDir(): string {
+    return join(this.deps.ctx.dataDir, 'builds')
+  }
+
+  async enqueue(req: PackBuildRequest): Promise<JobSummary> {
+    const entries = await this.deps.entries()
+    const clip = entries.find((e) => e.id === req.clipId && e.kind === 'clip')
+    const corpus = entries.find((e) => e.id === req.corpusId && e.kind === 'corpus')
+    if (!clip) throw new StudioError('not_found', `no CLIP entry "${req.clipId}" in the catalogs`)
+    if (!corpus) throw new StudioError('not_found', `no corpus entry "${req.corpusId}" in the catalogs`)
+    const running = this.jobs.runnable(KIND).map((id) => this.jobs.summary(id)!).find((j) => j.params.clipId === req.clipId)
+    if (running) throw new StudioError('conflict', `a build of ${photoPackId(clip)} is already queued or running (job ${running.id})`)
+    const id = this.deps.ctx.db.transaction(() => {
+      const jobId = this.jobs.create(KIND, { ...req, packId: photoPackId(clip) }, [])
+      this.progressRepo.set(jobId, { stage: STAGES[0], index: 0, count: STAGES.length, unit: 'bytes', done: 0, total: 0, detail: {} })
+      return jobId
+    })()
+    this.kick()
+    return this.emit(id)
+  }
+
+  owns(jobId: number): boolean {
+    return this.jobs.summary(jobId)?.kind === KIND
+  }
+
+  start(): void {
+    if (this.jobs.runnable(KIND).length > 0) this.kick()
+  }
+
+  pause(jobId: number): JobSummary {
+    return this.stop(jobId, 'paused')
+  }
+
+  cancel(jobId: number): JobSummary {
+    return this.stop(jobId, 'cancelled')
+  }
+
+  resume(jobId: number): JobSummary {
+    const s = this.summary(jobId)
+    if (s.state === 'paused' || s.state === 'cancelled' || s.state === 'failed') {
+      this.jobs.setState(jobId, 'queued')
+      this.kick()
+    }
+    return this.emit(jobId)
+  }
+
+  async close(): Promise<void> {
+    this.stopping = true
+    this.current?.abort.abort()
+    await this.loop
+  }
+
+  waitIdle(): Promise<void> {
+    return this.loop ?? Promise.resolve()
+  }
+
+  private summary(jobId: number): JobSummary {
+    const s = this.jobs.summary(jobId)
+    if (!s || s.kind !== KIND) throw new StudioError('not_found', `pack build ${jobId} not found`)
+    return s
+  }
+
+  private stop(jobId: number, state: 'paused' | 'cancelled'): JobSummary {
+    const s = this.summary(jobId)
+    if (s.state === 'running' || s.state === 'queued' || (state === 'cancelled' && s.state === 'paused')) {
+      this.jobs.setState(jobId, state)
+      if (this.current?.jobId === jobId) this.current.abort.abort()
+    }
+    return this.emit(jobId)
+  }
+
+  private emit(jobId: number, meter?: RateMeter, current?: string): JobSummary {
+    const s = this.summary(jobId)
+    this.deps.ctx.emit({
+      type: 'job.progress',
+      jobId,
+      kind: KIND,
+      state: s.state,
+      done: s.done,
+      failed: 0,
+      total: s.total,
+      ratePerSec: meter?.perSecond() ?? 0,
+      etaSec: meter && s.total > s.done ? meter.etaSeconds(s.total - s.done) : null,
+      ...(current ? { current } : {}),
+      ...(s.stage ? { stage: s.stage } : {})
+    })
+    return s
+  }
+
+  private kick(): void {
+    if (this.loop || this.stopping) return
+    this.loop = (async () => {
+      for (;;) {
+        const [next] = this.jobs.runnable(KIND)
+        if (next === undefined || this.stopping) return
+        await this.run(next)
+      }
+    })()
+      .catch((err: unknown) => {
+        process.stderr.write(`pack builder stopped: ${(err as Error).stack ?? String(err)}\n`)
+      })
+      .finally(() => {
+        this.loop = null
+      })
+  }
+
+  private async run(jobId: number): Promise<void> {
+    const job = this.summary(jobId)
+    const req = job.params as unknown as PackBuildRequest
+    const abort = new AbortController()
+    this.current = { jobId, abort }
+    this.jobs.setState(jobId, 'running')
+    const engine = this.deps.engine()
+    try {
+      await this.stages(jobId, req, engine, abort.signal)
+      this.jobs.setState(jobId, 'done')
+    } catch (err) {
+      const state = this.jobs.summary(jobId)?.state
+      if (abort.signal.aborted || (err instanceof StudioError && err.code === 'cancelled')) {
+        if (state === 'running') this.jobs.setState(jobId, this.stopping ? 'running' : 'paused')
+      } else {
+        this.jobs.setState(jobId, 'failed', (err as Error).message)
+      }
+    } finally {
+      this.current = null
+      await engine.dispose().catch(() => undefined)
+    }
+    this.emit(jobId)
+  }
+
+  private async stages(jobId: number, req: PackBuildRequest, engine: EngineCaller, signal: AbortSignal): Promise<void> {
+    const entries = await this.deps.entries()
+    const clip = entries.find((e) => e.id === req.clipId)
+    const corpus = entries.find((e) => e.id === req.corpusId)
+    if (!clip || !corpus) throw new StudioError('not_found', `catalog entry ${!clip ? req.clipId : req.corpusId} is no longer in the catalogs`)
+    const paths = buildPaths(this.buildsDir, jobId)
+    await mkdir(paths.work, { recursive: true })
+    const downloads = join(this.deps.ctx.dataDir, 'downloads')
+    let meter = new RateMeter()
+    let lastEmit = 0
+    let lastDone = 0
+    const step = (index: number, unit: StageProgress['unit']) => (done: number, total: number, current?: string) => {
+      const prev = this.progressRepo.get(jobId)
+      if (prev?.index !== index) {
+        meter = new RateMeter()
+        lastDone = done
+      }
+      this.progressRepo.set(jobId, { stage: STAGES[index]!, index, count: STAGES.length, unit, done, total, detail: prev?.detail ?? {} })
+      const now = Date.now()
+      if (now - lastEmit >= EMIT_MS || done >= total) {
+        // rate in units per second: the meter ticks once per unit-chunk
+        if (done > lastDone) {
+          meter.tickUnits(done - lastDone)
+          lastDone = done
+        }
+        lastEmit = now
+        this.emit(jobId, meter, current)
+      }
+    }
+    const dl = { signal, env: process.env, ...(this.deps.download ? { download: this.deps.download } : {}) }
+    const s0 = step(0, 'bytes')
+    s0(0, 0, `Downloading ${clip.title}`)
+    const clipDir = await fetchEntry(clip, downloads, { ...dl, onProgress: (p) => s0(p.received, p.total ?? p.received, `Downloading ${p.file}`) })
+    const s1 = step(1, 'bytes')
+    s1(0, 0, `Downloading ${corpus.title}`)
+    const corpusDir = await fetchEntry(corpus, downloads, { ...dl, onProgress: (p) => s1(p.received, p.total ?? p.received, `Downloading ${p.file}`) })
+    const stage = await writeStagePack(clip, clipDir, paths, engine)
+    const s2 = step(2, 'captions')
+    s2(0, 0, 'Reading the caption corpus')
+    const corpusFile = join(corpusDir, corpus.files.find((f) => f.role === 'corpus')!.path)
+    const embedded = await engine.call(
+      'embedCorpus',
+      { packDir: paths.stagePack, corpusFile, format: 'coco-captions', outDir: paths.corpus, ...(req.maxCaptions ? { maxCaptions: req.maxCaptions } : {}), batch: 64 },
+      { signal, onProgress: (p) => s2(p.done, p.total, `Embedding captions with the text encoder`) }
+    )
+    const s3 = step(3, 'items')
+    s3(0, 1, 'Embedding the concept vocabulary')
+    const concepts = await writeConcepts(this.deps.vocabFile, paths, engine, stage.json.embedDim, signal)
+    s3(1, 1)
+    const s4 = step(4, 'items')
+    s4(0, 1, 'Writing the caption datastore')
+    const ds = await engine.call('writeDatastore', { corpusDir: paths.corpus, outDir: paths.stagePack, dim: stage.json.embedDim, source: { name: corpus.title, licence: corpus.licence, ...(corpus.attribution ? { attribution: corpus.attribution } : {}) } }, { signal })
+    s4(1, 1)
+    if (signal.aborted) throw new StudioError('cancelled', 'pack build cancelled')
+    const s5 = step(5, 'items')
+    s5(0, 1, 'Verifying and installing the pack')
+    const pack = {
+      ...stage.json,
+      version: `1.0.0+${corpus.id}.${embedded.rows}`,
+      licence: `${clip.licence}; captions: ${corpus.licence}`,
+      description: `${clip.title} with ${embedded.rows.toLocaleString('en')} captions from ${corpus.title}, assembled on this machine. Captions by retrieval (no trained decoder), concepts, VQA and crop heatmaps.`,
+      domain: clip.domain ?? 'photos',
+      ...ds.fragment,
+      concepts: { file: 'concepts.json' },
+      arrays: { ...((ds.fragment.arrays as object | undefined) ?? {}), concepts: { file: 'concepts.f32', shape: [concepts.rows, stage.json.embedDim] } },
+      defaults: { regions: 'crops', retrieval: true, retrievalK: 8, align: 'off', rankBy: 'clipS', conceptTopK: 6 },
+      files: [...stage.files, ...concepts.files, ...ds.files] satisfies FileEntry[],
+      provenance: {
+        builtBy: 'caption-studio pack builder',
+        builtAt: new Date().toISOString(),
+        sources: [clip, corpus].map((e) => ({ id: e.id, title: e.title, source: e.source, licence: e.licence, caveat: e.caveat ?? null, files: e.files.map((f) => ({ path: f.path, sha256: f.sha256 })), catalog: e.from })),
+        corpus: { read: embedded.read, duplicates: embedded.duplicates, rows: embedded.rows, maxCaptions: req.maxCaptions ?? null },
+        concepts: { rows: concepts.rows, vocabulary: 'models/vocab/photo-concepts.json' }
+      }
+    }
+    await writeFile(join(paths.stagePack, 'pack.json'), JSON.stringify(pack, null, 2))
+    // the engine verifies every sha256 and checks every model's I/O against pack.json before we install
+    await engine.call('open', { packDir: paths.stagePack })
+    await engine.call('close', {})
+    for (const junk of ['config.json']) if (!pack.files.some((f) => f.path === junk)) await rm(join(paths.stagePack, junk), { force: true })
+    const target = join(this.deps.packsDir, pack.id)
+    await mkdir(this.deps.packsDir, { recursive: true })
+    const staging = join(this.deps.packsDir, '.staging', `${pack.id}@build-${jobId}`)
+    await rm(staging, { recursive: true, force: true })
+    await mkdir(join(this.deps.packsDir, '.staging'), { recursive: true })
+    await rename(paths.stagePack, staging)
+    await swapIn(staging, target)
+    s5(1, 1)
+    await this.deps.installed(pack.id, target, req.activate ?? false)
+    await rm(paths.work, { recursive: true, force: true })
+  }
+}
