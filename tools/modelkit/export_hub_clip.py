@@ -32,8 +32,8 @@ import torch
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from hf_clip import (PROJECTION_DIM, CLIPTextModelWithProjection, CLIPVisionModelWithProjection, check_divisible,  # noqa: E402
-                     count_params, randomise, reference_outputs, tower_config)
+from hf_clip import (PROJECTION_DIM, CLIPTextModelWithProjection, CLIPVisionModelWithProjection, count_params,  # noqa: E402
+                     randomise, reference_outputs, tower_config)
 from hub_int8 import quantize_weights  # noqa: E402
 from kit_export import sha256  # noqa: E402
 
@@ -73,8 +73,12 @@ def parse_args(argv=None):
             setattr(a, k, v)
     if a.vocab_size < 3:
         ap.error("--vocab-size must be at least 3 (SOT and EOT are the last two ids)")
-    check_divisible(a.width, a.heads, "vision")
-    check_divisible(a.text_width, a.text_heads, "text")
+    for what, width, heads in (("vision", a.width, a.heads), ("text", a.text_width, a.text_heads)):
+        if width <= 0 or heads <= 0 or width % heads != 0:
+            ap.error(f"{what}: width {width} must be a positive multiple of its heads ({heads})")
+    for what, n in (("--layers", a.layers), ("--text-layers", a.text_layers)):
+        if n < 1:
+            ap.error(f"{what} must be at least 1")
     return a
 
 

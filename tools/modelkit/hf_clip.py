@@ -258,7 +258,3 @@ def reference_outputs(model: CLIPVisionModelWithProjection, pixel_values):
 def count_params(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())
 
-
-def check_divisible(width: int, heads: int, what: str):
-    if width <= 0 or heads <= 0 or width % heads != 0:
-        raise SystemExit(f"{what}: width {width} must be a positive multiple of heads {heads}")
