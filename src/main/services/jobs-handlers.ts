@@ -1,20 +1,22 @@
 // Main process / serve / CLI (plain Node). Handlers of the jobs domain, over the one JobRunner of this host.
 import type { Handlers } from './dispatch'
 import type { JobRunner } from '../jobs/runner'
+import type { PackBuilder } from '../models/pack-builder'
 
 type JobHandlers = Pick<Handlers, `jobs.${string}` & keyof Handlers>
 
-export function createJobHandlers(runner: JobRunner): JobHandlers {
+/** Caption jobs run in the JobRunner; pack builds ([Note: staged jobs]) in the PackBuilder. */
+export function createJobHandlers(runner: JobRunner, builder: PackBuilder): JobHandlers {
   return {
     'jobs.list': () => runner.repo.list(),
     'jobs.get': ({ jobId }) => ({ job: runner.summary(jobId), failures: runner.repo.failures(jobId) }),
     'jobs.startCaption': (req) => runner.enqueue(req),
-    'jobs.pause': ({ jobId }) => runner.pause(jobId),
-    'jobs.resume': ({ jobId }) => runner.resume(jobId),
-    'jobs.cancel': ({ jobId }) => runner.cancel(jobId),
+    'jobs.pause': ({ jobId }) => (builder.owns(jobId) ? builder.pause(jobId) : runner.pause(jobId)),
+    'jobs.resume': ({ jobId }) => (builder.owns(jobId) ? builder.resume(jobId) : runner.resume(jobId)),
+    'jobs.cancel': ({ jobId }) => (builder.owns(jobId) ? builder.cancel(jobId) : runner.cancel(jobId)),
     'jobs.retryFailed': ({ jobId }) => runner.retryFailed(jobId),
     'jobs.waitIdle': async () => {
-      await runner.waitIdle()
+      await Promise.all([runner.waitIdle(), builder.waitIdle()])
       return { ok: true as const }
     }
   }

@@ -1,6 +1,8 @@
 // Main process / serve / CLI (plain Node). [Note: one contract] Composes the handler factories of every
 // domain into the one handler table that all three hosts dispatch through.
-import { bundledPacksDir } from '../paths'
+import { bundledPacksDir, photoVocabularyPath, shippedCatalogPath } from '../paths'
+import { join } from 'node:path'
+import { createCatalogService } from '../models/catalog-handlers'
 import type { SystemInfo } from '@shared/contract/system'
 import { createCaptionHandlers } from './captions-handlers'
 import { createContext, type ServiceContext } from './context'
@@ -40,6 +42,11 @@ export interface ServiceOptions {
   engine?: EngineCaller
   /** Folder of bundled packs (default: the repository's models/). */
   bundledPacksDir?: string
+  /** User catalog files given to this host (`--catalog FILE`). */
+  catalogFiles?: readonly string[]
+  /** Pack builds: engine factory (tests) and download tuning (tests shorten retries). */
+  buildEngine?: () => EngineCaller
+  download?: { retries?: number; idleTimeoutMs?: number; backoffMs?: number }
 }
 
 /** Images per engine request in batch jobs: batched preprocessing and encoding, small enough that cancel
@@ -84,6 +91,21 @@ export function createServices(dataDir: string, host: SystemInfo['host'], opts: 
     const out = await engineService.captionMany(imageIds, options, signal)
     return out.map((r) => (r instanceof Error ? r : toOutcome(r)))
   }
+  const catalogService = createCatalogService({
+    ctx,
+    shippedCatalog: shippedCatalogPath(),
+    ...(opts.catalogFiles ? { catalogFiles: opts.catalogFiles } : {}),
+    vocabFile: photoVocabularyPath(),
+    packsDir: join(dataDir, 'packs'),
+    installedPackIds: async () => new Set((await engineHandlers['models.list']({})).packs.filter((p) => !p.problem).map((p) => p.id)),
+    installed: async (packId, _dir, activate) => {
+      await engine.call('close', {})
+      if (activate) await engineHandlers['models.activate']({ id: packId })
+      else ctx.emit({ type: 'engine.changed', packId: null })
+    },
+    ...(opts.buildEngine ? { buildEngine: opts.buildEngine } : {}),
+    ...(opts.download ? { download: opts.download } : {})
+  })
   const reviewRepo = new ReviewRepo(ctx.db)
   // Batch jobs send JOB_CHUNK images per engine request (runner.ts, note "chunks"); a test's captioner
   // replaces both paths.
@@ -93,7 +115,8 @@ export function createServices(dataDir: string, host: SystemInfo['host'], opts: 
     'system.info': () => ({ host, version: VERSION, dataDir, platform: `${process.platform}-${process.arch}` }),
     ...createLibraryHandlers(ctx, scans),
     ...createCaptionHandlers(ctx),
-    ...createJobHandlers(jobs),
+    ...createJobHandlers(jobs, catalogService.builder),
+    ...catalogService.handlers,
     ...createReviewHandlers(ctx),
     ...engineHandlers,
     ...analysis.handlers,
@@ -111,7 +134,10 @@ export function createServices(dataDir: string, host: SystemInfo['host'], opts: 
       return { candidates: open.length ? open : stored, result }
     }
   }
-  if (opts.resumeJobs !== false) jobs.start()
+  if (opts.resumeJobs !== false) {
+    jobs.start()
+    catalogService.builder.start()
+  }
   return {
     ctx,
     handlers,
@@ -120,6 +146,7 @@ export function createServices(dataDir: string, host: SystemInfo['host'], opts: 
     call: (name, input) => dispatch(handlers, name, input),
     async close() {
       analysis.dispose()
+      await catalogService.builder.close()
       await jobs.stop()
       await scans.waitAll().catch(() => undefined)
       await engine.dispose().catch(() => undefined)

@@ -4,6 +4,7 @@
 import type * as v from 'valibot'
 import { analysis } from './analysis'
 import { captions } from './captions'
+import { catalog } from './catalog'
 import { exportsDomain } from './exports'
 import { engine } from './engine'
 import { jobs } from './jobs'
@@ -21,6 +22,7 @@ export const operations = {
   ...jobs,
   ...engine,
   ...models,
+  ...catalog,
   ...suggest,
   ...analysis,
   ...review
