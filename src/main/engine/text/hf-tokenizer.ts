@@ -85,8 +85,11 @@ export class HfTokenizer implements Tokenizer {
     const tj = parsed.output
     if (tj.model.type !== 'BPE') throw new StudioError('model_error', `${fileName}: model.type "${tj.model.type}" is not supported (hf-tokenizer-json reads BPE tokenizers)`)
     const cfgFile = config?.file ?? 'tokenizer_config.json'
-    const cfgParsed = v.safeParse(HfTokenizerConfig, config?.json ?? {})
-    if (!cfgParsed.success) throw new StudioError('model_error', `${cfgFile}: not a tokenizer_config.json (${issueText(cfgParsed.issues)})`)
+    const cfgJson = config?.json ?? {}
+    const cfgParsed = v.safeParse(HfTokenizerConfig, cfgJson)
+    if (!cfgParsed.success || Array.isArray(cfgJson)) {
+      throw new StudioError('model_error', `${cfgFile}: not a tokenizer_config.json (${cfgParsed.success ? 'a JSON array' : issueText(cfgParsed.issues)})`)
+    }
     const cfg = cfgParsed.output
 
     try {
@@ -94,8 +97,15 @@ export class HfTokenizer implements Tokenizer {
     } catch (err) {
       throw new StudioError('model_error', `${fileName}: ${(err as Error).message}`)
     }
+    const vocab = tj.model.vocab
+    tj.model.merges.forEach((m, i) => {
+      const [a, b] = typeof m === 'string' ? m.split(' ') : m
+      if (a === undefined || b === undefined || !Object.hasOwn(vocab, a) || !Object.hasOwn(vocab, b) || !Object.hasOwn(vocab, a + b)) {
+        throw new StudioError('model_error', `${fileName}: merge ${i} ("${typeof m === 'string' ? m : m.join(' ')}") uses or makes a token that is not in the vocabulary`)
+      }
+    })
     let size = 0
-    for (const id of Object.values(tj.model.vocab)) size = Math.max(size, id + 1)
+    for (const id of Object.values(vocab)) size = Math.max(size, id + 1)
     for (const t of tj.added_tokens) {
       size = Math.max(size, t.id + 1)
       if (t.special) this.special.add(t.id)
@@ -112,9 +122,9 @@ export class HfTokenizer implements Tokenizer {
     }
     const bos = named('bos_token', cfg.bos_token) ?? probe[0]
     const eos = named('eos_token', cfg.eos_token) ?? probe[probe.length - 1]
-    if (probe.length !== 2 || bos === undefined || eos === undefined || probe[0] !== bos || probe[1] !== eos) {
+    if (probe.length !== 2 || bos === undefined || eos === undefined || bos === eos || probe[0] !== bos || probe[1] !== eos) {
       const shown = probe.map((id) => this.lib.id_to_token(id) ?? String(id)).join(' ')
-      throw new StudioError('model_error', `${fileName}: the post_processor must wrap a text as [start] … [end] with the start/end tokens${config ? ` of ${cfgFile}` : ''}; an empty text gives [${shown}]`)
+      throw new StudioError('model_error', `${fileName}: the post_processor must wrap a text as [start] … [end] with two different start/end tokens${config ? ` (those of ${cfgFile})` : ''}; an empty text gives [${shown}]`)
     }
     for (const [role, id] of [['start', bos], ['end', eos]] as const) {
       if (!this.special.has(id)) throw new StudioError('model_error', `${fileName}: the ${role} token "${this.lib.id_to_token(id)}" (id ${id}) is not a special token in added_tokens`)
