@@ -19,6 +19,7 @@
 import { Tokenizer as HfLibTokenizer } from '@huggingface/tokenizers'
 import * as v from 'valibot'
 import { StudioError } from '@shared/errors'
+import { padBatch } from './token-batch'
 import type { TokenBatch, Tokenizer } from './tokenizer'
 
 export const HF_TOKENIZER_TYPE = 'hf-tokenizer-json'
@@ -165,17 +166,7 @@ export class HfTokenizer implements Tokenizer {
   }
 
   batch(texts: readonly string[]): TokenBatch {
-    const encoded = texts.map((t) => this.encode(t))
-    const seq = Math.max(1, ...encoded.map((e) => e.length))
-    const ids = new BigInt64Array(texts.length * seq).fill(BigInt(this.pad))
-    const mask = new BigInt64Array(texts.length * seq)
-    encoded.forEach((e, b) =>
-      e.forEach((id, t) => {
-        ids[b * seq + t] = BigInt(id)
-        mask[b * seq + t] = 1n
-      })
-    )
-    return { ids, mask, batch: texts.length, seq }
+    return padBatch(texts.map((t) => this.encode(t)), this.pad)
   }
 
   /** True when the word is one token of the vocabulary (`word</w>` for CLIP). */

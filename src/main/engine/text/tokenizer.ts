@@ -8,6 +8,7 @@
 import * as v from 'valibot'
 import { StudioError } from '@shared/errors'
 import { ClipBpeTokenizer } from './tokenizer-bpe'
+import { padBatch } from './token-batch'
 import { HF_TOKENIZER_TYPE, HfTokenizer, type TokenizerConfigFile } from './hf-tokenizer'
 
 export interface TokenBatch {
@@ -101,18 +102,7 @@ export class WordTokenizer implements Tokenizer {
   }
 
   batch(texts: readonly string[]): TokenBatch {
-    const encoded = texts.map((t) => this.encode(t))
-    const seq = Math.max(1, ...encoded.map((e) => e.length))
-    const ids = new BigInt64Array(texts.length * seq)
-    const mask = new BigInt64Array(texts.length * seq)
-    encoded.forEach((e, b) => {
-      e.forEach((id, t) => {
-        ids[b * seq + t] = BigInt(id)
-        mask[b * seq + t] = 1n
-      })
-      for (let t = e.length; t < seq; t++) ids[b * seq + t] = BigInt(this.pad)
-    })
-    return { ids, mask, batch: texts.length, seq }
+    return padBatch(texts.map((t) => this.encode(t)), this.pad)
   }
 
   hasWord(word: string): boolean {
