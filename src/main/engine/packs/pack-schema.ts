@@ -113,7 +113,8 @@ export const PackJson = v.object({
     mean: v.tuple([v.number(), v.number(), v.number()]),
     std: v.tuple([v.pipe(v.number(), v.gtValue(0)), v.pipe(v.number(), v.gtValue(0)), v.pipe(v.number(), v.gtValue(0))])
   }),
-  tokenizer: v.object({ file: PackPath, type: v.string() }),
+  /** `config`: a tokenizer_config.json beside a Hugging Face tokenizer.json (type "hf-tokenizer-json"). */
+  tokenizer: v.object({ file: PackPath, type: v.string(), config: v.optional(PackPath) }),
   models: v.object({ image: ImageModelSpec, text: TextModelSpec }),
   decoders: v.optional(v.array(DecoderSpec), []),
   defaultDecoder: v.optional(v.string()),
@@ -143,6 +144,7 @@ export type PackJson = v.InferOutput<typeof PackJson>
 /** Every pack-relative file that pack.json refers to (each must be listed in `files`). */
 export function referencedFiles(p: PackJson): string[] {
   const out = new Set<string>([p.tokenizer.file, p.models.image.file, p.models.text.file])
+  if (p.tokenizer.config) out.add(p.tokenizer.config)
   for (const d of p.decoders) {
     out.add(d.file)
     if (d.cache) out.add(d.cache.file)

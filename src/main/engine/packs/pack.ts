@@ -133,7 +133,9 @@ export async function loadPack(dirIn: string, opts: LoadOptions = {}): Promise<L
   const dir = resolve(dirIn)
   const json = await readPackJson(dir)
   const verify = await verifyFiles(dir, json.files, opts.cache ?? new VerifyCache(), opts.signal)
-  const tokenizer = createTokenizer(json.tokenizer.type, await readJsonFile(dir, json.tokenizer.file), json.tokenizer.file)
+  const tc = json.tokenizer.config
+  const tokenizerConfig = tc ? { json: await readJsonFile(dir, tc), file: tc } : undefined
+  const tokenizer = createTokenizer(json.tokenizer.type, await readJsonFile(dir, json.tokenizer.file), json.tokenizer.file, tokenizerConfig)
   const pack: LoadedPack = { dir, json, tokenizer, datastoreCaptions: [], conceptList: [], verify }
   const a = json.arrays
   if (a.datastore && json.datastore) {

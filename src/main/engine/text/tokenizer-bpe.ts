@@ -5,6 +5,7 @@
 // byte-encoded with the GPT-2 byte→unicode table, merged by rank, and wrapped as SOT … EOT, zero-padded.
 import * as v from 'valibot'
 import { StudioError } from '@shared/errors'
+import { padBatch } from './token-batch'
 import type { TokenBatch, Tokenizer } from './tokenizer'
 
 const SPLIT = /<\|startoftext\|>|<\|endoftext\|>|'s|'t|'re|'ve|'m|'ll|'d|[\p{L}]+|[\p{N}]|[^\s\p{L}\p{N}]+/gu
@@ -132,17 +133,7 @@ export class ClipBpeTokenizer implements Tokenizer {
   }
 
   batch(texts: readonly string[]): TokenBatch {
-    const encoded = texts.map((t) => this.encode(t))
-    const seq = Math.max(1, ...encoded.map((e) => e.length))
-    const ids = new BigInt64Array(texts.length * seq)
-    const mask = new BigInt64Array(texts.length * seq)
-    encoded.forEach((e, b) =>
-      e.forEach((id, t) => {
-        ids[b * seq + t] = BigInt(id)
-        mask[b * seq + t] = 1n
-      })
-    )
-    return { ids, mask, batch: texts.length, seq }
+    return padBatch(texts.map((t) => this.encode(t)), this.pad)
   }
 
   hasWord(word: string): boolean {

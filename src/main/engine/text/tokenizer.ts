@@ -2,10 +2,14 @@
 // [Note: tokenizer seam] The engine only needs `encode` (text → ids with special tokens), `decode`
 // (ids → text, special tokens dropped) and `batch` (padded int64 ids + mask for the text encoder). The
 // word-level tokenizer of `caption-studio-pack/1` is implemented here; the CLIP BPE tokenizer (pack
-// `tokenizer.type: "clip-bpe"`, tokenizer-bpe.ts) implements the same interface.
+// `tokenizer.type: "clip-bpe"`, tokenizer-bpe.ts) and the hub tokenizer (`"hf-tokenizer-json"`, a Hugging Face
+// tokenizer.json + tokenizer_config.json run by @huggingface/tokenizers, hf-tokenizer.ts) implement the same
+// interface.
 import * as v from 'valibot'
 import { StudioError } from '@shared/errors'
 import { ClipBpeTokenizer } from './tokenizer-bpe'
+import { padBatch } from './token-batch'
+import { HF_TOKENIZER_TYPE, HfTokenizer, type TokenizerConfigFile } from './hf-tokenizer'
 
 export interface TokenBatch {
   ids: BigInt64Array
@@ -98,18 +102,7 @@ export class WordTokenizer implements Tokenizer {
   }
 
   batch(texts: readonly string[]): TokenBatch {
-    const encoded = texts.map((t) => this.encode(t))
-    const seq = Math.max(1, ...encoded.map((e) => e.length))
-    const ids = new BigInt64Array(texts.length * seq)
-    const mask = new BigInt64Array(texts.length * seq)
-    encoded.forEach((e, b) => {
-      e.forEach((id, t) => {
-        ids[b * seq + t] = BigInt(id)
-        mask[b * seq + t] = 1n
-      })
-      for (let t = e.length; t < seq; t++) ids[b * seq + t] = BigInt(this.pad)
-    })
-    return { ids, mask, batch: texts.length, seq }
+    return padBatch(texts.map((t) => this.encode(t)), this.pad)
   }
 
   hasWord(word: string): boolean {
@@ -117,8 +110,11 @@ export class WordTokenizer implements Tokenizer {
   }
 }
 
-/** Build the tokenizer a pack declares from its parsed tokenizer file. */
-export function createTokenizer(type: string, json: unknown, fileName: string): Tokenizer {
+/** Build the tokenizer a pack declares from its parsed tokenizer file and, for `hf-tokenizer-json`, its
+ *  optional parsed tokenizer_config.json (`pack.json` `tokenizer.config`). */
+export function createTokenizer(type: string, json: unknown, fileName: string, config?: TokenizerConfigFile): Tokenizer {
+  if (type === HF_TOKENIZER_TYPE) return new HfTokenizer(json, fileName, config)
+  if (config) throw new StudioError('model_error', `${config.file}: tokenizer.config is read only by tokenizer type "${HF_TOKENIZER_TYPE}", not "${type}"`)
   if (type === 'word') {
     const parsed = v.safeParse(WordTokenizerJson, json)
     if (!parsed.success) {
