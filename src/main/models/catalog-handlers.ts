@@ -3,7 +3,8 @@
 // Catalog files, in order (a later entry replaces an earlier one with its id): the shipped models/catalog.json,
 // `STUDIO_CATALOG` (a path list), the host's `--catalog` files, and the ones added in the model manager
 // (remembered in `<dataDir>/catalogs.json`).
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises'
+import { createHash } from 'node:crypto'
+import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises'
 import { delimiter, join, resolve } from 'node:path'
 import * as v from 'valibot'
 import type { CatalogEntrySummary } from '@shared/contract/catalog'
@@ -95,8 +96,25 @@ export function createCatalogService(opts: CatalogServiceOptions): { handlers: C
 
   const handlers: CatalogHandlers = {
     'models.catalog': () => summary(),
-    'models.addCatalog': async ({ path }) => {
-      const file = resolve(path)
+    'models.addCatalog': async ({ path, text, name }) => {
+      let file: string
+      if (path !== undefined) file = resolve(path)
+      else {
+        // a picked file's text: validated, then kept in the data folder under a name derived from its content
+        const dir = join(opts.ctx.dataDir, 'catalogs')
+        await mkdir(dir, { recursive: true })
+        const safe = (name ?? 'catalog').replace(/[^A-Za-z0-9._-]+/g, '_').replace(/\.json$/i, '').slice(0, 60) || 'catalog'
+        file = join(dir, `${safe}-${createHash('sha256').update(text!).digest('hex').slice(0, 8)}.json`)
+        const tmp = `${file}.tmp`
+        await writeFile(tmp, text!)
+        try {
+          await readCatalogFile(tmp)
+        } catch (err) {
+          await rm(tmp, { force: true })
+          throw err
+        }
+        await rename(tmp, file)
+      }
       await readCatalogFile(file) // refuse a bad file before remembering it
       const list = [...new Set([...(await saved()), file])]
       await mkdir(opts.ctx.dataDir, { recursive: true })

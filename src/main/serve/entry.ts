@@ -1,4 +1,4 @@
-// Serve host (plain Node) entry: `npm run serve -- [--port N] [--host H] [--data-dir DIR] [--add FOLDER] [--test-ops]`.
+// Serve host (plain Node) entry: `npm run serve -- [--port N] [--host H] [--data-dir DIR] [--add FOLDER] [--catalog FILE] [--test-ops]`.
 // Prints the URL with its token; stops cleanly on SIGINT/SIGTERM.
 import { parseArgs } from 'node:util'
 import { defaultDataDir } from '../services/data-dir'
@@ -14,13 +14,14 @@ async function main(): Promise<void> {
       'data-dir': { type: 'string' },
       token: { type: 'string' },
       add: { type: 'string', multiple: true },
+      catalog: { type: 'string', multiple: true },
       // [Note: contract tiers] tests only: also answer internal operations (library.waitForScans, …)
       'test-ops': { type: 'boolean', default: false }
     },
     strict: true
   })
   const dataDir = values['data-dir'] ?? defaultDataDir()
-  const services = createServices(dataDir, 'serve')
+  const services = createServices(dataDir, 'serve', { catalogFiles: values.catalog ?? [] })
   const token = values.token ?? process.env.STUDIO_TOKEN
   const running = await startServer(services, { host: values.host, port: Number(values.port), testOps: values['test-ops'], ...(token ? { token } : {}) })
   for (const folder of values.add ?? []) await services.call('library.addRoot', { path: folder })

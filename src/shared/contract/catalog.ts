@@ -37,7 +37,20 @@ export const CatalogOutput = v.object({
 
 export const catalog = {
   'models.catalog': op(Empty, CatalogOutput, 'Catalog entries (shipped and user catalogs) with licences, sizes and install state'),
-  'models.addCatalog': op(v.object({ path: UserPath }), CatalogOutput, 'Add a user catalog file (validated; remembered for this data folder)'),
+  'models.addCatalog': op(
+    v.pipe(
+      v.object({
+        /** A catalog file on the host's disk (CLI, serve with a typed path). */
+        path: v.optional(UserPath),
+        /** Or the file's text, as a browser file picker reads it (kept in the data folder). */
+        text: v.optional(v.pipe(v.string(), v.maxLength(2_000_000, 'a catalog file is at most 2 MB'))),
+        name: v.optional(v.pipe(v.string(), v.maxLength(200)))
+      }),
+      v.check((i) => (i.path === undefined) !== (i.text === undefined), 'give either path or text')
+    ),
+    CatalogOutput,
+    'Add a user catalog (validated before it is remembered for this data folder)'
+  ),
   'models.get': op(
     v.object({
       clipId: EntryId,

@@ -5,17 +5,37 @@ import { cliEngine } from '../cli-support'
 import { defaultDataDir } from '../../services/data-dir'
 import { createEngineHandlers } from '../../services/engine-handlers'
 import { emit, log, parse, type CliCommand } from '../command'
+import { runModelsGet } from './models-get'
 
 export const modelsCommand: CliCommand = {
   name: 'models',
-  summary: 'List, verify, install or activate caption packs',
+  summary: 'List, verify, install or activate caption packs; get a photo pack from a catalog',
   usage: `usage: caption-studio models list [--data-dir DIR] [--bundled DIR]
        caption-studio models verify <id> [--data-dir DIR]
        caption-studio models install <folder|https://…/pack.json> [--activate] [--data-dir DIR]
-       caption-studio models activate <id> [--data-dir DIR]`,
+       caption-studio models activate <id> [--data-dir DIR]
+       caption-studio models catalog [--catalog FILE]… [--data-dir DIR]
+       caption-studio models get <clip-id> --corpus <corpus-id> [--max-captions N] [--catalog FILE]… [--no-activate] [--data-dir DIR]
+
+  get      download the pinned files (verified by sha256), embed the corpus captions and install the pack;
+           Ctrl+C pauses, running it again resumes. Example: models get clip-vit-b32 --corpus coco-captions-2017
+  catalog  the catalog entries (shipped models/catalog.json, STUDIO_CATALOG, --catalog files) as JSON`,
   async run(argv) {
-    const { values, positionals } = parse(argv, { 'data-dir': { type: 'string' }, bundled: { type: 'string' }, activate: { type: 'boolean' } })
+    const { values, positionals } = parse(argv, {
+      'data-dir': { type: 'string' },
+      bundled: { type: 'string' },
+      activate: { type: 'boolean' },
+      'no-activate': { type: 'boolean' },
+      corpus: { type: 'string' },
+      'max-captions': { type: 'string' },
+      catalog: { type: 'string', multiple: true }
+    })
     const [sub, arg] = positionals
+    if (sub === 'get' || sub === 'catalog') {
+      const max = values['max-captions'] === undefined ? undefined : Number(values['max-captions'])
+      if (max !== undefined && (!Number.isInteger(max) || max < 10)) throw new StudioError('invalid_input', '--max-captions must be an integer ≥ 10')
+      return runModelsGet({ sub, clipId: arg, corpus: values.corpus, maxCaptions: max, catalogs: values.catalog ?? [], dataDir: values['data-dir'], activate: !values['no-activate'] })
+    }
     const engine = cliEngine()
     let lastPct = -1
     const h = createEngineHandlers({
@@ -52,7 +72,7 @@ export const modelsCommand: CliCommand = {
           emit(await h['models.activate']({ id: arg }))
           return 0
         default:
-          throw new StudioError('invalid_input', `unknown subcommand "${sub ?? ''}" (list, verify, install, activate)`)
+          throw new StudioError('invalid_input', `unknown subcommand "${sub ?? ''}" (list, verify, install, activate, catalog, get)`)
       }
     } finally {
       await engine.dispose()
