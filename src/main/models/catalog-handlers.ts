@@ -12,10 +12,12 @@ import type { Handlers } from '../services/dispatch'
 import type { ServiceContext } from '../services/context'
 import { EngineClient, type EngineCaller } from '../engine/client'
 import { downloadBytes, fileUrl, hubEndpoint, loadCatalogs, readCatalogFile, type LoadedCatalogEntry } from '../engine/packs/catalog'
+import { readPackJson } from '../engine/packs/pack'
+import { checkDomain } from './domain-guard'
 import { PackBuilder } from './pack-builder'
 import { photoPackId } from './pack-build-stages'
 
-type CatalogHandlers = Pick<Handlers, 'models.catalog' | 'models.addCatalog' | 'models.get'>
+type CatalogHandlers = Pick<Handlers, 'models.catalog' | 'models.addCatalog' | 'models.get' | 'models.domainCheck'>
 
 export interface CatalogServiceOptions {
   ctx: ServiceContext
@@ -28,6 +30,10 @@ export interface CatalogServiceOptions {
   /** Which packs exist (to show "installed"). */
   installedPackIds(): Promise<Set<string>>
   installed(packId: string, dir: string, activate: boolean): Promise<void>
+  /** The active pack's folder, or null when none is usable. */
+  activePack(): Promise<{ id: string; dir: string } | null>
+  /** The bundled demo pack's folder (for "Open the demo library"), if bundled. */
+  demoPackDir: string | null
   /** Engine for builds (default: a fresh worker per build). */
   buildEngine?: () => EngineCaller
   download?: { retries?: number; idleTimeoutMs?: number; backoffMs?: number }
@@ -123,7 +129,15 @@ export function createCatalogService(opts: CatalogServiceOptions): { handlers: C
       await rename(tmp, savedFile)
       return summary()
     },
-    'models.get': (req) => builder.enqueue(req)
+    'models.get': (req) => builder.enqueue(req),
+    'models.domainCheck': async () => {
+      const roots = opts.ctx.images.liveRoots().map((r) => r.path)
+      const demo = opts.demoPackDir ? await readPackJson(opts.demoPackDir).catch(() => null) : null
+      const demoLibrary = demo?.samples ? join(opts.demoPackDir!, demo.samples.dir) : null
+      const active = await opts.activePack()
+      const json = active ? await readPackJson(active.dir).catch(() => null) : null
+      return checkDomain(active && json ? { id: json.id, dir: active.dir, ...(json.domain ? { domain: json.domain } : {}), ...(json.samples ? { samplesDir: json.samples.dir } : {}) } : null, roots, demoLibrary)
+    }
   }
   return { handlers, builder, entries }
 }

@@ -1,6 +1,7 @@
 // Main process / serve / CLI (plain Node). [Note: one contract] Composes the handler factories of every
 // domain into the one handler table that all three hosts dispatch through.
 import { bundledPacksDir, photoVocabularyPath, shippedCatalogPath } from '../paths'
+import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { createCatalogService } from '../models/catalog-handlers'
 import type { SystemInfo } from '@shared/contract/system'
@@ -103,6 +104,12 @@ export function createServices(dataDir: string, host: SystemInfo['host'], opts: 
       if (activate) await engineHandlers['models.activate']({ id: packId })
       else ctx.emit({ type: 'engine.changed', packId: null })
     },
+    activePack: async () => {
+      const l = await engineHandlers['models.list']({})
+      const p = l.packs.find((x) => x.id === l.activeId && !x.problem)
+      return p ? { id: p.id, dir: p.dir } : null
+    },
+    demoPackDir: existsSync(join(opts.bundledPacksDir ?? bundledPacksDir(), 'shapes-demo', 'pack.json')) ? join(opts.bundledPacksDir ?? bundledPacksDir(), 'shapes-demo') : null,
     ...(opts.buildEngine ? { buildEngine: opts.buildEngine } : {}),
     ...(opts.download ? { download: opts.download } : {})
   })

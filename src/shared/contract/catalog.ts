@@ -35,7 +35,16 @@ export const CatalogOutput = v.object({
   hubEndpoint: v.string()
 })
 
+export const DomainCheckOutput = v.object({
+  packId: v.nullable(v.string()),
+  domain: v.nullable(v.string()),
+  notice: v.nullable(v.string()),
+  offer: v.nullable(v.picklist(['photo-pack'])),
+  demoLibrary: v.nullable(v.string())
+})
+
 export const catalog = {
+  'models.domainCheck': op(Empty, DomainCheckOutput, 'Does the active pack fit the library? (the demo pack knows only ShapesWorld); where the demo library is'),
   'models.catalog': op(Empty, CatalogOutput, 'Catalog entries (shipped and user catalogs) with licences, sizes and install state'),
   'models.addCatalog': op(
     v.pipe(

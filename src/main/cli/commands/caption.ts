@@ -6,6 +6,9 @@ import { StudioError } from '@shared/errors'
 import type { CaptionOptions, CaptionResult } from '../../engine/client'
 import { cliEngine, expandInputs, num, onOff, oneOf, packDirFrom } from '../cli-support'
 import { emit, log, parse, type CliCommand } from '../command'
+import { dirname } from 'node:path'
+import { readPackJson } from '../../engine/packs/pack'
+import { checkDomain } from '../../models/domain-guard'
 
 const CHUNK = 32
 const r4 = (x: number | undefined) => (x === undefined ? undefined : Math.round(x * 1e4) / 1e4)
@@ -75,6 +78,10 @@ export const captionCommand: CliCommand = {
     for (const k of Object.keys(options) as (keyof CaptionOptions)[]) if (options[k] === undefined) delete options[k]
     const files = await expandInputs(positionals, (p, why) => log(`skipped ${p}: ${why}`))
     if (files.length === 0) throw new StudioError('not_found', 'no images found in the given paths')
+    // [Note: domain guard] the same sentence the studio shows, once
+    const pack = await readPackJson(packDir)
+    const notice = checkDomain({ id: pack.id, dir: packDir, ...(pack.domain ? { domain: pack.domain } : {}), ...(pack.samples ? { samplesDir: pack.samples.dir } : {}) }, [...new Set(files.map((f) => dirname(f)))], null).notice
+    if (notice) log(`warning: ${notice.replace('Get the photo pack in Models.', 'Get the photo pack: caption-studio models get clip-vit-b32 --corpus coco-captions-2017')}`)
     const client = cliEngine()
     let failed = 0
     try {

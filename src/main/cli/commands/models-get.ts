@@ -8,7 +8,7 @@ import type { JobSummary } from '@shared/contract/jobs'
 import { StudioError } from '@shared/errors'
 import { createServices } from '../../services/services'
 import { defaultDataDir } from '../../services/data-dir'
-import { formatBytes, formatEtaSeconds } from '../format'
+import { formatBytes, formatEta } from '@shared/format'
 import { emit, log } from '../command'
 
 export interface ModelsGetArgs {
@@ -49,7 +49,7 @@ export async function runModelsGet(a: ModelsGetArgs): Promise<number> {
       lastLine = now
       const st = e.stage ? `[${e.stage.index + 1}/${e.stage.count} ${e.stage.name}] ` : ''
       const amount = e.stage?.unit === 'bytes' ? `${formatBytes(e.done)} of ${e.total ? formatBytes(e.total) : '?'}` : `${e.done.toLocaleString('en')} of ${e.total.toLocaleString('en')}`
-      log(`${st}${amount}${e.etaSec !== null ? `, ETA ${formatEtaSeconds(e.etaSec)}` : ''}${e.current ? ` — ${e.current}` : ''}`)
+      log(`${st}${amount}${e.etaSec !== null ? `, ETA ${formatEta(e.etaSec)}` : ''}${e.current ? ` — ${e.current}` : ''}`)
     })
     const job = prior
       ? ((await services.call('jobs.resume', { jobId: prior.id })) as JobSummary)

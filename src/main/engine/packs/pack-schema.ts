@@ -132,6 +132,8 @@ export const PackJson = v.object({
   datastore: v.optional(v.object({ captions: PackPath })),
   concepts: v.optional(v.object({ file: PackPath })),
   defaults: v.optional(PackDefaults, {}),
+  /** The pack's own sample images ([Note: domain guard]: the demo pack is right only on its samples). */
+  samples: v.optional(v.object({ dir: PackPath })),
   files: v.pipe(
     v.array(v.object({ path: PackPath, bytes: v.pipe(v.number(), v.integer(), v.minValue(0)), sha256: Sha256 })),
     v.minLength(1)

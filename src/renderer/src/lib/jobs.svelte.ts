@@ -11,12 +11,7 @@ export interface LiveJob extends JobSummary {
   current?: string
 }
 
-export function formatEta(sec: number | null): string {
-  if (sec === null || !Number.isFinite(sec)) return 'estimating…'
-  if (sec < 60) return `${Math.max(1, Math.round(sec))} s`
-  if (sec < 3600) return `${Math.floor(sec / 60)} min ${Math.round(sec % 60)} s`
-  return `${Math.floor(sec / 3600)} h ${Math.round((sec % 3600) / 60)} min`
-}
+export { formatEta } from '@shared/format'
 
 export class Jobs {
   readonly all = new SvelteMap<number, LiveJob>()
@@ -46,7 +41,8 @@ export class Jobs {
       pending: Math.max(0, e.total - e.done - e.failed),
       ratePerSec: e.ratePerSec,
       etaSec: e.etaSec,
-      ...(e.current ? { current: e.current } : {})
+      ...(e.current ? { current: e.current } : {}),
+      ...(e.stage ? { stage: e.stage } : {})
     })
   }
 

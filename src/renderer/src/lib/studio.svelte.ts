@@ -35,6 +35,8 @@ export class Studio {
   toast = $state<Toast | null>(null)
   /** The active caption pack and provider, or why there is none. */
   engine = $state<OpOutput<'engine.status'> | null>(null)
+  /** [Note: domain guard] whether the active pack fits the library, and where the demo library is. */
+  domain = $state<OpOutput<'models.domainCheck'> | null>(null)
   readonly summaries = new SvelteMap<number, ImageSummary>()
   /** Multi-selection in the grid (Ctrl/Shift+click), used by batch and bulk actions. */
   readonly selection = new SvelteSet<number>()
@@ -112,6 +114,7 @@ export class Studio {
       for (const id of this.selection) if (!visible.has(id)) this.selection.delete(id)
       this.counts = counts
       this.roots = roots
+      void this.refreshDomain()
       this.summaries.clear()
       // The open image must not lose its summary (the grid, which reloads what it shows, is hidden then).
       if (this.currentId !== null) void this.ensureSummaries([this.currentId])
@@ -124,6 +127,11 @@ export class Studio {
     } catch (err) {
       this.engine = { active: null, problem: (err as Error).message }
     }
+    await this.refreshDomain()
+  }
+
+  async refreshDomain(): Promise<void> {
+    this.domain = await this.client.call('models.domainCheck', {}).catch(() => null)
   }
 
   get engineReady(): boolean {
