@@ -9,6 +9,7 @@
 // was half as fast as in-process captioning when it sent one image per request). Each image is still written
 // in its own transaction; cancel or pause drop the unwritten rest of the chunk, which stays pending.
 import type { CaptionJobRequest, JobSummary } from '@shared/contract/jobs'
+import { isBlankCaption, normalizeCaption } from '@shared/caption-text'
 import { StudioError } from '@shared/errors'
 import type { NewCandidate } from '../store/captions-repo'
 import { JobsRepo } from '../store/jobs-repo'
@@ -237,7 +238,7 @@ export class JobRunner {
 
   /** An image's candidates, concepts, optional auto-accept and its `done` state, in one transaction. */
   private store(jobId: number, imageId: number, outcome: CaptionOutcome, threshold: number | null): void {
-    const usable = outcome.candidates.filter((c) => c.text.trim().length > 0)
+    const usable = outcome.candidates.filter((c) => !isBlankCaption(c.text))
     if (usable.length === 0) throw new StudioError('model_error', 'the model produced no caption')
     this.ctx.db.transaction(() => {
       const stored = this.ctx.captions.addCandidates(imageId, usable)
@@ -246,7 +247,7 @@ export class JobRunner {
       const bestScore = best.scores.score ?? best.scores.clipS
       let accepted = false
       if (threshold !== null && bestScore !== undefined && bestScore >= threshold && !this.ctx.captions.accepted(imageId)) {
-        const cand = stored.find((c) => c.text === best.text.replace(/\s+/g, ' ').trim())
+        const cand = stored.find((c) => c.text === normalizeCaption(best.text))
         if (cand) {
           this.ctx.captions.accept(imageId, cand.text, cand.source, cand.scores, cand.id)
           accepted = true

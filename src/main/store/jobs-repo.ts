@@ -2,6 +2,7 @@
 // in one transaction with the captions they produce (see jobs/runner.ts), so a kill never half-finishes one.
 import type { JobState, JobSummary } from '@shared/contract/jobs'
 import { prepared, type DB } from './db'
+import { SQL_NOW } from './sql'
 
 interface JobRow {
   id: number
@@ -12,8 +13,6 @@ interface JobRow {
   created_at: string
   updated_at: string
 }
-
-const NOW = `strftime('%Y-%m-%dT%H:%M:%fZ','now')`
 
 export class JobsRepo {
   constructor(private readonly db: DB) {}
@@ -60,7 +59,7 @@ export class JobsRepo {
 
   setState(id: number, state: JobState, error: string | null = null): void {
     const finished = state === 'done' || state === 'cancelled' || state === 'failed'
-    prepared(this.db, `UPDATE jobs SET state = ?, error = ?, updated_at = ${NOW}, finished_at = ${finished ? NOW : 'NULL'} WHERE id = ?`).run(state, error, id)
+    prepared(this.db, `UPDATE jobs SET state = ?, error = ?, updated_at = ${SQL_NOW}, finished_at = ${finished ? SQL_NOW : 'NULL'} WHERE id = ?`).run(state, error, id)
   }
 
   /** Jobs to run, oldest first: running ones (interrupted by a crash) before queued ones. */
@@ -78,7 +77,7 @@ export class JobsRepo {
 
   finishItem(jobId: number, imageId: number, state: 'done' | 'failed' | 'skipped', error: string | null, result: unknown): void {
     this.db
-      .prepare(`UPDATE job_items SET state = ?, error = ?, result = ?, attempts = attempts + 1, updated_at = ${NOW} WHERE job_id = ? AND image_id = ?`)
+      .prepare(`UPDATE job_items SET state = ?, error = ?, result = ?, attempts = attempts + 1, updated_at = ${SQL_NOW} WHERE job_id = ? AND image_id = ?`)
       .run(state, error, result === undefined ? null : JSON.stringify(result), jobId, imageId)
   }
 

@@ -1,6 +1,7 @@
 // Shared by every process: the captions domain. [Note: caption history] An edit never overwrites: it
 // inserts a new row and marks the previous accepted row `superseded`, so every change can be undone.
 import * as v from 'valibot'
+import { normalizeCaption } from '../caption-text'
 import { Id, op } from './define'
 
 export const CaptionStatus = v.picklist(['candidate', 'accepted', 'rejected', 'superseded'])
@@ -27,7 +28,7 @@ export type Caption = v.InferOutput<typeof Caption>
 
 export const CaptionText = v.pipe(
   v.string(),
-  v.transform((s) => s.replace(/\s+/g, ' ').trim()),
+  v.transform(normalizeCaption),
   v.minLength(1, 'a caption cannot be empty'),
   v.maxLength(10_000, 'caption too long')
 )

@@ -5,6 +5,7 @@
 // row superseding the old one, a bulk accept promotes a candidate, a reject only changes a status. Nothing
 // is overwritten and an empty caption is never written.
 import * as v from 'valibot'
+import { normalizeCaption } from '../caption-text'
 import { Empty, Id, op } from './define'
 import { ImageFilter } from './library'
 
@@ -17,7 +18,7 @@ export const TagKind = v.picklist(['keyword', 'concept'])
 export type TagKind = v.InferOutput<typeof TagKind>
 export const TagText = v.pipe(
   v.string(),
-  v.transform((s) => s.replace(/\s+/g, ' ').trim()),
+  v.transform(normalizeCaption),
   v.minLength(1, 'a tag cannot be empty'),
   v.maxLength(200, 'tag too long')
 )
