@@ -15,9 +15,10 @@ import { tempDir } from '../fixtures/images'
 /** sharp's encoder for the format behind each listed extension. */
 function encode(ext: string): Promise<Buffer> {
   const img = sharp({ create: { width: 24, height: 16, channels: 3, background: { r: 200, g: 40, b: 40 } } })
-  const format = { '.jpg': 'jpeg', '.jpeg': 'jpeg', '.png': 'png', '.webp': 'webp', '.tif': 'tiff', '.tiff': 'tiff', '.gif': 'gif', '.avif': 'avif' }[ext]
+  const formats: Record<string, 'jpeg' | 'png' | 'webp' | 'tiff' | 'gif' | 'avif'> = { '.jpg': 'jpeg', '.jpeg': 'jpeg', '.png': 'png', '.webp': 'webp', '.tif': 'tiff', '.tiff': 'tiff', '.gif': 'gif', '.avif': 'avif' }
+  const format = formats[ext]
   if (!format) throw new Error(`no encoder listed for ${ext}`)
-  return img.toFormat(format as keyof sharp.FormatEnum).toBuffer()
+  return img.toFormat(format).toBuffer()
 }
 
 /** A valid 2×2, 24-bit uncompressed Windows bitmap (14-byte file header, 40-byte info header, padded rows). */

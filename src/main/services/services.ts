@@ -15,7 +15,7 @@ import type { CaptionOutput } from '@shared/contract/engine'
 import { createAnalysis } from './analysis-handlers'
 import { ReviewRepo } from '../store/review-repo'
 import { toNewCandidates } from './candidates'
-import { resolveUnderRootSync } from '../library/safe-path'
+import { resolveImageSync } from '../library/image-path'
 import { EngineClient, type EngineCaller } from '../engine/client'
 
 export const VERSION = '0.1.0'
@@ -49,14 +49,7 @@ const JOB_CHUNK = 4
 export function createServices(dataDir: string, host: SystemInfo['host'], opts: ServiceOptions = {}): Services {
   const ctx = createContext(dataDir, host)
   const scans = new ScanManager(ctx)
-  const imagePath = (imageId: number): string => {
-    const img = ctx.images.get(imageId)
-    const root = img ? ctx.images.root(img.root_id) : undefined
-    if (!img || !root || root.removed_at) throw new StudioError('not_found', `image ${imageId} not found`)
-    const real = resolveUnderRootSync(root.path, img.rel_path)
-    if (!real) throw new StudioError('not_found', `image ${imageId} is missing or outside its library root`)
-    return real
-  }
+  const imagePath = (imageId: number): string => resolveImageSync(ctx.images, imageId)
   // The worker is spawned lazily on the first engine call, so hosts that never caption pay nothing.
   const engine = opts.engine ?? new EngineClient()
   const engineService = createEngineService({
