@@ -9,12 +9,11 @@ import { createLibraryHandlers, ScanManager } from './library-handlers'
 import { createJobHandlers } from './jobs-handlers'
 import { createReviewHandlers } from './review-handlers'
 import { JobRunner, type BatchCaptioner, type Captioner, type CaptionOutcome } from '../jobs/runner'
-import { StudioError } from '@shared/errors'
-import { createEngineService } from './engine-handlers'
-import type { CaptionOutput } from '@shared/contract/engine'
+import { createEngineService, type CaptionOutput } from './engine-handlers'
 import { createAnalysis } from './analysis-handlers'
 import { ReviewRepo } from '../store/review-repo'
 import { toNewCandidates } from './candidates'
+import { createSuggestHandlers } from './suggest-handlers'
 import { resolveImageSync } from '../library/image-path'
 import { EngineClient, type EngineCaller } from '../engine/client'
 
@@ -51,33 +50,32 @@ export function createServices(dataDir: string, host: SystemInfo['host'], opts: 
   const scans = new ScanManager(ctx)
   const imagePath = (imageId: number): string => resolveImageSync(ctx.images, imageId)
   // The worker is spawned lazily on the first engine call, so hosts that never caption pay nothing.
-  const engine = opts.engine ?? new EngineClient()
-  const engineService = createEngineService({
+  const client = opts.engine ?? new EngineClient()
+  const engine = createEngineService({
     dataDir,
     imagePath,
     emit: ctx.emit,
     bundledPacksDir: opts.bundledPacksDir ?? bundledPacksDir(),
-    engine
+    engine: client
   })
-  const engineHandlers = engineService.handlers
-  // [Note: captioner seam] Batch jobs and the image view's suggestions share one path: the engine's
-  // `engine.caption` handler (in the worker), mapped to stored candidates by toNewCandidates.
-  const analysis = createAnalysis({ ctx, engine, engineHandlers, imagePath })
-  const engineCaptioner: Captioner = async (imageId, options) => {
-    await analysis.restore()
-    return toOutcome(await engineHandlers['engine.caption']({ imageId, options }))
-  }
+  const analysis = createAnalysis({ ctx, engine, client, imagePath })
+  const reviewRepo = new ReviewRepo(ctx.db)
+  // [Note: captioner seam] Batch jobs and captions.suggest both caption through the engine service's
+  // methods, mapped to stored candidates by toNewCandidates.
   const toOutcome = (out: CaptionOutput): CaptionOutcome => ({
     candidates: toNewCandidates(out),
     concepts: out.concepts.map((c) => ({ word: c.word, prob: c.prob })),
     result: { packId: out.packId, ms: Math.round(out.timings.total ?? 0) }
   })
+  const engineCaptioner: Captioner = async (imageId, options) => {
+    await analysis.restore()
+    return toOutcome(await engine.caption(imageId, options))
+  }
   const engineBatch: BatchCaptioner = async (imageIds, options, signal) => {
     await analysis.restore()
-    const out = await engineService.captionMany(imageIds, options, signal)
+    const out = await engine.captionMany(imageIds, options, signal)
     return out.map((r) => (r instanceof Error ? r : toOutcome(r)))
   }
-  const reviewRepo = new ReviewRepo(ctx.db)
   // Batch jobs send JOB_CHUNK images per engine request (runner.ts, note "chunks"); a test's captioner
   // replaces both paths.
   const batch = opts.captioner ? (opts.batchCaptioner ?? null) : { caption: engineBatch, chunk: JOB_CHUNK }
@@ -88,21 +86,9 @@ export function createServices(dataDir: string, host: SystemInfo['host'], opts: 
     ...createCaptionHandlers(ctx),
     ...createJobHandlers(jobs),
     ...createReviewHandlers(ctx),
-    ...engineHandlers,
+    ...engine.handlers,
     ...analysis.handlers,
-    'captions.suggest': async ({ imageId, options }) => {
-      if (!ctx.images.get(imageId)) throw new StudioError('not_found', `image ${imageId} not found`)
-      await analysis.restore()
-      const result = await engineHandlers['engine.caption']({ imageId, options })
-      const stored = ctx.db.transaction(() => {
-        const rows = ctx.captions.addCandidates(imageId, toNewCandidates(result))
-        if (result.concepts.length) reviewRepo.setConcepts(imageId, result.concepts)
-        return rows
-      })()
-      ctx.emit({ type: 'captions.changed', imageId })
-      const open = ctx.captions.forImage(imageId).candidates
-      return { candidates: open.length ? open : stored, result }
-    }
+    ...createSuggestHandlers({ ctx, engine, reviewRepo, beforeEngine: analysis.restore })
   }
   if (opts.resumeJobs !== false) jobs.start()
   return {
@@ -115,7 +101,7 @@ export function createServices(dataDir: string, host: SystemInfo['host'], opts: 
       analysis.dispose()
       await jobs.stop()
       await scans.waitAll().catch(() => undefined)
-      await engine.dispose().catch(() => undefined)
+      await client.dispose().catch(() => undefined)
       ctx.db.close()
     }
   }
