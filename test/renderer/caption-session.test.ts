@@ -76,13 +76,8 @@ class FakeStudio {
   notify(kind: string, text: string) {
     this.notes.push([kind, text])
   }
-  async guard<T>(work: () => Promise<T>): Promise<T | undefined> {
-    try {
-      return await work()
-    } catch (err) {
-      this.notify('error', (err as Error).message)
-      return undefined
-    }
+  guard<T>(work: () => Promise<T>): Promise<T | undefined> {
+    return work().catch((err: Error) => void this.notify('error', err.message))
   }
   async accept(imageId: number, text: string, from?: number, scores?: Record<string, number>) {
     this.accepts.push({ imageId, text, ...(from !== undefined ? { from } : {}), ...(scores ? { scores } : {}) })

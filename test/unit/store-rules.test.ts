@@ -37,6 +37,8 @@ describe('caption whitespace', () => {
       expect(captions.accept(imageId, raw, { kind: 'human' }, {}).caption.text).toBe(normalizeCaption(raw))
     }
     expect(() => captions.accept(imageId, ' \t ', { kind: 'human' }, {})).toThrow(/cannot be empty/)
+    expect(v.safeParse(CaptionText, ' \n ').issues?.[0]?.message).toBe('a caption cannot be empty')
+    expect(v.safeParse(TagText, 'x'.repeat(201)).issues?.[0]?.message).toBe('tag too long')
     db.close()
   })
 })

@@ -311,16 +311,12 @@ export class CaptionSession {
         s.selected = Math.max(0, Math.min(s.candidates.length - 1, s.selected + (action === 'candidateDown' ? 1 : -1)))
         return 'handled'
       case 'acceptCandidate':
-        if (!cand) return null
-        void this.acceptCandidate(cand)
-        return 'handled'
       case 'edit':
-        if (!cand) return null
-        this.editCandidate(cand)
-        return 'handled'
       case 'reject':
+        // actions on the selected candidate
         if (!cand) return null
-        void this.rejectCandidate(cand)
+        if (action === 'edit') this.editCandidate(cand)
+        else void (action === 'reject' ? this.rejectCandidate(cand) : this.acceptCandidate(cand))
         return 'handled'
       case 'suggest':
       case 'more':
