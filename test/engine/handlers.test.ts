@@ -1,15 +1,16 @@
 // models.* and engine.* handlers (services/engine-handlers.ts) on the fake pack, in-process, with inputs and
 // outputs checked against the contract schemas exactly as dispatch does.
-import { mkdirSync, mkdtempSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import * as v from 'valibot'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { engine as engineOps } from '../../src/shared/contract/engine'
 import type { StudioEvent } from '../../src/shared/contract/events'
 import { models as modelOps } from '../../src/shared/contract/models'
 import { InProcessEngineClient } from '../../src/main/engine/worker/in-process-client'
-import { createEngineHandlers, type EngineHandlers } from '../../src/main/services/engine-handlers'
+import type { EngineCaller } from '../../src/main/engine/client'
+import { createEngineHandlers, createEngineService, type EngineHandlers } from '../../src/main/services/engine-handlers'
 import { writeFakePack } from './helpers/fake-pack'
 import { solid } from './helpers/images'
 
@@ -124,5 +125,41 @@ describe('engine handlers', () => {
     expect((await call('engine.caption', { imageId: 1 })).packId).toBe('fake-two')
     await call('models.activate', { id: 'fake' })
     expect((await call('engine.caption', { imageId: 1 })).packId).toBe('fake')
+  })
+
+  it('resolves the active pack once: caption calls minutes apart open no pack and rescan nothing', async () => {
+    const opened: string[] = []
+    const counting: EngineCaller = {
+      call: (method, args, opts) => {
+        if (method === 'open') opened.push((args as { packDir: string }).packDir)
+        return client.call(method, args, opts)
+      },
+      dispose: async () => undefined
+    }
+    const data = join(dir, 'data-memo')
+    writeFakePack(join(data, 'packs', 'fake-b'), { id: 'fake-b' })
+    const svc = createEngineService({ dataDir: data, bundledPacksDir: join(dir, 'bundled'), engine: counting, emit: () => undefined, imagePath: (id) => images.get(id)! })
+    vi.useFakeTimers({ toFake: ['performance', 'Date'] })
+    try {
+      for (let i = 0; i < 4; i++) {
+        expect((await svc.caption(1 + (i % 3))).packId).toBe('fake')
+        vi.advanceTimersByTime(120_000)
+      }
+      await svc.status()
+      expect(opened).toHaveLength(1)
+      // A choice written by hand (or by an older version) that is not a string id reads as no choice.
+      writeFileSync(join(data, 'engine.json'), JSON.stringify({ activeId: 'fake-b' }))
+      expect((await svc.handlers['models.list']({})).activeId).toBe('fake-b')
+      writeFileSync(join(data, 'engine.json'), JSON.stringify({ activeId: 5 }))
+      expect((await svc.handlers['models.list']({})).activeId).toBe('fake')
+      // Activation drops the memo: the next caption resolves (and opens) again, once.
+      await svc.handlers['models.activate']({ id: 'fake' })
+      opened.length = 0
+      await svc.caption(1)
+      await svc.caption(2)
+      expect(opened).toHaveLength(1)
+    } finally {
+      vi.useRealTimers()
+    }
   })
 })

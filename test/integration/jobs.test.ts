@@ -148,4 +148,42 @@ describe('caption jobs', () => {
     await expect(services.call('jobs.startCaption', { scope: { kind: 'filter', filter: 'accepted' } })).rejects.toMatchObject({ code: 'invalid_input', message: expect.stringMatching(/nothing to caption/) })
     await services.close()
   })
+
+  it('validates job options with the captions.suggest schema: bad values refused at queueing, unknown keys dropped', async () => {
+    const seen: unknown[] = []
+    const recording: Captioner = async (imageId, options, signal) => {
+      seen.push(options)
+      return fixed(imageId, options, signal)
+    }
+    const { services } = await library(recording)
+    const scope = { kind: 'filter', filter: 'all' }
+    await expect(services.call('jobs.startCaption', { scope, options: { beam: 100 } })).rejects.toMatchObject({ code: 'invalid_input', message: expect.stringMatching(/options\.beam/) })
+    await expect(services.call('jobs.startCaption', { scope, options: { regions: 'everywhere' } })).rejects.toMatchObject({ code: 'invalid_input' })
+    expect(services.jobs.repo.summary(1)).toBeUndefined()
+    const job = (await services.call('jobs.startCaption', { scope, options: { seed: 7, retrieval: true, notAnOption: 1 } })) as JobSummary
+    expect(job.params.options).toEqual({ seed: 7, retrieval: true })
+    await services.call('jobs.waitIdle', {})
+    expect(seen).toHaveLength(8)
+    for (const o of seen) expect(o).toEqual({ seed: 7, retrieval: true })
+    await services.close()
+  })
+
+  it('fails a stored job whose options no longer parse, with the reason, instead of failing every image', async () => {
+    const dataDir = tempDir('jobs-bad-options')
+    let calls = 0
+    const counting: Captioner = async (imageId, options, signal) => {
+      calls++
+      return fixed(imageId, options, signal)
+    }
+    const first = await library(counting, dataDir)
+    const ids = first.services.ctx.images.listIds('uncaptioned', '')
+    // A job row as an older version (or a hand edit) might have left it.
+    first.services.jobs.repo.create('caption', { options: { beam: 'wide' }, autoAcceptAbove: null, onlyUncaptioned: true, scope: 'ids' }, ids)
+    first.services.jobs.start()
+    await first.services.call('jobs.waitIdle', {})
+    const [job] = (await first.services.call('jobs.list', {})) as JobSummary[]
+    expect(job).toMatchObject({ state: 'failed', error: expect.stringMatching(/caption options are invalid: beam/), pending: ids.length })
+    expect(calls).toBe(0)
+    await first.services.close()
+  })
 })

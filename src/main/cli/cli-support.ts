@@ -7,10 +7,10 @@ import { opendir, readFile, stat } from 'node:fs/promises'
 import { basename, dirname, extname, join, resolve } from 'node:path'
 import { StudioError } from '@shared/errors'
 import { EngineClient } from '../engine/client/engine-client'
+import { isImageFile } from '../library/image-types'
 
-export const IMAGE_EXTS = new Set(['.jpg', '.jpeg', '.png', '.webp', '.tif', '.tiff', '.gif', '.avif', '.heic', '.bmp'])
-
-/** Expand files and folders (recursively, name order, hidden entries skipped, non-images skipped) into files. */
+/** Expand files and folders (recursively, name order, hidden entries skipped, non-images skipped: see
+ *  library/image-types.ts) into files. A file named explicitly is passed on whatever its extension. */
 export async function expandInputs(paths: readonly string[], onSkip?: (path: string, why: string) => void): Promise<string[]> {
   const out: string[] = []
   const walk = async (dir: string): Promise<void> => {
@@ -21,7 +21,7 @@ export async function expandInputs(paths: readonly string[], onSkip?: (path: str
       if (e.name.startsWith('.')) continue
       const p = join(dir, e.name)
       if (e.dir) await walk(p)
-      else if (e.file && IMAGE_EXTS.has(extname(e.name).toLowerCase())) out.push(p)
+      else if (e.file && isImageFile(e.name)) out.push(p)
     }
   }
   for (const p of paths) {

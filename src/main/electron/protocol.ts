@@ -1,11 +1,9 @@
 // Electron main process. The `studio://app/` scheme: renderer files from out/renderer, and media by image id
-// through the same trust rule as serve mode (see services/media.ts). Nothing else is served; `file:` and
-// remote URLs are blocked in window.ts.
-import { net, protocol } from 'electron'
-import { resolve } from 'node:path'
-import { pathToFileURL } from 'node:url'
-import { isInside } from '../library/safe-path'
+// through the same trust rule as serve mode (see services/media.ts), both streamed by services/static-files.ts
+// (the module serve uses too). Nothing else is served; `file:` and remote URLs are blocked in window.ts.
+import { protocol } from 'electron'
 import { parseMediaPath, resolveMedia } from '../services/media'
+import { rendererFile, toWebResponse } from '../services/static-files'
 import type { Services } from '../services/services'
 import { CSP } from '../serve/security'
 
@@ -30,19 +28,13 @@ export function handleProtocol(services: Services, rendererDir: string): void {
       const media = parseMediaPath(url.pathname)
       if (!media) return deny(400, 'bad media path')
       try {
-        const f = await resolveMedia(services.ctx, media.kind, media.id)
-        return net.fetch(pathToFileURL(f.path).toString())
+        return toWebResponse(await resolveMedia(services.ctx, media.kind, media.id))
       } catch (err) {
         return deny(404, (err as Error).message)
       }
     }
-    const rel = url.pathname === '/' ? 'index.html' : decodeURIComponent(url.pathname).replace(/^\/+/, '')
-    const file = resolve(rendererDir, rel)
-    if (!isInside(resolve(rendererDir), file)) return deny(400, 'bad path')
-    const res = await net.fetch(pathToFileURL(file).toString()).catch(() => null)
-    if (!res || !res.ok) return deny(404, 'not found')
-    const headers = new Headers(res.headers)
-    headers.set('Content-Security-Policy', CSP)
-    return new Response(res.body, { status: 200, headers })
+    const r = await rendererFile(rendererDir, url.pathname, { spaFallback: false })
+    if (!r.ok) return deny(r.status, r.message)
+    return toWebResponse(r.file, { 'Content-Security-Policy': CSP })
   })
 }

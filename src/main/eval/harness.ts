@@ -12,6 +12,7 @@ import { keyOf, type Refs } from './dataset'
 import type { Embedding } from './metrics'
 import { checkSplit, scoreRun, type ScoredRun, type SplitData } from './score'
 import type { Scene } from './shapesworld-truth'
+import { isImageFile } from '../library/image-types'
 
 export interface CaptionOutcome {
   file: string
@@ -44,13 +45,11 @@ export interface RunResult {
   captions: { key: string; caption: string | null; error?: string }[]
 }
 
-const IMAGE_EXT = /\.(png|jpe?g|webp)$/i
-
 /** Image files of a folder that have references, sorted by name; the first `limit` when given. */
 export function splitFromFolder(name: string, imagesDir: string, refs: Refs, scenes?: Map<string, Scene>, limit?: number): SplitData {
   const dir = resolve(imagesDir)
   let names = readdirSync(dir)
-    .filter((f) => IMAGE_EXT.test(f) && refs.has(keyOf(f)))
+    .filter((f) => isImageFile(f) && refs.has(keyOf(f)))
     .sort()
   if (names.length === 0) throw new Error(`${name}: no images in ${dir} have references`)
   if (limit !== undefined && limit > 0) names = names.slice(0, limit)

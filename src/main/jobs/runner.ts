@@ -8,7 +8,11 @@
 // the worker preprocesses them together and runs the image encoder once for all (bench: the studio batch
 // was half as fast as in-process captioning when it sent one image per request). Each image is still written
 // in its own transaction; cancel or pause drop the unwritten rest of the chunk, which stays pending.
+import * as v from 'valibot'
+import { describeIssues } from '@shared/contract/define'
+import { CaptionOptionsSchema } from '@shared/contract/engine'
 import type { CaptionJobRequest, JobSummary } from '@shared/contract/jobs'
+import { isBlankCaption, normalizeCaption } from '@shared/caption-text'
 import { StudioError } from '@shared/errors'
 import type { NewCandidate } from '../store/captions-repo'
 import { JobsRepo } from '../store/jobs-repo'
@@ -23,9 +27,12 @@ export interface CaptionOutcome {
   result?: Record<string, unknown>
 }
 
-export type Captioner = (imageId: number, options: Record<string, unknown>, signal: AbortSignal) => Promise<CaptionOutcome>
+/** Engine options of a job: what the contract's CaptionOptionsSchema parses (captions.suggest's too). */
+export type JobCaptionOptions = v.InferOutput<typeof CaptionOptionsSchema>
+
+export type Captioner = (imageId: number, options: JobCaptionOptions, signal: AbortSignal) => Promise<CaptionOutcome>
 /** Several images in one request: one outcome or error per image, in input order. */
-export type BatchCaptioner = (imageIds: number[], options: Record<string, unknown>, signal: AbortSignal) => Promise<(CaptionOutcome | Error)[]>
+export type BatchCaptioner = (imageIds: number[], options: JobCaptionOptions, signal: AbortSignal) => Promise<(CaptionOutcome | Error)[]>
 
 const EMIT_MS = 250
 
@@ -168,7 +175,14 @@ export class JobRunner {
 
   private async runJob(jobId: number): Promise<void> {
     const job = this.summary(jobId)
-    const options = (job.params.options ?? {}) as Record<string, unknown>
+    // The options were validated when the job was queued; a row written by an older version (or edited by
+    // hand) is checked again, and a job whose options no longer parse fails with the reason.
+    const parsed = v.safeParse(CaptionOptionsSchema, job.params.options ?? {})
+    if (!parsed.success) {
+      this.repo.setState(jobId, 'failed', `the job's caption options are invalid: ${describeIssues(parsed.issues)}`)
+      return void this.progress(jobId)
+    }
+    const options = parsed.output
     const threshold = typeof job.params.autoAcceptAbove === 'number' ? job.params.autoAcceptAbove : null
     this.repo.setState(jobId, 'running')
     const meter = new RateMeter()
@@ -225,7 +239,7 @@ export class JobRunner {
   }
 
   /** One engine request for the chunk when a batch captioner exists, else one request per image. */
-  private async captionChunk(ids: number[], options: Record<string, unknown>, signal: AbortSignal): Promise<(CaptionOutcome | Error)[]> {
+  private async captionChunk(ids: number[], options: JobCaptionOptions, signal: AbortSignal): Promise<(CaptionOutcome | Error)[]> {
     if (this.batch && ids.length > 1) return this.batch.caption(ids, options, signal)
     const out: (CaptionOutcome | Error)[] = []
     for (const id of ids) {
@@ -237,7 +251,7 @@ export class JobRunner {
 
   /** An image's candidates, concepts, optional auto-accept and its `done` state, in one transaction. */
   private store(jobId: number, imageId: number, outcome: CaptionOutcome, threshold: number | null): void {
-    const usable = outcome.candidates.filter((c) => c.text.trim().length > 0)
+    const usable = outcome.candidates.filter((c) => !isBlankCaption(c.text))
     if (usable.length === 0) throw new StudioError('model_error', 'the model produced no caption')
     this.ctx.db.transaction(() => {
       const stored = this.ctx.captions.addCandidates(imageId, usable)
@@ -246,7 +260,7 @@ export class JobRunner {
       const bestScore = best.scores.score ?? best.scores.clipS
       let accepted = false
       if (threshold !== null && bestScore !== undefined && bestScore >= threshold && !this.ctx.captions.accepted(imageId)) {
-        const cand = stored.find((c) => c.text === best.text.replace(/\s+/g, ' ').trim())
+        const cand = stored.find((c) => c.text === normalizeCaption(best.text))
         if (cand) {
           this.ctx.captions.accept(imageId, cand.text, cand.source, cand.scores, cand.id)
           accepted = true

@@ -1,15 +1,10 @@
 // Main process (plain Node). A streaming recursive directory walk: directories are read entry by entry with
 // fs.opendir and only a stack of pending directory paths is held, never a full listing, so 50,000 files
 // cost constant memory per directory. Symlinks are not followed (no loops, no escapes from the root), and
-// hidden entries (names starting with '.') are skipped.
+// hidden entries (names starting with '.') are skipped; images are what library/image-types.ts lists.
 import { opendir } from 'node:fs/promises'
-import { join, extname } from 'node:path'
-
-export const IMAGE_EXTENSIONS = new Set(['.jpg', '.jpeg', '.png', '.webp', '.tif', '.tiff', '.gif', '.avif'])
-
-export function isImageFile(name: string): boolean {
-  return IMAGE_EXTENSIONS.has(extname(name).toLowerCase())
-}
+import { join } from 'node:path'
+import { isImageFile } from './image-types'
 
 export interface WalkEntry {
   absPath: string

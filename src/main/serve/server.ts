@@ -1,15 +1,13 @@
 // Serve host (plain Node). The studio over HTTP: static renderer, `POST /api/<op>` (JSON in, JSON envelope
 // out), `GET /api/events` (server-sent events), `GET /media/...`. See security.ts for the trust rules.
 import { rendererDir as defaultRendererDir } from '../paths'
-import { createReadStream } from 'node:fs'
-import { stat } from 'node:fs/promises'
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { extname, join, resolve } from 'node:path'
+import { resolve } from 'node:path'
 import { isOpName, isPublicOp } from '@shared/contract'
 import { toEnvelope, StudioError } from '@shared/errors'
-import { isInside } from '../library/safe-path'
 import { parseMediaPath, resolveMedia } from '../services/media'
+import { rendererFile, type OpenFile } from '../services/static-files'
 import type { Services } from '../services/services'
 import { COOKIE, SECURITY_HEADERS, hostAllowed, newToken, originAllowed, requestToken, tokensEqual } from './security'
 
@@ -30,10 +28,6 @@ export interface RunningServer {
   close(): Promise<void>
 }
 
-const STATIC_TYPES: Record<string, string> = {
-  '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8', '.css': 'text/css; charset=utf-8',
-  '.svg': 'image/svg+xml', '.png': 'image/png', '.ico': 'image/x-icon', '.json': 'application/json', '.woff2': 'font/woff2'
-}
 const MAX_BODY = 1_000_000
 
 function send(res: ServerResponse, status: number, body: string, type = 'text/plain; charset=utf-8'): void {
@@ -62,11 +56,10 @@ async function readBody(req: IncomingMessage): Promise<unknown> {
   }
 }
 
-async function sendFile(res: ServerResponse, path: string, type: string, cache: string): Promise<void> {
-  const st = await stat(path)
-  res.writeHead(200, { ...SECURITY_HEADERS, 'Content-Type': type, 'Content-Length': st.size, 'Cache-Control': cache })
+async function sendFile(res: ServerResponse, f: OpenFile, cache: string): Promise<void> {
+  res.writeHead(200, { ...SECURITY_HEADERS, 'Content-Type': f.type, 'Content-Length': f.size, 'Cache-Control': cache })
   await new Promise<void>((resolveDone, reject) => {
-    createReadStream(path).on('error', reject).on('end', resolveDone).pipe(res)
+    f.stream().on('error', reject).on('end', resolveDone).pipe(res)
   })
 }
 
@@ -131,8 +124,7 @@ export async function startServer(services: Services, opts: ServeOptions = {}): 
     if (url.pathname.startsWith('/media/')) {
       if (!media) return send(res, 400, 'bad media path')
       try {
-        const f = await resolveMedia(services.ctx, media.kind, media.id)
-        return await sendFile(res, f.path, f.contentType, 'private, max-age=3600')
+        return await sendFile(res, await resolveMedia(services.ctx, media.kind, media.id), 'private, max-age=3600')
       } catch (err) {
         const env = toEnvelope(err)
         return send(res, STATUS[env.code] ?? 500, env.message)
@@ -140,21 +132,9 @@ export async function startServer(services: Services, opts: ServeOptions = {}): 
     }
 
     // Static renderer files; unknown paths fall back to index.html (single-page app).
-    const rel = url.pathname === '/' ? 'index.html' : decodeURIComponent(url.pathname).replace(/^\/+/, '')
-    let file = resolve(rendererDir, rel)
-    if (!isInside(rendererDir, file)) return send(res, 400, 'bad path')
-    try {
-      if (!(await stat(file)).isFile()) throw new Error('not a file')
-    } catch {
-      if (extname(rel)) return send(res, 404, 'not found')
-      file = join(rendererDir, 'index.html')
-    }
-    const type = STATIC_TYPES[extname(file)] ?? 'application/octet-stream'
-    try {
-      return await sendFile(res, file, type, file.endsWith('index.html') ? 'no-store' : 'public, max-age=31536000, immutable')
-    } catch {
-      return send(res, 404, 'not found (is the renderer built? run `npm run build`)')
-    }
+    const r = await rendererFile(rendererDir, url.pathname, { spaFallback: true })
+    if (!r.ok) return send(res, r.status, r.message)
+    return sendFile(res, r.file, r.index ? 'no-store' : 'public, max-age=31536000, immutable')
   }
 
   const server = createHttpServer((req, res) => {

@@ -2,23 +2,31 @@
 // region-versus-global similarity, and "learn from my captions" (refit + auto-refit after N accepts).
 // The refit matrix is stored per library (settings `realign.<pack>.<method>`) and re-applied to the
 // engine before its first use in this host (see `restore`).
-import type { RefitReport } from '@shared/contract/analysis'
+import * as v from 'valibot'
+import { RefitReport } from '@shared/contract/analysis'
+import { RealignmentSchema } from '@shared/contract/engine'
 import { coalesce } from '@shared/coalesce'
 import { StudioError } from '@shared/errors'
-import type { EngineCaller, Realignment } from '../engine/client'
+import type { EngineCaller } from '../engine/client'
 import { packMatrix, refit, type Pair } from '../analysis/refit'
 import { SettingsRepo } from '../store/settings-repo'
 import type { Handlers } from './dispatch'
 import type { ServiceContext } from './context'
-import type { EngineHandlers } from './engine-handlers'
+import type { EngineService } from './engine-handlers'
 
 type AnalysisHandlers = Pick<Handlers, `analysis.${string}` & keyof Handlers>
-type Stored = { realignment: Realignment; report: RefitReport }
+/** Settings of this domain ([Note: settings are input]): `realign.<pack>.<method>` (the library's refit
+ *  matrix and its report), `refit.last`, `refit.acceptedAt` (accepted total at the last refit) and
+ *  `refit.every` (auto-refit interval in accepts, 0 = off). */
+const StoredRealignment = v.object({ realignment: RealignmentSchema, report: RefitReport })
+const Count = v.pipe(v.number(), v.integer(), v.minValue(0))
 
 export interface AnalysisDeps {
   ctx: ServiceContext
-  engine: EngineCaller
-  engineHandlers: EngineHandlers
+  /** The engine service's methods (status, gap, region similarity, set realignment). */
+  engine: Pick<EngineService, 'status' | 'gap' | 'regionSimilarity' | 'setRealignment'>
+  /** The raw engine transport, for the refit's embedding calls (analysis/refit.ts). */
+  client: EngineCaller
   imagePath(imageId: number): string
 }
 
@@ -26,7 +34,7 @@ export interface AnalysisDeps {
 const AUTO_REFIT_CHECK_MS = 1000
 
 export function createAnalysis(deps: AnalysisDeps): { handlers: AnalysisHandlers; restore(): Promise<void>; dispose(): void } {
-  const { ctx, engineHandlers } = deps
+  const { ctx, engine } = deps
   const settings = new SettingsRepo(ctx.db)
   let restored: Promise<void> | null = null
   let refitting = false
@@ -45,7 +53,7 @@ export function createAnalysis(deps: AnalysisDeps): { handlers: AnalysisHandlers
   }
 
   const active = async () => {
-    const s = await engineHandlers['engine.status']({})
+    const s = await engine.status()
     if (!s.active) throw new StudioError('model_error', s.problem ?? 'no caption model is active')
     return s.active
   }
@@ -56,14 +64,14 @@ export function createAnalysis(deps: AnalysisDeps): { handlers: AnalysisHandlers
     try {
       const a = await active()
       const key = `realign.${a.packId}.${method}`
-      const stored = settings.get<Stored | null>(key, null)
+      const stored = settings.get(key, StoredRealignment, null)
       const fromPack = stored ? null : await packMatrix(a.dir, method)
       const previous = stored ? { realignment: stored.realignment, source: 'library' as const } : fromPack ? { realignment: fromPack, source: 'pack' as const } : { realignment: null, source: 'none' as const }
-      const { realignment, report } = await refit(deps.engine, a.dir, a.packId, acceptedPairs(50_000), method, holdout, previous)
+      const { realignment, report } = await refit(deps.client, a.dir, a.packId, acceptedPairs(50_000), method, holdout, previous)
       settings.set(key, { realignment, report })
       settings.set('refit.last', report)
       settings.set('refit.acceptedAt', ctx.images.acceptedCount())
-      await engineHandlers['engine.setRealignment']({ method, realignment })
+      await engine.setRealignment(method, realignment)
       return report
     } finally {
       refitting = false
@@ -75,10 +83,10 @@ export function createAnalysis(deps: AnalysisDeps): { handlers: AnalysisHandlers
   // event scanned the library once per image (the bench's main-thread profile: 1.7 ms per image at 1,000
   // images, growing with the library), so changes are coalesced: one count AUTO_REFIT_CHECK_MS after the first.
   const autoRefitCheck = coalesce(() => {
-    const every = settings.get<number>('refit.every', 50)
+    const every = settings.get('refit.every', Count, 50)
     if (every <= 0 || refitting) return
-    if (ctx.images.acceptedCount() - settings.get<number>('refit.acceptedAt', 0) < every) return
-    runRefit(settings.get<RefitReport | null>('refit.last', null)?.method ?? 'ridge', 0.2).catch((err: unknown) => {
+    if (ctx.images.acceptedCount() - settings.get('refit.acceptedAt', Count, 0) < every) return
+    runRefit(settings.get('refit.last', RefitReport, null)?.method ?? 'ridge', 0.2).catch((err: unknown) => {
       process.stderr.write(`auto-refit skipped: ${(err as Error).message}\n`)
     })
   }, AUTO_REFIT_CHECK_MS)
@@ -92,7 +100,7 @@ export function createAnalysis(deps: AnalysisDeps): { handlers: AnalysisHandlers
       if (pairs.length < 3) throw new StudioError('invalid_input', `the gap view needs at least 3 accepted captions; this library has ${pairs.length}`)
       // Shifts of the image embeddings along the gap: 0, 0.1, …, 1.5 of the gap vector.
       const fractions = Array.from({ length: 16 }, (_, i) => i / 10)
-      const gap = await engineHandlers['engine.gap']({ pairs: pairs.map((p) => ({ imageId: p.imageId, caption: p.caption })), fractions })
+      const gap = await engine.gap(pairs.map((p) => ({ imageId: p.imageId, caption: p.caption })), fractions)
       const skipped = new Set(gap.skipped.map((s) => s.file))
       const used = pairs.filter((p) => !skipped.has(p.file))
       return { imageIds: used.map((p) => p.imageId), captions: used.map((p) => p.caption), gap }
@@ -100,7 +108,7 @@ export function createAnalysis(deps: AnalysisDeps): { handlers: AnalysisHandlers
     'analysis.regionVsGlobal': async ({ maxImages, mode }) => {
       const items = []
       for (const p of acceptedPairs(maxImages)) {
-        const r = await engineHandlers['engine.regionSimilarity']({ imageId: p.imageId, captions: [p.caption], mode }).catch(() => null)
+        const r = await engine.regionSimilarity(p.imageId, [p.caption], mode).catch(() => null)
         const c = r?.captions[0]
         if (!c || c.regions.length === 0) continue
         items.push({ imageId: p.imageId, global: c.global, maxRegion: Math.max(...c.regions), meanRegion: c.regions.reduce((a, b) => a + b, 0) / c.regions.length })
@@ -111,9 +119,9 @@ export function createAnalysis(deps: AnalysisDeps): { handlers: AnalysisHandlers
     'analysis.refitStatus': () => {
       const accepted = ctx.images.acceptedCount()
       return {
-        last: settings.get<RefitReport | null>('refit.last', null),
-        acceptsSince: Math.max(0, accepted - settings.get<number>('refit.acceptedAt', 0)),
-        every: settings.get<number>('refit.every', 50),
+        last: settings.get('refit.last', RefitReport, null),
+        acceptsSince: Math.max(0, accepted - settings.get('refit.acceptedAt', Count, 0)),
+        every: settings.get('refit.every', Count, 50),
         accepted
       }
     },
@@ -126,11 +134,11 @@ export function createAnalysis(deps: AnalysisDeps): { handlers: AnalysisHandlers
   /** Re-applies this library's stored realignments to the engine, once per host. */
   const restore = (): Promise<void> => {
     restored ??= (async () => {
-      const s = await engineHandlers['engine.status']({}).catch(() => null)
+      const s = await engine.status().catch(() => null)
       if (!s?.active) return
       for (const method of ['procrustes', 'ridge'] as const) {
-        const stored = settings.get<Stored | null>(`realign.${s.active.packId}.${method}`, null)
-        if (stored) await engineHandlers['engine.setRealignment']({ method, realignment: stored.realignment })
+        const stored = settings.get(`realign.${s.active.packId}.${method}`, StoredRealignment, null)
+        if (stored) await engine.setRealignment(method, stored.realignment)
       }
     })().catch((err: unknown) => {
       restored = null

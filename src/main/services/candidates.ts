@@ -1,12 +1,13 @@
 // Main process / serve / CLI (plain Node). Turns engine output into stored candidates with provenance:
 // the pack, the route (decoder / retrieval), the decoder id, noise variance and seeds, and every score, plus
 // `score` (the ranking score) and `rank` (0 = best) so review and auto-accept can use them.
+import { isBlankCaption } from '@shared/caption-text'
 import type { CaptionOutput } from '@shared/contract/engine'
 import type { NewCandidate } from '../store/captions-repo'
 
 export function toNewCandidates(out: CaptionOutput): NewCandidate[] {
   return out.candidates
-    .filter((c) => c.text.trim().length > 0)
+    .filter((c) => !isBlankCaption(c.text))
     .map((c, rank) => {
       const params: Record<string, unknown> = {}
       if (c.provenance.decoder) {

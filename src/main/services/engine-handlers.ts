@@ -1,22 +1,22 @@
-// Main process / serve / CLI (plain Node). Handlers of the `models.*` and `engine.*` operations.
-// [Note: engine handlers] Inference runs in the engine worker through an EngineCaller (EngineClient by
-// default); pack installs run here (they are I/O bound) and report progress as `models.install` events.
-// Packs come from two places: bundled (`bundledPacksDir`, read-only, e.g. models/ in the repo or the app's
-// resources) and installed (`<dataDir>/packs/<id>`, which wins over a bundled pack with the same id). The
-// active pack id is kept in `<dataDir>/engine.json`; with none chosen, `shapes-demo` (else the first valid
-// pack) is used. Verified file hashes are remembered in `<dataDir>/pack-verify.json`.
-import { existsSync } from 'node:fs'
-import { mkdir, readdir, readFile, rename, writeFile } from 'node:fs/promises'
+// Main process / serve / CLI (plain Node). The engine service: the `models.*` and `engine.*` operations as
+// plain methods, and the handler table over them. [Note: engine handlers] Inference runs in the engine
+// worker through an EngineCaller (EngineClient by default); pack installs run here (they are I/O bound)
+// and report progress as `models.install` events. Which pack is active is pack-registry.ts's business
+// (resolved once, invalidated on install and activation). Verified file hashes are remembered in
+// `<dataDir>/pack-verify.json`.
+// [Note: handler seams] Other services (captions.suggest, batch jobs, analysis) call these methods, never
+// another handler: handlers are only the dispatch table's entry points.
 import { join, resolve } from 'node:path'
 import type * as v from 'valibot'
-import type { engine as engineOps } from '@shared/contract/engine'
+import type { CaptionOptionsSchema, engine as engineOps } from '@shared/contract/engine'
 import type { StudioEvent } from '@shared/contract/events'
-import type { models as modelOps, PackSummary } from '@shared/contract/models'
+import type { models as modelOps } from '@shared/contract/models'
 import { fromEnvelope, StudioError } from '@shared/errors'
 import { EngineClient, type EngineCaller } from '../engine/client'
 import { installPack } from '../engine/packs/install'
 import { readPackJson } from '../engine/packs/pack'
 import { VerifyCache, verifyFiles } from '../engine/packs/verify'
+import { PackRegistry } from './pack-registry'
 
 export interface EngineHandlerContext {
   dataDir: string
@@ -30,20 +30,37 @@ export interface EngineHandlerContext {
 }
 
 type Ops = typeof engineOps & typeof modelOps
-export type EngineHandlers = { [K in keyof Ops]: (input: v.InferOutput<Ops[K]['input']>) => Promise<v.InferOutput<Ops[K]['output']>> }
-
-interface PackEntry {
-  summary: PackSummary
-}
+type In<K extends keyof Ops> = v.InferOutput<Ops[K]['input']>
+type Out<K extends keyof Ops> = v.InferOutput<Ops[K]['output']>
+export type EngineHandlers = { [K in keyof Ops]: (input: In<K>) => Promise<Out<K>> }
+/** Caption options as the contract parses them (captions.suggest, engine.caption and batch jobs alike). */
+export type CaptionOptions = v.InferOutput<typeof CaptionOptionsSchema>
+export type CaptionOutput = Out<'engine.caption'>
+type RealignMethod = In<'engine.setRealignment'>['method']
 
 /** engine.caption's output for one image, or why that image failed. */
-export type CaptionManyResult = v.InferOutput<Ops['engine.caption']['output']> | Error
+export type CaptionManyResult = CaptionOutput | Error
 
 export interface EngineService {
   handlers: EngineHandlers
+  /** The active pack and provider, or why there is none (never throws). */
+  status(): Promise<Out<'engine.status'>>
+  /** Caption one library image with the active pack. */
+  caption(imageId: number, options?: CaptionOptions, references?: string[]): Promise<CaptionOutput>
   /** Batch jobs: several images in one engine request (batched preprocessing and image encoding), one
    *  result or error per image in input order; the signal cancels the request in the worker. */
-  captionMany(imageIds: readonly number[], options: Record<string, unknown>, signal?: AbortSignal): Promise<CaptionManyResult[]>
+  captionMany(imageIds: readonly number[], options: CaptionOptions, signal?: AbortSignal): Promise<CaptionManyResult[]>
+  gap(pairs: In<'engine.gap'>['pairs'], fractions?: number[]): Promise<Out<'engine.gap'>>
+  regionSimilarity(imageId: number, captions: string[], mode?: 'patch' | 'crops', mixup?: boolean): Promise<Out<'engine.regionSimilarity'>>
+  /** Load a realignment into the active engine (null: back to the pack's own matrix). */
+  setRealignment(method: RealignMethod, realignment: In<'engine.setRealignment'>['realignment']): Promise<void>
+  /** Bundled and installed packs, and which one is active. */
+  listPacks(): Promise<Out<'models.list'>>
+  /** Verify a pack in the worker and make it the active one. */
+  activate(id: string): Promise<Out<'models.activate'>>
+  /** A pack was installed or replaced on disk outside models.install (the pack builder): forget what the
+   *  registry and the worker hold for it. */
+  packChanged(dir: string): Promise<void>
 }
 
 export function createEngineHandlers(ctx: EngineHandlerContext): EngineHandlers {
@@ -52,84 +69,14 @@ export function createEngineHandlers(ctx: EngineHandlerContext): EngineHandlers 
 
 export function createEngineService(ctx: EngineHandlerContext): EngineService {
   const client = ctx.engine ?? new EngineClient()
-  const packsDir = join(ctx.dataDir, 'packs')
-  const bundledDir = resolve(ctx.bundledPacksDir ?? join(process.cwd(), 'models'))
-  const stateFile = join(ctx.dataDir, 'engine.json')
   const verifyCacheFile = join(ctx.dataDir, 'pack-verify.json')
-
-  async function readState(): Promise<{ activeId: string | null }> {
-    try {
-      const s = JSON.parse(await readFile(stateFile, 'utf8')) as { activeId?: unknown }
-      return { activeId: typeof s.activeId === 'string' ? s.activeId : null }
-    } catch {
-      return { activeId: null }
-    }
-  }
-
-  async function writeState(activeId: string): Promise<void> {
-    active = null
-    await mkdir(ctx.dataDir, { recursive: true })
-    const tmp = `${stateFile}.tmp`
-    await writeFile(tmp, JSON.stringify({ activeId }))
-    await rename(tmp, stateFile)
-  }
-
-  async function scan(dir: string, origin: PackSummary['origin']): Promise<PackEntry[]> {
-    const names = await readdir(dir).catch(() => [] as string[])
-    const out: PackEntry[] = []
-    for (const n of names.sort()) {
-      if (n.startsWith('.') || !existsSync(join(dir, n, 'pack.json'))) continue
-      const packDir = join(dir, n)
-      try {
-        const j = await readPackJson(packDir)
-        out.push({ summary: { id: j.id, version: j.version, description: j.description ?? null, licence: j.licence ?? null, dir: packDir, origin, active: false, embedDim: j.embedDim, decoders: j.decoders.map((d) => d.id), problem: null } })
-      } catch (err) {
-        out.push({ summary: { id: n, version: '', description: null, licence: null, dir: packDir, origin, active: false, embedDim: 0, decoders: [], problem: (err as Error).message } })
-      }
-    }
-    return out
-  }
-
-  async function listPacks(): Promise<{ packs: PackSummary[]; activeId: string | null }> {
-    const byId = new Map<string, PackSummary>()
-    for (const e of await scan(bundledDir, 'bundled')) byId.set(e.summary.id, e.summary)
-    for (const e of await scan(packsDir, 'installed')) byId.set(e.summary.id, e.summary)
-    const packs = [...byId.values()]
-    const { activeId: chosen } = await readState()
-    const valid = packs.filter((p) => !p.problem)
-    const activeId = (chosen && valid.some((p) => p.id === chosen) ? chosen : null) ?? valid.find((p) => p.id === 'shapes-demo')?.id ?? valid[0]?.id ?? null
-    for (const p of packs) p.active = p.id === activeId
-    return { packs, activeId }
-  }
-
-  async function packDirOf(id: string): Promise<string> {
-    const { packs } = await listPacks()
-    const p = packs.find((x) => x.id === id)
-    if (!p) throw new StudioError('not_found', `no pack "${id}" (installed or bundled)`)
-    if (p.problem) throw new StudioError('model_error', p.problem)
-    return p.dir
-  }
-
-  // [Note: active pack memo] Every engine call needs the active pack's folder. Finding it scans the pack
-  // folders and validates each pack.json, which a batch job paid twice per image; the answer is kept for
-  // ACTIVE_TTL_MS and dropped whenever the active pack changes or a pack is installed, so a pack folder
-  // edited by hand is still noticed within a second or two (the worker re-verifies changed files on open).
-  let active: { dir: string; packId: string; at: number } | null = null
-  const ACTIVE_TTL_MS = 2000
-
-  async function activePack(): Promise<{ dir: string; packId: string }> {
-    if (active && performance.now() - active.at < ACTIVE_TTL_MS) return active
-    const { activeId } = await listPacks()
-    if (!activeId) throw new StudioError('not_found', 'no caption pack is installed: install one with models.install')
-    const dir = await packDirOf(activeId)
-    const st = await client.call('open', { packDir: dir, options: { verifyCacheFile } })
-    active = { dir, packId: st.packId, at: performance.now() }
-    return active
-  }
-
-  async function activeDir(): Promise<string> {
-    return (await activePack()).dir
-  }
+  const packs = new PackRegistry({
+    dataDir: ctx.dataDir,
+    bundledDir: resolve(ctx.bundledPacksDir ?? join(process.cwd(), 'models')),
+    open: (dir) => client.call('open', { packDir: dir, options: { verifyCacheFile } })
+  })
+  const activeDir = async (): Promise<string> => (await packs.active()).dir
+  const files = (pairs: readonly { imageId: number; caption: string }[]) => pairs.map((p) => ({ file: ctx.imagePath(p.imageId), caption: p.caption }))
 
   /** One image's worker result as engine.caption's output, or the error the worker reported for it. */
   function captionOutput(imageId: number, packId: string, r: Awaited<ReturnType<typeof client.call<'caption'>>>[number] | undefined): CaptionManyResult {
@@ -139,13 +86,82 @@ export function createEngineService(ctx: EngineHandlerContext): EngineService {
     return { imageId, packId, ...rest, options: { ...r.options } }
   }
 
+  const service: Omit<EngineService, 'handlers'> = {
+    async status() {
+      try {
+        const st = await client.call('status', { packDir: await activeDir() })
+        const { verify: _v, ...rest } = st
+        return { active: rest, problem: null }
+      } catch (err) {
+        return { active: null, problem: (err as Error).message }
+      }
+    },
+
+    async caption(imageId, options = {}, references) {
+      const file = ctx.imagePath(imageId)
+      const { dir, packId } = await packs.active()
+      const [r] = await client.call('caption', { packDir: dir, inputs: [{ file, references }], options })
+      const out = captionOutput(imageId, packId, r)
+      if (out instanceof Error) throw out
+      return out
+    },
+
+    async captionMany(imageIds, options, signal) {
+      const paths: (string | Error)[] = imageIds.map((id) => {
+        try {
+          return ctx.imagePath(id)
+        } catch (err) {
+          return err as Error
+        }
+      })
+      const inputs = paths.flatMap((f) => (typeof f === 'string' ? [{ file: f }] : []))
+      const { dir, packId } = await packs.active()
+      const out = inputs.length ? await client.call('caption', { packDir: dir, inputs, options }, { signal }) : []
+      let k = 0
+      return imageIds.map((imageId, i) => {
+        const f = paths[i]!
+        return typeof f === 'string' ? captionOutput(imageId, packId, out[k++]) : f
+      })
+    },
+
+    async gap(pairs, fractions) {
+      return client.call('gap', { packDir: await activeDir(), pairs: files(pairs), fractions })
+    },
+
+    async regionSimilarity(imageId, captions, mode = 'patch', mixup) {
+      const r = await client.call('regionSimilarity', { packDir: await activeDir(), file: ctx.imagePath(imageId), captions, mode, mixup })
+      return { imageId, heatmap: r.heatmap, captions: r.captions }
+    },
+
+    async setRealignment(method, realignment) {
+      await client.call('setRealignment', { packDir: await activeDir(), method, realignment })
+    },
+
+    listPacks: () => packs.list(),
+
+    async activate(id) {
+      const dir = await packs.dirOf(id)
+      const t0 = performance.now()
+      await client.call('open', { packDir: dir, options: { verifyCacheFile }, warm: true })
+      const st = await client.call('status', { packDir: dir })
+      await packs.choose(id)
+      ctx.emit({ type: 'engine.changed', packId: id })
+      return { id, provider: st.provider ?? 'cpu', verifyMs: performance.now() - t0 }
+    },
+
+    async packChanged(dir) {
+      packs.invalidate()
+      await client.call('close', { packDir: dir })
+    }
+  }
+
   const handlers: EngineHandlers = {
-    'models.list': () => listPacks(),
+    'models.list': () => service.listPacks(),
 
     'models.install': async ({ source, activate }) => {
       let packId = ''
       try {
-        const r = await installPack(source, packsDir, {
+        const r = await installPack(source, packs.installDir, {
           cache: new VerifyCache(verifyCacheFile),
           onProgress: (p) => {
             packId = p.packId
@@ -153,10 +169,10 @@ export function createEngineService(ctx: EngineHandlerContext): EngineService {
           }
         })
         // A pack replaced on disk must be re-opened by the worker.
-        active = null
+        packs.invalidate()
         await client.call('close', { packDir: r.dir })
         if (activate) {
-          await writeState(r.id)
+          await packs.choose(r.id)
           ctx.emit({ type: 'engine.changed', packId: r.id })
         }
         return r
@@ -166,18 +182,10 @@ export function createEngineService(ctx: EngineHandlerContext): EngineService {
       }
     },
 
-    'models.activate': async ({ id }) => {
-      const dir = await packDirOf(id)
-      const t0 = performance.now()
-      await client.call('open', { packDir: dir, options: { verifyCacheFile }, warm: true })
-      const st = await client.call('status', { packDir: dir })
-      await writeState(id)
-      ctx.emit({ type: 'engine.changed', packId: id })
-      return { id, provider: st.provider ?? 'cpu', verifyMs: performance.now() - t0 }
-    },
+    'models.activate': ({ id }) => service.activate(id),
 
     'models.verify': async ({ id }) => {
-      const dir = await packDirOf(id)
+      const dir = await packs.dirOf(id)
       try {
         const j = await readPackJson(dir)
         const r = await verifyFiles(dir, j.files, new VerifyCache())
@@ -187,39 +195,14 @@ export function createEngineService(ctx: EngineHandlerContext): EngineService {
       }
     },
 
-    'engine.status': async () => {
-      try {
-        const dir = await activeDir()
-        const st = await client.call('status', { packDir: dir })
-        const { verify: _v, ...rest } = st
-        return { active: rest, problem: null }
-      } catch (err) {
-        return { active: null, problem: (err as Error).message }
-      }
-    },
-
-    'engine.caption': async ({ imageId, options, references }) => {
-      const file = ctx.imagePath(imageId)
-      const { dir, packId } = await activePack()
-      const [r] = await client.call('caption', { packDir: dir, inputs: [{ file, references }], options })
-      const out = captionOutput(imageId, packId, r)
-      if (out instanceof Error) throw out
-      return out
-    },
+    'engine.status': () => service.status(),
+    'engine.caption': ({ imageId, options, references }) => service.caption(imageId, options, references),
+    'engine.gap': ({ pairs, fractions }) => service.gap(pairs, fractions),
+    'engine.regionSimilarity': ({ imageId, captions, mode, mixup }) => service.regionSimilarity(imageId, captions, mode, mixup),
 
     'engine.vqa': async ({ imageId, question, answers, type, template, align }) => {
       const file = ctx.imagePath(imageId)
       return client.call('vqa', { packDir: await activeDir(), file, request: { question, answers, type, template, align } })
-    },
-
-    'engine.gap': async ({ pairs, fractions }) => {
-      const dir = await activeDir()
-      return client.call('gap', { packDir: dir, pairs: pairs.map((p) => ({ file: ctx.imagePath(p.imageId), caption: p.caption })), fractions })
-    },
-
-    'engine.regionSimilarity': async ({ imageId, captions, mode, mixup }) => {
-      const r = await client.call('regionSimilarity', { packDir: await activeDir(), file: ctx.imagePath(imageId), captions, mode, mixup })
-      return { imageId, heatmap: r.heatmap, captions: r.captions }
     },
 
     'engine.score': async ({ imageId, captions, align, references }) => {
@@ -228,35 +211,15 @@ export function createEngineService(ctx: EngineHandlerContext): EngineService {
     },
 
     'engine.fitRealignment': async ({ pairs, method, lambda, activate }) => {
-      const dir = await activeDir()
-      const { skipped, ...realignment } = await client.call('fitRealignment', { packDir: dir, pairs: pairs.map((p) => ({ file: ctx.imagePath(p.imageId), caption: p.caption })), method, lambda, activate })
+      const { skipped, ...realignment } = await client.call('fitRealignment', { packDir: await activeDir(), pairs: files(pairs), method, lambda, activate })
       return { realignment, skipped }
     },
 
     'engine.setRealignment': async ({ method, realignment }) => {
-      await client.call('setRealignment', { packDir: await activeDir(), method, realignment })
+      await service.setRealignment(method, realignment)
       return { ok: true as const }
     }
   }
 
-  async function captionMany(imageIds: readonly number[], options: Record<string, unknown>, signal?: AbortSignal): Promise<CaptionManyResult[]> {
-    const files: (string | Error)[] = imageIds.map((id) => {
-      try {
-        return ctx.imagePath(id)
-      } catch (err) {
-        return err as Error
-      }
-    })
-    const inputs = files.flatMap((f) => (typeof f === 'string' ? [{ file: f }] : []))
-    const { dir, packId } = await activePack()
-    const out = inputs.length ? await client.call('caption', { packDir: dir, inputs, options }, { signal }) : []
-    let k = 0
-    return imageIds.map((imageId, i) => {
-      const f = files[i]!
-      if (typeof f !== 'string') return f
-      return captionOutput(imageId, packId, out[k++])
-    })
-  }
-
-  return { handlers, captionMany }
+  return { ...service, handlers }
 }

@@ -12,13 +12,12 @@ import { createLibraryHandlers, ScanManager } from './library-handlers'
 import { createJobHandlers } from './jobs-handlers'
 import { createReviewHandlers } from './review-handlers'
 import { JobRunner, type BatchCaptioner, type Captioner, type CaptionOutcome } from '../jobs/runner'
-import { StudioError } from '@shared/errors'
-import { createEngineService } from './engine-handlers'
-import type { CaptionOutput } from '@shared/contract/engine'
+import { createEngineService, type CaptionOutput } from './engine-handlers'
 import { createAnalysis } from './analysis-handlers'
 import { ReviewRepo } from '../store/review-repo'
 import { toNewCandidates } from './candidates'
-import { resolveUnderRootSync } from '../library/safe-path'
+import { createSuggestHandlers } from './suggest-handlers'
+import { resolveImageSync } from '../library/image-path'
 import { EngineClient, type EngineCaller } from '../engine/client'
 
 export const VERSION = '0.1.0'
@@ -57,39 +56,32 @@ const JOB_CHUNK = 4
 export function createServices(dataDir: string, host: SystemInfo['host'], opts: ServiceOptions = {}): Services {
   const ctx = createContext(dataDir, host)
   const scans = new ScanManager(ctx)
-  const imagePath = (imageId: number): string => {
-    const img = ctx.images.get(imageId)
-    const root = img ? ctx.images.root(img.root_id) : undefined
-    if (!img || !root || root.removed_at) throw new StudioError('not_found', `image ${imageId} not found`)
-    const real = resolveUnderRootSync(root.path, img.rel_path)
-    if (!real) throw new StudioError('not_found', `image ${imageId} is missing or outside its library root`)
-    return real
-  }
+  const imagePath = (imageId: number): string => resolveImageSync(ctx.images, imageId)
   // The worker is spawned lazily on the first engine call, so hosts that never caption pay nothing.
-  const engine = opts.engine ?? new EngineClient()
-  const engineService = createEngineService({
+  const client = opts.engine ?? new EngineClient()
+  const engine = createEngineService({
     dataDir,
     imagePath,
     emit: ctx.emit,
     bundledPacksDir: opts.bundledPacksDir ?? bundledPacksDir(),
-    engine
+    engine: client
   })
-  const engineHandlers = engineService.handlers
-  // [Note: captioner seam] Batch jobs and the image view's suggestions share one path: the engine's
-  // `engine.caption` handler (in the worker), mapped to stored candidates by toNewCandidates.
-  const analysis = createAnalysis({ ctx, engine, engineHandlers, imagePath })
-  const engineCaptioner: Captioner = async (imageId, options) => {
-    await analysis.restore()
-    return toOutcome(await engineHandlers['engine.caption']({ imageId, options }))
-  }
+  const analysis = createAnalysis({ ctx, engine, client, imagePath })
+  const reviewRepo = new ReviewRepo(ctx.db)
+  // [Note: captioner seam] Batch jobs and captions.suggest both caption through the engine service's
+  // methods, mapped to stored candidates by toNewCandidates.
   const toOutcome = (out: CaptionOutput): CaptionOutcome => ({
     candidates: toNewCandidates(out),
     concepts: out.concepts.map((c) => ({ word: c.word, prob: c.prob })),
     result: { packId: out.packId, ms: Math.round(out.timings.total ?? 0) }
   })
+  const engineCaptioner: Captioner = async (imageId, options) => {
+    await analysis.restore()
+    return toOutcome(await engine.caption(imageId, options))
+  }
   const engineBatch: BatchCaptioner = async (imageIds, options, signal) => {
     await analysis.restore()
-    const out = await engineService.captionMany(imageIds, options, signal)
+    const out = await engine.captionMany(imageIds, options, signal)
     return out.map((r) => (r instanceof Error ? r : toOutcome(r)))
   }
   const catalogService = createCatalogService({
@@ -98,14 +90,14 @@ export function createServices(dataDir: string, host: SystemInfo['host'], opts: 
     ...(opts.catalogFiles ? { catalogFiles: opts.catalogFiles } : {}),
     vocabFile: photoVocabularyPath(),
     packsDir: join(dataDir, 'packs'),
-    installedPackIds: async () => new Set((await engineHandlers['models.list']({})).packs.filter((p) => !p.problem).map((p) => p.id)),
-    installed: async (packId, _dir, activate) => {
-      await engine.call('close', {})
-      if (activate) await engineHandlers['models.activate']({ id: packId })
+    installedPackIds: async () => new Set((await engine.listPacks()).packs.filter((p) => !p.problem).map((p) => p.id)),
+    installed: async (packId, dir, activate) => {
+      await engine.packChanged(dir)
+      if (activate) await engine.activate(packId)
       else ctx.emit({ type: 'engine.changed', packId: null })
     },
     activePack: async () => {
-      const l = await engineHandlers['models.list']({})
+      const l = await engine.listPacks()
       const p = l.packs.find((x) => x.id === l.activeId && !x.problem)
       return p ? { id: p.id, dir: p.dir } : null
     },
@@ -113,7 +105,6 @@ export function createServices(dataDir: string, host: SystemInfo['host'], opts: 
     ...(opts.buildEngine ? { buildEngine: opts.buildEngine } : {}),
     ...(opts.download ? { download: opts.download } : {})
   })
-  const reviewRepo = new ReviewRepo(ctx.db)
   // Batch jobs send JOB_CHUNK images per engine request (runner.ts, note "chunks"); a test's captioner
   // replaces both paths.
   const batch = opts.captioner ? (opts.batchCaptioner ?? null) : { caption: engineBatch, chunk: JOB_CHUNK }
@@ -125,21 +116,9 @@ export function createServices(dataDir: string, host: SystemInfo['host'], opts: 
     ...createJobHandlers(jobs, catalogService.builder),
     ...catalogService.handlers,
     ...createReviewHandlers(ctx),
-    ...engineHandlers,
+    ...engine.handlers,
     ...analysis.handlers,
-    'captions.suggest': async ({ imageId, options }) => {
-      if (!ctx.images.get(imageId)) throw new StudioError('not_found', `image ${imageId} not found`)
-      await analysis.restore()
-      const result = await engineHandlers['engine.caption']({ imageId, options })
-      const stored = ctx.db.transaction(() => {
-        const rows = ctx.captions.addCandidates(imageId, toNewCandidates(result))
-        if (result.concepts.length) reviewRepo.setConcepts(imageId, result.concepts)
-        return rows
-      })()
-      ctx.emit({ type: 'captions.changed', imageId })
-      const open = ctx.captions.forImage(imageId).candidates
-      return { candidates: open.length ? open : stored, result }
-    }
+    ...createSuggestHandlers({ ctx, engine, reviewRepo, beforeEngine: analysis.restore })
   }
   if (opts.resumeJobs !== false) {
     jobs.start()
@@ -156,7 +135,7 @@ export function createServices(dataDir: string, host: SystemInfo['host'], opts: 
       await catalogService.builder.close()
       await jobs.stop()
       await scans.waitAll().catch(() => undefined)
-      await engine.dispose().catch(() => undefined)
+      await client.dispose().catch(() => undefined)
       ctx.db.close()
     }
   }

@@ -2,8 +2,10 @@
 // inserts a new row and supersedes the previous accepted one in the same transaction; undo inserts a copy
 // of the previous text. The partial unique index `captions_one_accepted` guarantees one accepted row.
 import type { Caption, CaptionSource } from '@shared/contract/captions'
+import { normalizeCaption } from '@shared/caption-text'
 import { StudioError } from '@shared/errors'
 import { prepared, type DB } from './db'
+import { SQL_NOW } from './sql'
 
 interface CaptionRow {
   id: number
@@ -44,8 +46,6 @@ function toCaption(r: CaptionRow): Caption {
   }
 }
 
-const NOW = `strftime('%Y-%m-%dT%H:%M:%fZ','now')`
-
 export class CaptionsRepo {
   constructor(private readonly db: DB) {}
 
@@ -68,7 +68,7 @@ export class CaptionsRepo {
   }
 
   private insertRow(imageId: number, text: string, status: Caption['status'], source: CaptionSource, scores: Record<string, number>, parentId: number | null): number {
-    const clean = text.replace(/\s+/g, ' ').trim()
+    const clean = normalizeCaption(text)
     if (!clean) throw new StudioError('invalid_input', 'a caption cannot be empty')
     const info = this.db
       .prepare(
@@ -84,14 +84,14 @@ export class CaptionsRepo {
   accept(imageId: number, text: string, source: CaptionSource, scores: Record<string, number>, fromCandidateId?: number): { caption: Caption; previousId: number | null; changed: boolean } {
     const tx = this.db.transaction(() => {
       const prev = this.accepted(imageId)
-      const clean = text.replace(/\s+/g, ' ').trim()
+      const clean = normalizeCaption(text)
       if (prev && prev.text === clean && fromCandidateId === undefined) return { caption: prev, previousId: null, changed: false }
-      if (prev) prepared(this.db, `UPDATE captions SET status = 'superseded', updated_at = ${NOW} WHERE id = ?`).run(prev.id)
+      if (prev) prepared(this.db, `UPDATE captions SET status = 'superseded', updated_at = ${SQL_NOW} WHERE id = ?`).run(prev.id)
       let id: number
       const cand = fromCandidateId !== undefined ? this.get(fromCandidateId) : undefined
       if (fromCandidateId !== undefined && (!cand || cand.imageId !== imageId)) throw new StudioError('not_found', `candidate ${fromCandidateId} not found for image ${imageId}`)
       if (cand && cand.text === clean && cand.status === 'candidate') {
-        prepared(this.db, `UPDATE captions SET status = 'accepted', updated_at = ${NOW} WHERE id = ?`).run(cand.id)
+        prepared(this.db, `UPDATE captions SET status = 'accepted', updated_at = ${SQL_NOW} WHERE id = ?`).run(cand.id)
         id = cand.id
       } else {
         const src: CaptionSource = cand ? { kind: 'human', method: 'edited', params: { fromCandidate: cand.id, ...(cand.source.packId ? { packId: cand.source.packId } : {}) } } : source
@@ -106,7 +106,7 @@ export class CaptionsRepo {
     const c = this.get(captionId)
     if (!c) throw new StudioError('not_found', `caption ${captionId} not found`)
     if (c.status !== 'candidate' && c.status !== 'accepted') throw new StudioError('conflict', `caption ${captionId} is ${c.status}`)
-    prepared(this.db, `UPDATE captions SET status = 'rejected', updated_at = ${NOW} WHERE id = ?`).run(captionId)
+    prepared(this.db, `UPDATE captions SET status = 'rejected', updated_at = ${SQL_NOW} WHERE id = ?`).run(captionId)
     return this.get(captionId)!
   }
 
@@ -117,7 +117,7 @@ export class CaptionsRepo {
       const cur = this.accepted(imageId)
       if (!cur || cur.id !== captionId) throw new StudioError('conflict', 'the caption changed since; nothing to undo')
       const cand = cur.source.kind === 'model'
-      prepared(this.db, `UPDATE captions SET status = ?, updated_at = ${NOW} WHERE id = ?`).run(cand ? 'candidate' : 'superseded', cur.id)
+      prepared(this.db, `UPDATE captions SET status = ?, updated_at = ${SQL_NOW} WHERE id = ?`).run(cand ? 'candidate' : 'superseded', cur.id)
       if (previousId === null) return null
       const prev = this.get(previousId)
       if (!prev || prev.imageId !== imageId) throw new StudioError('not_found', `caption ${previousId} not found for image ${imageId}`)
@@ -133,7 +133,7 @@ export class CaptionsRepo {
       const open = new Set(this.forImage(imageId).candidates.map((c) => c.text))
       const ids: number[] = []
       for (const it of items) {
-        const clean = it.text.replace(/\s+/g, ' ').trim()
+        const clean = normalizeCaption(it.text)
         if (!clean || open.has(clean)) continue
         open.add(clean)
         ids.push(this.insertRow(imageId, clean, 'candidate', it.source, it.scores, null))

@@ -1,5 +1,6 @@
 // Main process (plain Node). Image and root rows. All writes go through the one connection (see db.ts).
 import { prepared, type DB } from './db'
+import { SQL_NOW, textSearch } from './sql'
 import type { ImageFilter } from '@shared/contract/library'
 
 export interface RootRow {
@@ -86,7 +87,7 @@ export class ImagesRepo {
   }
 
   removeRoot(id: number): void {
-    prepared(this.db, `UPDATE roots SET removed_at = strftime('%Y-%m-%dT%H:%M:%fZ','now') WHERE id = ?`).run(id)
+    prepared(this.db, `UPDATE roots SET removed_at = ${SQL_NOW} WHERE id = ?`).run(id)
   }
 
   imageCount(rootId: number): number {
@@ -128,7 +129,7 @@ export class ImagesRepo {
     this.db
       .prepare(
         `UPDATE images SET hash=@hash, bytes=@bytes, mtime_ms=@mtimeMs, width=@width, height=@height, orientation=@orientation,
-         format=@format, error=@error, scan_gen=@scanGen, missing=0, updated_at=strftime('%Y-%m-%dT%H:%M:%fZ','now') WHERE id=@id`
+         format=@format, error=@error, scan_gen=@scanGen, missing=0, updated_at=${SQL_NOW} WHERE id=@id`
       )
       .run({ ...img, id })
   }
@@ -151,7 +152,7 @@ export class ImagesRepo {
       prepared(this.db, `UPDATE images SET duplicate_of = ? WHERE duplicate_of = ?`).run(oldId, newRow.id)
       prepared(this.db, `DELETE FROM images WHERE id = ?`).run(newRow.id)
       this.db
-        .prepare(`UPDATE images SET root_id=?, rel_path=?, mtime_ms=?, scan_gen=?, missing=0, duplicate_of=NULL, updated_at=strftime('%Y-%m-%dT%H:%M:%fZ','now') WHERE id=?`)
+        .prepare(`UPDATE images SET root_id=?, rel_path=?, mtime_ms=?, scan_gen=?, missing=0, duplicate_of=NULL, updated_at=${SQL_NOW} WHERE id=?`)
         .run(newRow.root_id, newRow.rel_path, newRow.mtime_ms, newRow.scan_gen, oldId)
     })
     tx()
@@ -171,10 +172,10 @@ export class ImagesRepo {
   listIds(filter: ImageFilter, search: string): number[] {
     const params: unknown[] = []
     let where = `${VISIBLE} AND ${FILTER_SQL[filter]}`
-    if (search.trim()) {
-      where += ` AND (i.rel_path LIKE ? ESCAPE '\\' OR EXISTS (SELECT 1 FROM captions c WHERE c.image_id = i.id AND c.status IN ('accepted','candidate') AND c.text LIKE ? ESCAPE '\\'))`
-      const like = `%${search.trim().replace(/[\\%_]/g, (m) => '\\' + m)}%`
-      params.push(like, like)
+    const text = textSearch(search)
+    if (text) {
+      where += ` AND ${text.sql}`
+      params.push(...text.params)
     }
     const rows = prepared(this.db, `SELECT i.id FROM images i WHERE ${where} ORDER BY i.root_id, i.rel_path`).raw().all(...params) as [number][]
     return rows.map((r) => r[0])

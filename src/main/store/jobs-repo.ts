@@ -3,6 +3,7 @@
 import type { JobState, JobSummary } from '@shared/contract/jobs'
 import { prepared, type DB } from './db'
 import { JobProgressRepo } from './job-progress-repo'
+import { SQL_NOW } from './sql'
 
 interface JobRow {
   id: number
@@ -13,8 +14,6 @@ interface JobRow {
   created_at: string
   updated_at: string
 }
-
-const NOW = `strftime('%Y-%m-%dT%H:%M:%fZ','now')`
 
 export class JobsRepo {
   private readonly stages: JobProgressRepo
@@ -70,7 +69,7 @@ export class JobsRepo {
 
   setState(id: number, state: JobState, error: string | null = null): void {
     const finished = state === 'done' || state === 'cancelled' || state === 'failed'
-    prepared(this.db, `UPDATE jobs SET state = ?, error = ?, updated_at = ${NOW}, finished_at = ${finished ? NOW : 'NULL'} WHERE id = ?`).run(state, error, id)
+    prepared(this.db, `UPDATE jobs SET state = ?, error = ?, updated_at = ${SQL_NOW}, finished_at = ${finished ? SQL_NOW : 'NULL'} WHERE id = ?`).run(state, error, id)
   }
 
   /** Jobs of one kind to run, oldest first: running ones (interrupted by a crash) before queued ones. */
@@ -88,7 +87,7 @@ export class JobsRepo {
 
   finishItem(jobId: number, imageId: number, state: 'done' | 'failed' | 'skipped', error: string | null, result: unknown): void {
     this.db
-      .prepare(`UPDATE job_items SET state = ?, error = ?, result = ?, attempts = attempts + 1, updated_at = ${NOW} WHERE job_id = ? AND image_id = ?`)
+      .prepare(`UPDATE job_items SET state = ?, error = ?, result = ?, attempts = attempts + 1, updated_at = ${SQL_NOW} WHERE job_id = ? AND image_id = ?`)
       .run(state, error, result === undefined ? null : JSON.stringify(result), jobId, imageId)
   }
 

@@ -9,6 +9,7 @@ import { hasTerm, tokenize } from '@shared/terms'
 import type { Caption } from '@shared/contract/captions'
 import type { DB } from './db'
 import { FILTER_SQL, VISIBLE } from './images-repo'
+import { textSearch } from './sql'
 
 export type ParsedReviewQuery = v.InferOutput<typeof ReviewQuery>
 
@@ -25,10 +26,6 @@ const BEST_CANDIDATE_ORDER = `json_extract(c.scores, '$.score') DESC NULLS LAST,
 const SCORE_SQL = `CASE WHEN acc.id IS NOT NULL THEN json_extract(acc.scores, ?)
   ELSE (SELECT max(json_extract(c.scores, ?)) FROM captions c WHERE c.image_id = i.id AND c.status = 'candidate') END`
 
-function likePattern(s: string): string {
-  return `%${s.replace(/[\\%_]/g, (m) => '\\' + m)}%`
-}
-
 function placeholders(n: number): string {
   return Array.from({ length: n }, () => '?').join(',')
 }
@@ -41,10 +38,10 @@ export class ReviewRepo {
     const path = `$.${q.scoreKey}`
     const params: unknown[] = [path, path]
     const where = [VISIBLE, FILTER_SQL[q.status]]
-    if (q.search.trim()) {
-      where.push(`(i.rel_path LIKE ? ESCAPE '\\' OR EXISTS (SELECT 1 FROM captions s WHERE s.image_id = i.id AND s.status IN ('accepted','candidate') AND s.text LIKE ? ESCAPE '\\'))`)
-      const like = likePattern(q.search.trim())
-      params.push(like, like)
+    const text = textSearch(q.search)
+    if (text) {
+      where.push(text.sql)
+      params.push(...text.params)
     }
     for (const t of q.tags) {
       where.push(`EXISTS (SELECT 1 FROM image_tags t WHERE t.image_id = i.id AND t.tag = ?${t.kind ? ' AND t.kind = ?' : ''})`)

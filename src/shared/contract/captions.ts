@@ -1,7 +1,7 @@
 // Shared by every process: the captions domain. [Note: caption history] An edit never overwrites: it
 // inserts a new row and marks the previous accepted row `superseded`, so every change can be undone.
 import * as v from 'valibot'
-import { Id, op } from './define'
+import { Id, NormalizedText, op } from './define'
 
 export const CaptionStatus = v.picklist(['candidate', 'accepted', 'rejected', 'superseded'])
 export const CaptionSource = v.object({
@@ -25,12 +25,7 @@ export const Caption = v.object({
 })
 export type Caption = v.InferOutput<typeof Caption>
 
-export const CaptionText = v.pipe(
-  v.string(),
-  v.transform((s) => s.replace(/\s+/g, ' ').trim()),
-  v.minLength(1, 'a caption cannot be empty'),
-  v.maxLength(10_000, 'caption too long')
-)
+export const CaptionText = NormalizedText('caption', 10_000)
 
 export const captions = {
   'captions.forImage': op(

@@ -1,5 +1,6 @@
 // Shared by every process: the building blocks of the typed, runtime-validated contract.
 import * as v from 'valibot'
+import { normalizeCaption } from '../caption-text'
 
 /** [Note: contract tiers] `public` operations are what the renderer uses: reachable over Electron IPC and
  *  serve HTTP. `internal` ones (waiting for scans or jobs, loading an arbitrary realignment matrix, the raw
@@ -33,6 +34,12 @@ export const UserPath = v.pipe(
   v.maxLength(4096, 'path too long'),
   v.check((s) => !s.includes('\0'), 'path contains a NUL byte')
 )
+
+/** Caption-like text as it is stored ([Note: caption whitespace]): whitespace runs collapsed, ends trimmed,
+ *  then never empty and at most `max` characters; `what` names it in the messages ("a tag cannot be empty"). */
+export function NormalizedText(what: string, max: number) {
+  return v.pipe(v.string(), v.transform(normalizeCaption), v.minLength(1, `a ${what} cannot be empty`), v.maxLength(max, `${what} too long`))
+}
 
 /** A short, human-readable summary of validation issues: "path: message; …" (at most five). */
 export function describeIssues(issues: readonly v.BaseIssue<unknown>[]): string {

@@ -3,6 +3,7 @@
 // jobs at the next unfinished item on start, and finished items are never redone or lost.
 import * as v from 'valibot'
 import { Empty, Id, Ok, op } from './define'
+import { CaptionOptionsSchema } from './engine'
 import { ImageFilter } from './library'
 
 export const JobState = v.picklist(['queued', 'running', 'paused', 'done', 'cancelled', 'failed'])
@@ -18,8 +19,9 @@ export const CaptionJobRequest = v.object({
   scope: JobScope,
   /** Skip images that already have an accepted caption (default), or caption everything in scope. */
   onlyUncaptioned: v.optional(v.boolean(), true),
-  /** Engine options for each image (see the engine contract); the pack defaults apply when omitted. */
-  options: v.optional(v.record(v.string(), v.unknown()), {}),
+  /** Engine options for each image: the same schema as captions.suggest and engine.caption (unknown keys are
+   *  dropped, bad values refused when the job is queued, not per image); the pack defaults fill the rest. */
+  options: v.optional(CaptionOptionsSchema, {}),
   /** Auto-accept the best candidate when its score is at least this (off by default: candidates wait for review). */
   autoAcceptAbove: v.optional(v.nullable(v.pipe(v.number(), v.minValue(0))), null)
 })

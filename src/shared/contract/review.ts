@@ -5,7 +5,7 @@
 // row superseding the old one, a bulk accept promotes a candidate, a reject only changes a status. Nothing
 // is overwritten and an empty caption is never written.
 import * as v from 'valibot'
-import { Empty, Id, op } from './define'
+import { Empty, Id, NormalizedText, op } from './define'
 import { ImageFilter } from './library'
 
 const Ids = v.pipe(v.array(Id), v.minLength(1, 'select at least one image'), v.maxLength(100_000))
@@ -15,12 +15,7 @@ const Term = v.pipe(v.string(), v.trim(), v.minLength(1), v.maxLength(200))
 export const ScoreKey = v.pipe(v.string(), v.regex(/^[A-Za-z][A-Za-z0-9_]{0,39}$/, 'a score key is a plain identifier'))
 export const TagKind = v.picklist(['keyword', 'concept'])
 export type TagKind = v.InferOutput<typeof TagKind>
-export const TagText = v.pipe(
-  v.string(),
-  v.transform((s) => s.replace(/\s+/g, ' ').trim()),
-  v.minLength(1, 'a tag cannot be empty'),
-  v.maxLength(200, 'tag too long')
-)
+export const TagText = NormalizedText('tag', 200)
 
 export const ReviewSort = v.picklist(['path', 'score-asc', 'score-desc'])
 export type ReviewSort = v.InferOutput<typeof ReviewSort>

@@ -2,14 +2,15 @@
 // analyses: modality gap over (image, caption) pairs, per-region similarity to captions, and realignment
 // refits from (image, caption) pairs. A pair whose image fails is skipped and reported, never fatal.
 import { StudioError, type ErrorEnvelope } from '@shared/errors'
-import { mixupRegions, salientConcepts } from './concepts'
+import { salientConcepts } from './concepts'
 import type { Engine } from '../worker/engine'
 import { analyzeGap, type GapAnalysis } from './gap'
-import { row, type Vec } from '../math/linalg'
+import type { Vec } from '../math/linalg'
 import type { AlignMode, RegionsMode } from './options'
 import { scoreText, type Scores } from '../math/scoring'
 import type { AlignMethod, Realignment } from '../math/realign'
-import { aggregateCrops, aggregatePatches, cropBoxes, regionSimilarity, type Heatmap } from './regions'
+import { cropBoxes, regionSimilarity, type Heatmap } from './regions'
+import { aggregateRegions } from './region-features'
 
 export interface FileCaptionPair {
   file: string
@@ -86,17 +87,7 @@ export async function regionSimilarityFor(engine: Engine, file: string, captions
   const [enc] = await engine.encodePixels([pre.value.pixels], mode === 'patch')
   if (!enc) throw new StudioError('internal', 'no image encoding')
   const concepts = opts.mixup && engine.pack.concepts ? salientConcepts(enc.embed, engine.pack.concepts, engine.pack.conceptList, d.conceptTau, d.conceptTopK) : []
-  const conceptVecs = concepts.map((c) => row(engine.pack.concepts!.data, c.index, engine.dim))
-  const mix = (f: Vec[]) => (conceptVecs.length ? mixupRegions(f, conceptVecs).features : f)
-  let agg
-  if (mode === 'patch') {
-    const grid = engine.pack.json.models.image.patchGrid
-    if (!enc.tokens || !grid) throw new StudioError('unsupported', `pack ${engine.pack.json.id}: regions "patch" needs token_embeds and patchGrid`)
-    agg = aggregatePatches({ global: enc.embed, tokens: [enc.tokens[0]!, ...mix(enc.tokens.slice(1))], attention: enc.attention ?? null, grid }, { topK: opts.topK ?? d.topK, weight: opts.patchWeight ?? d.patchWeight })
-  } else {
-    const crops = (await engine.encodePixels(pre.value.crops ?? [], false)).map((c) => c.embed)
-    agg = aggregateCrops(enc.embed, mix(crops), boxes!, { weight: opts.patchWeight ?? d.patchWeight })
-  }
+  const agg = await aggregateRegions(engine, pre.value, enc, { regions: mode, topK: opts.topK ?? d.topK, patchWeight: opts.patchWeight ?? d.patchWeight, mixup: opts.mixup ?? false, conceptTau: d.conceptTau }, concepts)
   const embs = await engine.embedTexts(captions)
   return {
     file,

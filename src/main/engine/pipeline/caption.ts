@@ -8,14 +8,15 @@
 // order is decoder order (clean first, then samples 0..N−1), retrieval last. Timings are per image; batched
 // stages (preprocess, image encoder) report their batch time divided by the batch size.
 import { StudioError, toEnvelope, type ErrorEnvelope } from '@shared/errors'
-import { mixupRegions, salientConcepts, type SalientConcept } from './concepts'
+import { salientConcepts, type SalientConcept } from './concepts'
 import { noiseSamples, type NoiseSample } from './decode'
 import type { Engine } from '../worker/engine'
 import type { ImageEncoding } from '../worker/encoders'
-import { matVecRows, normalize, row, topK, type Vec } from '../math/linalg'
+import { matVecRows, normalize, topK, type Vec } from '../math/linalg'
 import { resolveOptions, type CaptionOptions, type ResolvedOptions } from './options'
 import type { Preprocessed } from '../worker/preprocess'
-import { aggregateCrops, aggregatePatches, cropBoxes, regionSimilarity, type Aggregated, type Heatmap } from './regions'
+import { cropBoxes, regionSimilarity, type Aggregated, type Heatmap } from './regions'
+import { aggregateRegions } from './region-features'
 import { rankScore, scoreText, type Scores } from '../math/scoring'
 
 export interface CaptionInput {
@@ -97,18 +98,7 @@ export async function captionFiles(engine: Engine, inputs: readonly CaptionInput
 }
 
 async function aggregate(engine: Engine, pre: Preprocessed, enc: ImageEncoding, o: ResolvedOptions, concepts: SalientConcept[]): Promise<Aggregated | null> {
-  if (o.regions === 'off') return null
-  const conceptVecs = o.mixup && engine.pack.concepts ? concepts.map((c) => row(engine.pack.concepts!.data, c.index, engine.dim)) : []
-  const mix = (f: Vec[]) => (conceptVecs.length ? mixupRegions(f, conceptVecs, { tau: o.conceptTau }).features : f)
-  if (o.regions === 'patch') {
-    const tokens = enc.tokens
-    const grid = engine.pack.json.models.image.patchGrid
-    if (!tokens || !grid) throw new StudioError('unsupported', `pack ${engine.pack.json.id}: regions "patch" needs token_embeds and patchGrid`)
-    const mixed = [tokens[0]!, ...mix(tokens.slice(1))]
-    return aggregatePatches({ global: enc.embed, tokens: mixed, attention: enc.attention ?? null, grid }, { topK: o.topK, weight: o.patchWeight })
-  }
-  const crops = (await engine.encodePixels(pre.crops ?? [], false)).map((c) => c.embed)
-  return aggregateCrops(enc.embed, mix(crops), cropBoxes(), { weight: o.patchWeight })
+  return o.regions === 'off' ? null : aggregateRegions(engine, pre, enc, { ...o, regions: o.regions }, concepts)
 }
 
 async function captionOne(engine: Engine, input: CaptionInput, pre: Preprocessed, enc: ImageEncoding, o: ResolvedOptions, batched: Record<string, number>, signal?: AbortSignal): Promise<CaptionResult> {

@@ -12,6 +12,7 @@ import sharp from 'sharp'
 import { createServices } from '../../services/services'
 import { openDatabase } from '../../store/db'
 import { ImagesRepo, type NewImage } from '../../store/images-repo'
+import { isImageFile } from '../../library/image-types'
 
 export interface ImportBench {
   files: number
@@ -38,7 +39,7 @@ async function pool<T>(items: readonly T[], width: number, fn: (x: T, i: number)
 }
 
 export async function benchImport(photosDir: string, scratch: string, bundledPacksDir: string): Promise<ImportBench> {
-  const files = readdirSync(photosDir).filter((f) => /\.(jpe?g|png)$/i.test(f)).sort().map((f) => join(photosDir, f))
+  const files = readdirSync(photosDir).filter(isImageFile).sort().map((f) => join(photosDir, f))
   const width = availableParallelism()
   rmSync(scratch, { recursive: true, force: true })
   const thumbs = join(scratch, 'thumbs')
