@@ -73,6 +73,19 @@ const maxAbsDiff = (a: Float32Array, b: Float32Array) => {
   expect(a.length).toBe(b.length)
   return a.reduce((m, x, i) => Math.max(m, Math.abs(x - b[i]!)), 0)
 }
+function minRowCosine(a: Float32Array, b: Float32Array, d: number): number {
+  let min = 1
+  for (let r = 0; r < a.length / d; r++) {
+    let ab = 0, aa = 0, bb = 0
+    for (let j = r * d; j < (r + 1) * d; j++) {
+      ab += a[j]! * b[j]!
+      aa += a[j]! * a[j]!
+      bb += b[j]! * b[j]!
+    }
+    min = Math.min(min, ab / Math.sqrt(aa * bb))
+  }
+  return min
+}
 const maxAbs = (a: Float32Array) => a.reduce((m, x) => Math.max(m, Math.abs(x)), 0)
 /** Row 0 of each [T, T] matrix: [B, T]. */
 const clsRows = (att: Float32Array, B: number) => Float32Array.from({ length: B * T }, (_, i) => att[Math.floor(i / T) * T * T + (i % T)]!)
@@ -130,12 +143,15 @@ describe.skipIf(skip !== null)('patch-route graph surgery vs torch', () => {
     const dAtt = maxAbsDiff(out.cls_attention!, ref.attention)
     const dEmb = maxAbsDiff(orig.image_embeds!, ref.image_embeds)
     console.info(`int8 surgery: token row 0 vs the file's image_embeds ${dRow0.toExponential(2)}; vs torch: token_embeds ${dTok.toExponential(2)}, CLS row ${dCls.toExponential(2)}, full [50,50] ${dAtt.toExponential(2)} (the file's own image_embeds vs torch: ${dEmb.toExponential(2)}; max |token| ${maxAbs(ref.token_embeds).toFixed(2)}, max attention ${maxAbs(ref.attention).toFixed(3)})`)
-    // tolerances: about 2x the values measured on this export (docs/pack-format.md); the file's own int8
-    // image_embeds is the yardstick for the token rows
-    expect(dRow0).toBeLessThan(Math.max(0.06, dEmb))
-    expect(dTok).toBeLessThan(Math.max(0.15, 2 * dEmb))
-    expect(dCls).toBeLessThan(0.01)
-    expect(dAtt).toBeLessThan(0.02)
+    const cos = minRowCosine(out.token_embeds!, ref.token_embeds, E)
+    console.info(`int8 surgery: min cosine of a token row to torch ${cos.toFixed(5)}`)
+    // tolerances: about 2x the values measured on this (deterministic) export; the file's own int8
+    // image_embeds vs torch is the yardstick
+    expect(dRow0).toBeLessThan(0.05)
+    expect(dTok).toBeLessThan(0.3)
+    expect(cos).toBeGreaterThan(0.99)
+    expect(dCls).toBeLessThan(0.006)
+    expect(dAtt).toBeLessThan(0.012)
     // not a float copy: quantization does show
     expect(dTok).toBeGreaterThan(1e-4)
   })
@@ -167,12 +183,58 @@ print(json.dumps({o.name: dims(o) for o in i.graph.output}))`
   })
 })
 
-describe.skipIf(skip !== null)('graph surgery refusals', () => {
-  const edit = (file: string, change: (m: ReturnType<typeof onnx.ModelProto.decode>) => void) => {
-    const m = onnx.ModelProto.decode(readFileSync(file))
-    change(m)
-    return onnx.ModelProto.encode(m).finish()
+type ModelProto = ReturnType<typeof onnx.ModelProto.decode>
+const edit = (file: string, change: (m: ModelProto) => void) => {
+  const m = onnx.ModelProto.decode(readFileSync(file))
+  change(m)
+  return onnx.ModelProto.encode(m).finish()
+}
+const setOpset = (m: ModelProto, v: number) => m.opsetImport!.filter((o) => !o.domain).forEach((o) => (o.version = v))
+
+describe.skipIf(skip !== null)('other export forms of the same graph', () => {
+  async function againstTorch(bytes: Uint8Array, note: RegExp) {
+    const r = addPatchOutputs(bytes)
+    if ('unsupported' in r) throw new Error(r.unsupported)
+    expect(r.notes[1]).toMatch(note)
+    const out = await run(r.bytes, ref.pixels, 2)
+    expect(maxAbsDiff(out.token_embeds!, ref.token_embeds)).toBeLessThan(1e-4)
+    expect(maxAbsDiff(out.cls_attention!, ref.attention)).toBeLessThan(1e-4)
   }
+
+  it('opset 17 with post_layernorm as one LayerNormalization node (the form of newer exports)', async () => {
+    const bytes = edit(fp32File(), (m) => {
+      const nodes = m.graph!.node!
+      const first = nodes.findIndex((n) => n.name!.startsWith('/vision_model/post_layernorm/'))
+      const kept = nodes.filter((n) => !n.name!.startsWith('/vision_model/post_layernorm/'))
+      const ln = onnx.NodeProto.create({
+        opType: 'LayerNormalization', name: '/vision_model/post_layernorm/LayerNormalization',
+        input: ['/vision_model/Gather_output_0', 'vision_model.post_layernorm.weight', 'vision_model.post_layernorm.bias'],
+        output: ['/vision_model/post_layernorm/Add_1_output_0'],
+        attribute: [onnx.AttributeProto.create({ name: 'axis', type: 2, i: -1 }), onnx.AttributeProto.create({ name: 'epsilon', type: 1, f: 1e-5 })]
+      })
+      expect(nodes.length - kept.length).toBe(11) // 9 ops + the ε and exponent Constants
+      kept.splice(first, 0, ln)
+      m.graph!.node = kept
+      setOpset(m, 17)
+    })
+    await againstTorch(bytes, /^post_layernorm: LayerNormalization, ε 0.00001,/)
+  })
+
+  it('opset 18, where ReduceMean takes its axes as an input', async () => {
+    const bytes = edit(fp32File(), (m) => {
+      for (const n of m.graph!.node!.filter((x) => x.opType === 'ReduceMean')) {
+        const axes = n.attribute!.find((a) => a.name === 'axes')!
+        m.graph!.initializer!.push(onnx.TensorProto.create({ name: `${n.name}_axes`, dims: [1], dataType: 7, int64Data: axes.ints! }))
+        n.attribute = n.attribute!.filter((a) => a !== axes)
+        n.input!.push(`${n.name}_axes`)
+      }
+      setOpset(m, 18)
+    })
+    await againstTorch(bytes, /^post_layernorm: decomposed \(9 nodes, opset 18\)/)
+  })
+})
+
+describe.skipIf(skip !== null)('graph surgery refusals', () => {
   const reason = (bytes: Uint8Array) => {
     const r = addPatchOutputs(bytes)
     return 'unsupported' in r ? r.unsupported : null

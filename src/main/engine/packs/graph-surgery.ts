@@ -129,7 +129,7 @@ function rewrite(model: Model): Omit<PatchSurgery, 'bytes'> {
 
   const notes = [
     `last attention: ${att.softmax.name || att.probs}${att.layer !== null ? ` (layer ${att.layer})` : ''}, the last of ${att.layers} Softmax nodes before ${hidden}; head average → ${PATCH_OUTPUTS.attention} [batch, ${T}, ${T}]`,
-    `post_layernorm: ${ln.kind === 'LayerNormalization' ? 'LayerNormalization' : `decomposed (${ln.nodes.length} nodes, opset ${opset})`}, ε ${ln.epsilon}, γ ${ln.scale}${ln.bias ? `, β ${ln.bias}` : ''}; applied to all ${T} tokens of ${hidden}`,
+    `post_layernorm: ${ln.kind === 'LayerNormalization' ? 'LayerNormalization' : `decomposed (${ln.nodes.length} nodes, opset ${opset})`}, ε ${Number(ln.epsilon.toPrecision(6))}, γ ${ln.scale}${ln.bias ? `, β ${ln.bias}` : ''}; applied to all ${T} tokens of ${hidden}`,
     proj.kind === 'fp32'
       ? `visual_projection: ${proj.node}, float32 weight ${proj.weight} [${D}×${E}] → ${PATCH_OUTPUTS.tokens} [batch, ${T}, ${E}]`
       : `visual_projection: ${proj.node}, ${proj.weightType} weight ${proj.weight} [${D}×${E}], ${proj.perChannel ? 'per column' : 'per tensor'}; ${PATCH_OUTPUTS.tokens} uses DequantizeLinear of that weight with float32 activations (${embeds} keeps the file's dynamic int8 path)`,
