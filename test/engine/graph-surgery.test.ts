@@ -14,6 +14,7 @@ import * as ort from 'onnxruntime-node'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { addPatchOutputs, patchRouteFor, type PatchSurgery } from '../../src/main/engine/packs/graph-surgery'
 import { onnx } from '../../src/main/engine/packs/onnx-graph'
+import { cosine } from '../../src/main/engine/math/linalg'
 
 const root = join(__dirname, '..', '..')
 const PY = '/usr/bin/python3'
@@ -73,19 +74,8 @@ const maxAbsDiff = (a: Float32Array, b: Float32Array) => {
   expect(a.length).toBe(b.length)
   return a.reduce((m, x, i) => Math.max(m, Math.abs(x - b[i]!)), 0)
 }
-function minRowCosine(a: Float32Array, b: Float32Array, d: number): number {
-  let min = 1
-  for (let r = 0; r < a.length / d; r++) {
-    let ab = 0, aa = 0, bb = 0
-    for (let j = r * d; j < (r + 1) * d; j++) {
-      ab += a[j]! * b[j]!
-      aa += a[j]! * a[j]!
-      bb += b[j]! * b[j]!
-    }
-    min = Math.min(min, ab / Math.sqrt(aa * bb))
-  }
-  return min
-}
+const minRowCosine = (a: Float32Array, b: Float32Array, d: number) =>
+  Math.min(...Array.from({ length: a.length / d }, (_, r) => cosine(a.subarray(r * d, (r + 1) * d), b.subarray(r * d, (r + 1) * d))))
 const maxAbs = (a: Float32Array) => a.reduce((m, x) => Math.max(m, Math.abs(x)), 0)
 /** Row 0 of each [T, T] matrix: [B, T]. */
 const clsRows = (att: Float32Array, B: number) => Float32Array.from({ length: B * T }, (_, i) => att[Math.floor(i / T) * T * T + (i % T)]!)

@@ -4,7 +4,7 @@
 // selection of the CLS token before that, the last attention Softmax, and the patch grid of the Conv stem.
 // Every matcher either returns what it found or throws Unsupported with the reason ([Note: no silent
 // surgery] in graph-surgery.ts).
-import { attrInt, attrInts, DT, GraphIndex, producedBy, splitConst, unsupported, type Graph, type Node } from './onnx-graph'
+import { attrFloat, attrInt, attrInts, DT, GraphIndex, producedBy, splitConst, unsupported, type Graph, type Node } from './onnx-graph'
 
 export interface Projection {
   kind: 'fp32' | 'int8'
@@ -114,7 +114,7 @@ export function matchLayerNorm(g: GraphIndex, out: string, rank: number, opset: 
     if (axis !== -1 && axis !== rank - 1) unsupported(`${name(ln)}: axis ${axis} is not the last axis`)
     const width = vector(g, scale ?? '', `${name(ln)} scale`)
     if (bias && vector(g, bias, `${name(ln)} bias`) !== width) unsupported(`${name(ln)}: bias and scale differ in length`)
-    const eps = (ln.attribute ?? []).find((a) => a.name === 'epsilon')?.f ?? 1e-5
+    const eps = attrFloat(ln, 'epsilon') ?? 1e-5
     return { kind: 'LayerNormalization', input: input!, nodes: [ln], output: out, scale: scale!, bias: bias || null, epsilon: eps, width }
   }
   const fail = (why: string): never => unsupported(`post_layernorm not recognised before ${out}: ${why}`)
