@@ -55,12 +55,31 @@ function pick(list: TensorIo[], preferred: string, ok: (t: TensorIo) => boolean)
   return list.find((t) => t.name === preferred && ok(t)) ?? (list.filter(ok).length === 1 ? list.find(ok) : undefined)
 }
 
-export function imageModelFrom(io: ModelIo, file: string) {
+export interface PatchOutputs {
+  outputs: { tokens: string; attention: string }
+  patchGrid: [number, number]
+}
+
+export function imageModelFrom(io: ModelIo, file: string, patch?: PatchOutputs) {
   const pixels = pick(io.inputs, 'pixel_values', (t) => t.type === 'float32' && t.shape.length === 4)
   if (!pixels || io.inputs.length !== 1) throw new StudioError('model_error', `${file}: expected one float32 [batch, 3, H, W] input (got ${io.inputs.map((t) => `${t.name}:${t.type}[${t.shape.join(',')}]`).join(', ')})`)
   const embeds = pick(io.outputs, 'image_embeds', (t) => t.type === 'float32' && t.shape.length === 2 && typeof t.shape[1] === 'number')
   if (!embeds) throw new StudioError('model_error', `${file}: no float32 [batch, D] image embedding output (outputs: ${io.outputs.map((t) => t.name).join(', ')})`)
-  return { dim: embeds.shape[1] as number, model: { file, roles: { pixels: pixels.name, embeds: embeds.name }, inputs: [spec(pixels, 'float32')], outputs: [spec(embeds, 'float32')] } }
+  const dim = embeds.shape[1] as number
+  if (!patch) return { dim, model: { file, roles: { pixels: pixels.name, embeds: embeds.name }, inputs: [spec(pixels, 'float32')], outputs: [spec(embeds, 'float32')] } }
+  const tokens = io.outputs.find((t) => t.name === patch.outputs.tokens && t.shape.length === 3 && t.shape[2] === dim)
+  const attention = io.outputs.find((t) => t.name === patch.outputs.attention && t.shape.length === 3)
+  if (!tokens || !attention) throw new StudioError('model_error', `${file}: the rewritten model lacks ${patch.outputs.tokens} [batch, tokens, ${dim}] or ${patch.outputs.attention}`)
+  return {
+    dim,
+    model: {
+      file,
+      roles: { pixels: pixels.name, embeds: embeds.name, tokens: tokens.name, attention: attention.name },
+      patchGrid: patch.patchGrid,
+      inputs: [spec(pixels, 'float32')],
+      outputs: [spec(embeds, 'float32'), spec(tokens, 'float32'), spec(attention, 'float32')]
+    }
+  }
 }
 
 export function textModelFrom(io: ModelIo, file: string, dim: number) {
@@ -89,11 +108,10 @@ export function roleFile(entry: CatalogEntry, role: CatalogEntry['files'][number
 }
 
 /** The models/tokenizer/preprocess/embedDim part of pack.json for a CLIP entry fetched into `dir`. */
-export async function assembleClip(entry: CatalogEntry, dir: string, io: { vision: ModelIo; text: ModelIo }) {
+export async function assembleClip(entry: CatalogEntry, dir: string, io: { vision: ModelIo; text: ModelIo }, patch?: PatchOutputs) {
   const pre = roleFile(entry, 'preprocessor')!
   const preprocess = preprocessFrom(await readJson(dir, pre), pre)
-  const vision = roleFile(entry, 'vision-model')!
-  const image = imageModelFrom(io.vision, vision)
+  const image = imageModelFrom(io.vision, io.vision.file, patch)
   const text = textModelFrom(io.text, roleFile(entry, 'text-model')!, image.dim)
   const tokCfg = roleFile(entry, 'tokenizer-config')
   return {

@@ -43,20 +43,36 @@ async function fileEntry(dir: string, path: string): Promise<FileEntry> {
 /** A pack id for a clip + corpus pair: `photo-<clip id>`. */
 export const photoPackId = (clip: CatalogEntry): string => `photo-${clip.id}`.slice(0, 64)
 
-/** Stage pack: the CLIP towers + tokenizer as a valid pack (no datastore yet), for the build's engine. */
+/** The patch-route copy of the vision model in the pack (MacCap's tokens + attention outputs). */
+export const PATCH_MODEL = 'onnx/vision_model_patch.onnx'
+
+/** Stage pack: the CLIP towers + tokenizer as a valid pack (no datastore yet), for the build's engine.
+ *  [Note: patch route] The vision model is rewritten by graph surgery (packs/graph-surgery.ts, in the build
+ *  worker) so the pack can run MacCap's subregion aggregation; where the file's graph is not one the surgery
+ *  understands, the pack keeps the stock model and the crops route, and pack.json says why. */
 export async function writeStagePack(clip: LoadedCatalogEntry, clipDir: string, paths: BuildPaths, engine: EngineCaller) {
+  const visionPath = roleFile(clip, 'vision-model')!
   const used = (['vision-model', 'text-model', 'tokenizer', 'tokenizer-config', 'preprocessor', 'config'] as const).map((r) => roleFile(clip, r)).filter((p): p is string => !!p)
   for (const p of used) await place(join(clipDir, p), join(paths.stagePack, p))
-  const [vision, text] = await engine.call('inspectModels', { files: [join(paths.stagePack, roleFile(clip, 'vision-model')!), join(paths.stagePack, roleFile(clip, 'text-model')!)] })
-  const part = await assembleClip(clip, paths.stagePack, { vision: { ...vision!, file: roleFile(clip, 'vision-model')! }, text: { ...text!, file: roleFile(clip, 'text-model')! } })
+  const source = clip.source.hub === 'huggingface' ? `${clip.source.repo}@${clip.source.revision.slice(0, 12)}/${visionPath}` : `${clip.id}/${visionPath}`
+  const patch = await engine.call('patchRoute', { visionFile: join(paths.stagePack, visionPath), outFile: join(paths.stagePack, PATCH_MODEL), sourceName: source })
+  const imageFile = patch.ok ? PATCH_MODEL : visionPath
+  const [vision, text] = await engine.call('inspectModels', { files: [join(paths.stagePack, imageFile), join(paths.stagePack, roleFile(clip, 'text-model')!)] })
+  const part = await assembleClip(clip, paths.stagePack, { vision: { ...vision!, file: imageFile }, text: { ...text!, file: roleFile(clip, 'text-model')! } }, patch.ok ? { outputs: patch.outputs, patchGrid: patch.patchGrid } : undefined)
   const files: FileEntry[] = []
   for (const p of used) {
+    if (p === visionPath && patch.ok) continue
     const f = clip.files.find((x) => x.path === p)!
     files.push({ path: p, bytes: (await stat(join(paths.stagePack, p))).size, sha256: f.sha256 })
   }
+  if (patch.ok) {
+    files.push({ path: PATCH_MODEL, bytes: patch.bytes, sha256: patch.sha256 })
+    await rm(join(paths.stagePack, visionPath), { force: true })
+  }
+  const patchRoute = patch.ok ? { ok: true, file: PATCH_MODEL, provenance: patch.provenance, notes: patch.notes } : { ok: false, reason: patch.reason }
   const json = { format: 'caption-studio-pack/1', id: photoPackId(clip), version: '0.0.0-stage', embedDim: part.embedDim, preprocess: part.preprocess, tokenizer: part.tokenizer, models: part.models, decoders: [], files }
   await writeFile(join(paths.stagePack, 'pack.json'), JSON.stringify(json, null, 2))
-  return { json, files }
+  return { json, files, patchRoute }
 }
 
 interface VocabFile {

@@ -246,19 +246,20 @@ export class PackBuilder {
       ...stage.json,
       version: `1.0.0+${corpus.id}.${embedded.rows}`,
       licence: `${clip.licence}; captions: ${corpus.licence}`,
-      description: `${clip.title} with ${embedded.rows.toLocaleString('en')} captions from ${corpus.title}, assembled on this machine. Captions by retrieval (no trained decoder), concepts, VQA and crop heatmaps.`,
+      description: `${clip.title} with ${embedded.rows.toLocaleString('en')} captions from ${corpus.title}, assembled on this machine. Captions by retrieval (no trained decoder), concepts, VQA and ${stage.patchRoute.ok ? 'patch (MacCap) heatmaps' : 'crop heatmaps'}.`,
       domain: clip.domain ?? 'photos',
       ...ds.fragment,
       concepts: { file: 'concepts.json' },
       arrays: { ...((ds.fragment.arrays as object | undefined) ?? {}), concepts: { file: 'concepts.f32', shape: [concepts.rows, stage.json.embedDim] } },
-      defaults: { regions: 'crops', retrieval: true, retrievalK: 8, align: 'off', rankBy: 'clipS', conceptTopK: 6 },
+      defaults: { regions: stage.patchRoute.ok ? 'patch' : 'crops', retrieval: true, retrievalK: 8, align: 'off', rankBy: 'clipS', conceptTopK: 6 },
       files: [...stage.files, ...concepts.files, ...ds.files] satisfies FileEntry[],
       provenance: {
         builtBy: 'caption-studio pack builder',
         builtAt: new Date().toISOString(),
         sources: [clip, corpus].map((e) => ({ id: e.id, title: e.title, source: e.source, licence: e.licence, caveat: e.caveat ?? null, files: e.files.map((f) => ({ path: f.path, sha256: f.sha256 })), catalog: e.from })),
         corpus: { read: embedded.read, duplicates: embedded.duplicates, rows: embedded.rows, maxCaptions: req.maxCaptions ?? null },
-        concepts: { rows: concepts.rows, vocabulary: 'models/vocab/photo-concepts.json' }
+        concepts: { rows: concepts.rows, vocabulary: 'models/vocab/photo-concepts.json' },
+        patchRoute: stage.patchRoute
       }
     }
     await writeFile(join(paths.stagePack, 'pack.json'), JSON.stringify(pack, null, 2))

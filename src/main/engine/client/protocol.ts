@@ -16,6 +16,7 @@ import type { VqaRequest, VqaResult } from '../pipeline/vqa'
 import type { EmbedCorpusArgs, EmbedCorpusResult } from '../worker/corpus-embed'
 import type { ModelIo } from '../worker/inspect-models'
 import type { WriteDatastoreArgs, WriteDatastoreResult } from '../worker/datastore-write'
+import type { PatchRoute as PatchRouteResult } from '../packs/graph-surgery'
 
 export interface OpenOptions {
   providers?: Provider[]
@@ -45,6 +46,8 @@ export interface EngineApi {
   embedCorpus: { args: { packDir: string } & EmbedCorpusArgs; result: EmbedCorpusResult }
   /** Pack builder: the embedded corpus → the pack's datastore files and their pack.json fragment. */
   writeDatastore: { args: WriteDatastoreArgs; result: WriteDatastoreResult }
+  /** Pack builder: MacCap's patch route by graph surgery on a stock vision model (CPU-bound, so here). */
+  patchRoute: { args: { visionFile: string; outFile: string; sourceName?: string }; result: PatchRouteResult }
 }
 
 export type Method = keyof EngineApi
@@ -64,4 +67,4 @@ export type FromWorker =
   | { type: 'error'; id: number; error: ErrorEnvelope }
   | ({ type: 'progress'; id: number } & ProgressInfo)
 
-export const METHODS: readonly Method[] = ['open', 'status', 'caption', 'embedImages', 'embedTexts', 'vqa', 'gap', 'regionSimilarity', 'score', 'fitRealignment', 'setRealignment', 'close', 'inspectModels', 'embedCorpus', 'writeDatastore']
+export const METHODS: readonly Method[] = ['open', 'status', 'caption', 'embedImages', 'embedTexts', 'vqa', 'gap', 'regionSimilarity', 'score', 'fitRealignment', 'setRealignment', 'close', 'inspectModels', 'embedCorpus', 'writeDatastore', 'patchRoute']

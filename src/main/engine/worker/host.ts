@@ -13,6 +13,7 @@ import { answerQuestion } from '../pipeline/vqa'
 import { embedCorpus } from './corpus-embed'
 import { inspectModels } from './inspect-models'
 import { writeDatastore } from './datastore-write'
+import { patchRouteFor } from '../packs/graph-surgery'
 
 export class EngineHost {
   private readonly engines = new Map<string, Promise<Engine>>()
@@ -71,6 +72,8 @@ export class EngineHost {
         const { packDir, ...args } = req.args
         return embedCorpus(await this.engine(packDir), args, signal, (p) => onProgress(p))
       }
+      case 'patchRoute':
+        return patchRouteFor(req.args.visionFile, req.args.outFile, req.args.sourceName ? { sourceName: req.args.sourceName } : {})
       case 'writeDatastore':
         return writeDatastore(req.args)
       case 'close': {
