@@ -58,7 +58,15 @@ export const EngineCandidate = v.object({
         beam: v.number()
       })
     ),
-    retrieval: v.optional(v.object({ index: v.number(), similarity: v.number(), align: v.string() }))
+    retrieval: v.optional(
+      v.object({
+        index: v.number(),
+        similarity: v.number(),
+        align: v.string(),
+        /** Where a retrieved caption comes from (pack.json datastore.sources): show "name, licence". */
+        source: v.optional(v.object({ name: v.string(), licence: v.string(), attribution: v.optional(v.string()), url: v.optional(v.string()) }))
+      })
+    )
   })
 })
 export type EngineCandidate = v.InferOutput<typeof EngineCandidate>

@@ -6,9 +6,10 @@
 // vectors, and the decoder is a bigram table plus a prefix term that chooses the colour word, so
 // "a red square" is what a red image should decode to.
 import { createHash } from 'node:crypto'
-import { mkdirSync, writeFileSync } from 'node:fs'
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { buildModel } from './onnx-builder'
+import { DatastoreWriter } from '../../../src/main/engine/packs/datastore-writer'
 
 export const D = 8
 export const SIZE = 16
@@ -233,5 +234,38 @@ export function writeFakePack(dir: string, opts: FakePackOptions = {}): void {
     defaults: { regions: 'patch', topK: 2, noiseSamples: 4, beam: 1, maxLength: 8, retrieval: true, retrievalK: 2, align: 'ridge', rerank: true, ...opts.defaults },
     files: Object.entries(files).map(([path, data]) => ({ path, bytes: data.length, sha256: createHash('sha256').update(data).digest('hex') }))
   }
+  writeFileSync(join(dir, 'pack.json'), JSON.stringify(pack, null, 2))
+}
+
+export const FAKE_SOURCE = { id: 0, name: 'Fake captions', licence: 'CC0-1.0', url: 'https://example.invalid/fake' }
+
+export interface CompactFakePackOptions extends FakePackOptions {
+  /** Drop the decoder: a retrieval-only pack (`decoders: []`). */
+  noDecoder?: boolean
+  /** Datastore captions (default DATASTORE); embedded with textEmbedding. */
+  captions?: string[]
+  index?: 'auto' | 'always' | 'never'
+}
+
+/**
+ * The fake pack with its float32 datastore replaced by a compact one written through DatastoreWriter (the
+ * pack builder's API), optionally without any decoder.
+ */
+export async function writeCompactFakePack(dir: string, opts: CompactFakePackOptions = {}): Promise<void> {
+  writeFakePack(dir, opts)
+  const pack = JSON.parse(readFileSync(join(dir, 'pack.json'), 'utf8')) as { arrays: Record<string, unknown>; decoders: unknown[]; defaultDecoder?: string; datastore?: unknown; files: { path: string }[] }
+  const drop = new Set(['datastore.f32', 'datastore_captions.json', ...(opts.noDecoder ? ['decoder.onnx'] : [])])
+  for (const f of drop) rmSync(join(dir, f))
+  delete pack.arrays.datastore
+  if (opts.noDecoder) {
+    pack.decoders = []
+    delete pack.defaultDecoder
+  }
+  const captions = opts.captions ?? DATASTORE
+  const w = await DatastoreWriter.create(dir, { dim: D, sources: [FAKE_SOURCE], index: opts.index ?? 'never' })
+  await w.add(captions, Float32Array.from(captions.flatMap((c) => [...textEmbedding(c)])), 0)
+  const res = await w.finish()
+  pack.datastore = res.datastore
+  pack.files = [...pack.files.filter((f) => !drop.has(f.path)), ...res.files]
   writeFileSync(join(dir, 'pack.json'), JSON.stringify(pack, null, 2))
 }

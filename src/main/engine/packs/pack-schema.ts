@@ -2,6 +2,7 @@
 // docs/pack-format.md). Unknown keys are kept out of the typed result but tolerated, so a newer model kit
 // can add metadata without breaking older engines; anything the engine *uses* is checked here.
 import * as v from 'valibot'
+import { DATASTORE_FORMAT, MAX_SOURCE_ID } from './datastore-format'
 
 const Dim = v.union([v.pipe(v.number(), v.integer(), v.minValue(1)), v.pipe(v.string(), v.minLength(1))])
 
@@ -96,6 +97,60 @@ export const PackDefaults = v.object({
 })
 export type PackDefaults = v.InferOutput<typeof PackDefaults>
 
+/** Where datastore captions come from, shown with every retrieved caption ("COCO caption, CC BY 4.0"). */
+export const DatastoreSource = v.object({
+  id: v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(MAX_SOURCE_ID)),
+  name: v.pipe(v.string(), v.minLength(1), v.maxLength(200)),
+  licence: v.pipe(v.string(), v.minLength(1), v.maxLength(200)),
+  attribution: v.optional(v.pipe(v.string(), v.maxLength(2000))),
+  url: v.optional(v.pipe(v.string(), v.maxLength(2000)))
+})
+export type DatastoreSource = v.InferOutput<typeof DatastoreSource>
+
+const Sources = v.pipe(
+  v.array(DatastoreSource),
+  v.minLength(1),
+  v.check((s) => new Set(s.map((x) => x.id)).size === s.length, 'source ids must be unique')
+)
+
+/** The ANN index of a compact datastore (usearch HNSW over the same int8 rows, cosine). */
+export const DatastoreIndexSpec = v.object({
+  file: PackPath,
+  kind: v.literal('usearch-hnsw'),
+  metric: v.literal('cos'),
+  quantization: v.literal('i8'),
+  connectivity: v.pipe(v.number(), v.integer(), v.minValue(2), v.maxValue(256)),
+  expansionAdd: v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(4096)),
+  expansionSearch: v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(4096))
+})
+export type DatastoreIndexSpec = v.InferOutput<typeof DatastoreIndexSpec>
+
+/** `caption-studio-datastore/1` (datastore-format.ts): int8 rows + captions blob (+ an index when large). */
+export const CompactDatastoreSpec = v.object({
+  format: v.literal(DATASTORE_FORMAT),
+  rows: v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(0xffffffff - 1)),
+  vectors: PackPath,
+  captions: PackPath,
+  index: v.optional(DatastoreIndexSpec),
+  sources: Sources
+})
+export type CompactDatastoreSpec = v.InferOutput<typeof CompactDatastoreSpec>
+
+/** The original layout: float32 `arrays.datastore` + a JSON array of captions; one optional source for all rows. */
+export const LegacyDatastoreSpec = v.object({
+  format: v.optional(v.undefined()),
+  captions: PackPath,
+  sources: v.optional(v.pipe(Sources, v.maxLength(1, 'a float32 datastore has no per-row source ids: give at most one source (it applies to every row)')))
+})
+
+export const DatastoreSpec = v.variant('format', [CompactDatastoreSpec, LegacyDatastoreSpec])
+export type DatastoreSpec = v.InferOutput<typeof DatastoreSpec>
+
+export const isCompactDatastore = (d: DatastoreSpec | undefined): d is CompactDatastoreSpec => d?.format === DATASTORE_FORMAT
+
+/** Whether the pack has a caption datastore to retrieve from (either layout). */
+export const hasDatastore = (p: PackJson): boolean => isCompactDatastore(p.datastore) || (!!p.datastore && !!p.arrays.datastore)
+
 export const PackJson = v.object({
   format: v.literal('caption-studio-pack/1', 'unsupported pack format (expected "caption-studio-pack/1")'),
   id: v.pipe(v.string(), v.regex(/^[a-z0-9][a-z0-9._-]{0,63}$/, 'pack id must be lowercase letters, digits, ".", "_" or "-"')),
@@ -129,7 +184,7 @@ export const PackJson = v.object({
     }),
     {}
   ),
-  datastore: v.optional(v.object({ captions: PackPath })),
+  datastore: v.optional(DatastoreSpec),
   concepts: v.optional(v.object({ file: PackPath })),
   defaults: v.optional(PackDefaults, {}),
   /** The pack's own sample images ([Note: domain guard]: the demo pack is right only on its samples). */
@@ -153,6 +208,10 @@ export function referencedFiles(p: PackJson): string[] {
   }
   for (const a of Object.values(p.arrays)) if (a) out.add(a.file)
   if (p.datastore) out.add(p.datastore.captions)
+  if (isCompactDatastore(p.datastore)) {
+    out.add(p.datastore.vectors)
+    if (p.datastore.index) out.add(p.datastore.index.file)
+  }
   if (p.concepts) out.add(p.concepts.file)
   return [...out]
 }

@@ -7,7 +7,9 @@ import { readFile } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import * as v from 'valibot'
 import { StudioError } from '@shared/errors'
-import { PackJson, referencedFiles, type ArraySpec, type DecoderSpec, type ModelSpec } from './pack-schema'
+import { isCompactDatastore, PackJson, referencedFiles, type ArraySpec, type DatastoreSource, type DecoderSpec, type ModelSpec } from './pack-schema'
+import { openCompactDatastore, type CompactDatastore } from './datastore-reader'
+import { vectorsLayout } from './datastore-format'
 import { createTokenizer, type Tokenizer } from '../text/tokenizer'
 import { VerifyCache, verifyFiles, type VerifyReport } from './verify'
 
@@ -26,8 +28,13 @@ export interface LoadedPack {
   dir: string
   json: PackJson
   tokenizer: Tokenizer
+  /** The float32 datastore (`arrays.datastore` + a JSON caption list), searched by an exact scan. */
   datastore?: Matrix
   datastoreCaptions: string[]
+  /** Its one optional source (every row). */
+  datastoreSource?: DatastoreSource
+  /** A compact datastore (`caption-studio-datastore/1`): int8 rows, captions blob, optional ANN index. */
+  compactDatastore?: CompactDatastore
   concepts?: Matrix
   conceptList: Concept[]
   gapMean?: Float32Array
@@ -97,7 +104,15 @@ export function checkConsistency(p: PackJson): void {
     const file = p.files.find((f) => f.path === spec.file)
     if (file && file.bytes !== bytes) throw new StudioError('model_error', `pack.json: arrays.${name} (${spec.file}) is ${file.bytes} bytes, shape [${spec.shape.join(', ')}] needs ${bytes}`)
   }
-  if (a.datastore && !p.datastore) throw new StudioError('model_error', 'pack.json: arrays.datastore needs datastore.captions')
+  const ds = p.datastore
+  if (isCompactDatastore(ds)) {
+    if (a.datastore) throw new StudioError('model_error', 'pack.json: a compact datastore (datastore.format) keeps its vectors in datastore.vectors, not arrays.datastore')
+    const listed = p.files.find((f) => f.path === ds.vectors)
+    const need = vectorsLayout(ds.rows, d).bytes
+    if (listed && listed.bytes !== need) throw new StudioError('model_error', `pack.json: datastore.vectors (${listed.path}) is ${listed.bytes} bytes, ${ds.rows} rows × ${d} need ${need}`)
+  } else {
+    if (a.datastore && !p.datastore) throw new StudioError('model_error', 'pack.json: arrays.datastore needs datastore.captions')
+  }
   if (a.concepts && !p.concepts) throw new StudioError('model_error', 'pack.json: arrays.concepts needs concepts.file')
 }
 
@@ -138,7 +153,9 @@ export async function loadPack(dirIn: string, opts: LoadOptions = {}): Promise<L
   const tokenizer = createTokenizer(json.tokenizer.type, await readJsonFile(dir, json.tokenizer.file), json.tokenizer.file, tokenizerConfig)
   const pack: LoadedPack = { dir, json, tokenizer, datastoreCaptions: [], conceptList: [], verify }
   const a = json.arrays
-  if (a.datastore && json.datastore) {
+  if (isCompactDatastore(json.datastore)) {
+    pack.compactDatastore = await openCompactDatastore(dir, json.datastore, json.embedDim)
+  } else if (a.datastore && json.datastore) {
     const data = await readF32(dir, a.datastore)
     pack.datastore = { data, rows: a.datastore.shape[0]!, cols: json.embedDim }
     const caps = v.safeParse(StringList, await readJsonFile(dir, json.datastore.captions))
@@ -146,6 +163,7 @@ export async function loadPack(dirIn: string, opts: LoadOptions = {}): Promise<L
       throw new StudioError('model_error', `${json.datastore.captions}: expected a JSON array of ${pack.datastore.rows} strings (one per datastore row)`)
     }
     pack.datastoreCaptions = caps.output
+    pack.datastoreSource = json.datastore.sources?.[0]
   }
   if (a.concepts && json.concepts) {
     const data = await readF32(dir, a.concepts)

@@ -12,7 +12,9 @@ import { salientConcepts, type SalientConcept } from './concepts'
 import { noiseSamples, type NoiseSample } from './decode'
 import type { Engine } from '../worker/engine'
 import type { ImageEncoding } from '../worker/encoders'
-import { matVecRows, normalize, topK, type Vec } from '../math/linalg'
+import { normalize, type Vec } from '../math/linalg'
+import type { DatastoreSource } from '../packs/pack-schema'
+import { datastoreCaption, datastoreSource, retrieve } from './retrieval'
 import { resolveOptions, type CaptionOptions, type ResolvedOptions } from './options'
 import type { Preprocessed } from '../worker/preprocess'
 import { cropBoxes, regionSimilarity, type Aggregated, type Heatmap } from './regions'
@@ -32,8 +34,21 @@ export interface Candidate {
   scores: Scores
   provenance: {
     decoder?: { id: string; samples: { index: number; seed: number | null }[]; logProb: number; noiseVariance: number; beam: number }
-    retrieval?: { index: number; similarity: number; align: string }
+    retrieval?: RetrievalProvenance
   }
+}
+
+export interface RetrievalProvenance {
+  /** Datastore row. */
+  index: number
+  similarity: number
+  align: string
+  /** Where the caption comes from (pack.json datastore.sources), e.g. COCO captions, CC BY 4.0. */
+  source?: { name: string; licence: string; attribution?: string; url?: string }
+}
+
+function sourceLabel(s: DatastoreSource): NonNullable<RetrievalProvenance['source']> {
+  return { name: s.name, licence: s.licence, ...(s.attribution !== undefined ? { attribution: s.attribution } : {}), ...(s.url !== undefined ? { url: s.url } : {}) }
 }
 
 export interface CaptionResult {
@@ -144,14 +159,14 @@ async function captionOne(engine: Engine, input: CaptionInput, pre: Preprocessed
   })
 
   t = now()
-  if (o.retrieval && pack.datastore) {
+  if (o.retrieval) {
     const q = aligned ?? enc.embed
-    const sims = matVecRows(pack.datastore.data, pack.datastore.rows, pack.datastore.cols, q)
-    for (const idx of topK(sims, o.retrievalK)) {
-      const text = pack.datastoreCaptions[idx]!
+    for (const { row: idx, similarity } of retrieve(pack, q, o.retrievalK)) {
+      const text = datastoreCaption(pack, idx)
       const key = keyOf(text)
       const have = byKey.get(key)
-      const retrieval = { index: idx, similarity: sims[idx]!, align: o.align }
+      const src = datastoreSource(pack, idx)
+      const retrieval: RetrievalProvenance = { index: idx, similarity, align: o.align, ...(src ? { source: sourceLabel(src) } : {}) }
       if (have) {
         have.provenance.retrieval ??= retrieval
         if (have.source === 'decoder') have.source = 'decoder+retrieval'
@@ -163,7 +178,7 @@ async function captionOne(engine: Engine, input: CaptionInput, pre: Preprocessed
   timings.retrieval = now() - t
 
   const candidates = [...byKey.values()]
-  if (candidates.length === 0) throw new StudioError('model_error', `${pre.file}: the decoder produced only empty captions`)
+  if (candidates.length === 0) throw new StudioError('model_error', samples.length ? `${pre.file}: the decoder produced only empty captions` : `${pre.file}: retrieval found no datastore caption`)
   t = now()
   const embs = await engine.embedTexts(candidates.map((c) => o.clipPrefix + c.text))
   const refs = input.references?.length ? await engine.embedTexts(input.references.map((r) => o.clipPrefix + r)) : null

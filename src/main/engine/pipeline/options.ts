@@ -5,8 +5,13 @@
 // `defaults.rankBy`: on a weak CLIP the realigned embeddings crowd around the mean caption and aCLIP-S then
 // prefers generic captions (the quick demo pack: CIDEr-D 0.79 ranked by CLIP-S vs 0.56 by aCLIP-S on its
 // 48 samples, same candidates), so this is a per-pack, measured choice.
+// [Note: retrieval-only packs] A pack with `decoders: []` (e.g. CLIP + a COCO caption datastore) captions by
+// retrieval alone: its defaults resolve to no noise samples, no clean decode, retrieval on, reranked by
+// CLIP-S unless the caller or pack.json names another score; the pack's decoder defaults (schema defaults,
+// noiseSamples 8 / cleanSample true) are ignored. A caller that explicitly asks for decoding (a decoder id,
+// noiseSamples > 0, cleanSample true) gets an `unsupported` error naming the option, not a silent fallback.
 import { StudioError } from '@shared/errors'
-import type { PackJson } from '../packs/pack-schema'
+import { hasDatastore, type PackJson } from '../packs/pack-schema'
 import type { RankBy } from '../math/scoring'
 
 export type RegionsMode = 'patch' | 'crops' | 'off'
@@ -47,7 +52,22 @@ export type ResolvedOptions = Required<Omit<CaptionOptions, 'rankBy'>> & { rankB
 
 export const DEFAULT_SEED = 42
 
+function checkDecoderless(pack: PackJson, o: CaptionOptions): void {
+  const asked = [
+    o.decoder !== undefined ? `decoder "${o.decoder}"` : '',
+    o.noiseSamples !== undefined && o.noiseSamples > 0 ? `noiseSamples ${o.noiseSamples}` : '',
+    o.cleanSample === true ? 'cleanSample' : ''
+  ].filter(Boolean)
+  if (asked.length) throw new StudioError('unsupported', `pack ${pack.id} has no trained decoder and captions by retrieval only: ${asked.join(', ')} needs a decoder (leave it unset, or use noiseSamples 0 and cleanSample false)`)
+}
+
 export function resolveOptions(pack: PackJson, o: CaptionOptions = {}): ResolvedOptions {
+  const decoderless = pack.decoders.length === 0
+  if (decoderless) {
+    checkDecoderless(pack, o)
+    if (!hasDatastore(pack)) throw new StudioError('unsupported', `pack ${pack.id} has neither a decoder nor a caption datastore, so it cannot caption`)
+    o = { noiseSamples: 0, cleanSample: false, retrieval: true, rankBy: pack.defaults.rankBy ?? 'clipS', ...o }
+  }
   const d = pack.defaults
   const decoderId = o.decoder ?? pack.defaultDecoder ?? pack.decoders[0]?.id ?? ''
   const dec = pack.decoders.find((x) => x.id === decoderId)

@@ -98,7 +98,7 @@ export class Engine {
       sessions: this.pool.loaded(),
       realignment: { procrustes: src('procrustes', this.pack.realignProcrustes), ridge: src('ridge', this.pack.realignRidge) },
       verify: this.pack.verify,
-      datastoreSize: this.pack.datastore?.rows ?? 0,
+      datastoreSize: this.pack.compactDatastore?.rows ?? this.pack.datastore?.rows ?? 0,
       concepts: this.pack.concepts?.rows ?? 0
     }
   }
@@ -187,6 +187,7 @@ export class Engine {
   }
 
   async close(): Promise<void> {
+    this.pack.compactDatastore?.close()
     await this.pool.release()
   }
 }
