@@ -103,9 +103,13 @@ describe.skipIf(!!why)('photo pack from a (fake) hub', () => {
     await s.call('library.addRoot', { path: lib })
     await s.call('library.waitForScans', {})
     const { ids } = (await s.call('library.listIds', {})) as { ids: number[] }
-    const r = (await s.call('captions.suggest', { imageId: ids[0]!, options: {} })) as { candidates: { text: string; source: string }[]; result: { concepts: unknown[]; regions: unknown } }
+    const r = (await s.call('captions.suggest', { imageId: ids[0]!, options: {} })) as { candidates: { text: string; source: { method: string; params: Record<string, unknown> } }[]; result: { concepts: unknown[]; regions: { grid?: unknown } | null } }
     expect(r.candidates.length).toBeGreaterThan(1)
-    expect(r.candidates.every((c) => c.source === 'retrieval')).toBe(true)
+    expect(r.candidates.every((c) => c.source.method === 'retrieval')).toBe(true)
+    // every retrieved candidate says where it came from
+    expect(r.candidates.every((c) => c.source.params.retrievalSource === 'COCO caption, CC BY 4.0')).toBe(true)
+    // diverse: no two candidates are the same caption
+    expect(new Set(r.candidates.map((c) => c.text.toLowerCase())).size).toBe(r.candidates.length)
     expect(r.result.concepts.length).toBeGreaterThan(0)
     expect(r.result.regions).not.toBeNull()
   }, 240_000)

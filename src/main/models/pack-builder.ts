@@ -237,27 +237,30 @@ export class PackBuilder {
     s3(1, 1)
     const s4 = step(4, 'items')
     s4(0, 1, 'Writing the caption datastore')
-    const ds = await engine.call('writeDatastore', { corpusDir: paths.corpus, outDir: paths.stagePack, dim: stage.json.embedDim, source: { name: corpus.title, licence: corpus.licence, ...(corpus.attribution ? { attribution: corpus.attribution } : {}) } }, { signal })
-    s4(1, 1)
+    const ds = await engine.call(
+      'writeDatastore',
+      { corpusDir: paths.corpus, outDir: paths.stagePack, dim: stage.json.embedDim, source: { name: corpus.title, licence: corpus.licence, ...(corpus.attribution ? { attribution: corpus.attribution } : {}), ...(corpus.homepage ? { url: corpus.homepage } : {}) } },
+      { signal, onProgress: (p) => s4(p.done, p.total, 'Building the retrieval index') }
+    )
     if (signal.aborted) throw new StudioError('cancelled', 'pack build cancelled')
     const s5 = step(5, 'items')
     s5(0, 1, 'Verifying and installing the pack')
     const pack = {
       ...stage.json,
-      version: `1.0.0+${corpus.id}.${embedded.rows}`,
+      version: `1.0.0+${corpus.id}.${ds.rows}`,
       licence: `${clip.licence}; captions: ${corpus.licence}`,
-      description: `${clip.title} with ${embedded.rows.toLocaleString('en')} captions from ${corpus.title}, assembled on this machine. Captions by retrieval (no trained decoder), concepts, VQA and ${stage.patchRoute.ok ? 'patch (MacCap) heatmaps' : 'crop heatmaps'}.`,
+      description: `${clip.title} with ${ds.rows.toLocaleString('en')} captions from ${corpus.title}, assembled on this machine. Captions by retrieval (no trained decoder), concepts, VQA and ${stage.patchRoute.ok ? 'patch (MacCap) heatmaps' : 'crop heatmaps'}.`,
       domain: clip.domain ?? 'photos',
-      ...ds.fragment,
+      datastore: ds.datastore,
       concepts: { file: 'concepts.json' },
-      arrays: { ...((ds.fragment.arrays as object | undefined) ?? {}), concepts: { file: 'concepts.f32', shape: [concepts.rows, stage.json.embedDim] } },
+      arrays: { concepts: { file: 'concepts.f32', shape: [concepts.rows, stage.json.embedDim] } },
       defaults: { regions: stage.patchRoute.ok ? 'patch' : 'crops', retrieval: true, retrievalK: 8, align: 'off', rankBy: 'clipS', conceptTopK: 6 },
       files: [...stage.files, ...concepts.files, ...ds.files] satisfies FileEntry[],
       provenance: {
         builtBy: 'caption-studio pack builder',
         builtAt: new Date().toISOString(),
         sources: [clip, corpus].map((e) => ({ id: e.id, title: e.title, source: e.source, licence: e.licence, caveat: e.caveat ?? null, files: e.files.map((f) => ({ path: f.path, sha256: f.sha256 })), catalog: e.from })),
-        corpus: { read: embedded.read, duplicates: embedded.duplicates, rows: embedded.rows, maxCaptions: req.maxCaptions ?? null },
+        corpus: { read: embedded.read, duplicates: embedded.duplicates + ds.duplicates, rows: ds.rows, maxCaptions: req.maxCaptions ?? null, indexSeconds: ds.indexSeconds },
         concepts: { rows: concepts.rows, vocabulary: 'models/vocab/photo-concepts.json' },
         patchRoute: stage.patchRoute
       }

@@ -20,7 +20,7 @@ export function toNewCandidates(out: CaptionOutput): NewCandidate[] {
         params.retrievalSimilarity = c.provenance.retrieval.similarity
         params.align = c.provenance.retrieval.align
         const src = c.provenance.retrieval.source
-        if (src) params.retrievalSource = `${src.name}, ${src.licence}`
+        if (src) params.retrievalSource = src.attribution ?? `${src.name}, ${src.licence}`
       }
       for (const k of ['regions', 'align', 'noiseSamples', 'mixup', 'seed'] as const) if (out.options[k] !== undefined) params[k] = out.options[k]
       const scores: Record<string, number> = { score: c.score, rank }

@@ -8,6 +8,7 @@ import * as v from 'valibot'
 import { describeIssues } from '@shared/contract/define'
 import { StudioError } from '@shared/errors'
 import { createRng } from '../math/rng'
+import { captionKey } from './datastore-format'
 
 const CocoCaptions = v.object({
   annotations: v.pipe(
@@ -23,9 +24,6 @@ export interface CorpusRead {
   duplicates: number
 }
 
-export function corpusKey(text: string): string {
-  return text.trim().replace(/\s+/g, ' ').toLowerCase().replace(/\.$/, '')
-}
 
 /** Parse COCO captions JSON text; `label` names the file in errors. */
 export function readCocoCaptions(text: string, label: string, opts: { maxCaptions?: number; seed?: number; maxLength?: number } = {}): CorpusRead {
@@ -43,7 +41,7 @@ export function readCocoCaptions(text: string, label: string, opts: { maxCaption
   for (const a of parsed.output.annotations) {
     const text = a.caption.trim().replace(/\s+/g, ' ')
     if (!text || text.length > maxLength) continue
-    const key = corpusKey(text)
+    const key = captionKey(text)
     if (seen.has(key)) continue
     seen.add(key)
     unique.push(text)

@@ -1,49 +1,78 @@
-// Engine worker. The pack builder's datastore step: turn the embedded corpus (corpus-embed.ts) into the
-// pack's caption datastore files and the pack.json fragment that declares them. Runs in the worker because
-// the files are large (590k × 512 embeddings) and index building is CPU-bound.
-import { createHash } from 'node:crypto'
+// Engine worker. The pack builder's datastore step: stream the embedded corpus (corpus-embed.ts) through the
+// compact datastore writer (packs/datastore-writer.ts: int8 rows, captions blob, HNSW index above the
+// exact-scan size) into the pack folder. Runs in the worker: the index build is CPU-bound for minutes at
+// full COCO size, and the embeddings file is read in chunks, never whole.
 import { createReadStream } from 'node:fs'
-import { copyFile, mkdir, stat, writeFile } from 'node:fs/promises'
+import { open } from 'node:fs/promises'
 import { join } from 'node:path'
+import { createInterface } from 'node:readline'
 import { StudioError } from '@shared/errors'
-import { readCorpusEmbeddings } from './corpus-embed'
+import { DatastoreWriter } from '../packs/datastore-writer'
+import type { CompactDatastoreSpec } from '../packs/pack-schema'
 
-export interface DatastoreSource {
+export interface DatastoreSourceInfo {
   name: string
   licence: string
   attribution?: string
+  url?: string
 }
 
 export interface WriteDatastoreArgs {
   corpusDir: string
   outDir: string
   dim: number
-  source: DatastoreSource
+  source: DatastoreSourceInfo
+  threads?: number
 }
 
 export interface WriteDatastoreResult {
   rows: number
-  /** Merged into pack.json (arrays.datastore, datastore). */
-  fragment: Record<string, unknown>
+  duplicates: number
+  indexSeconds: number | null
+  datastore: CompactDatastoreSpec
   files: { path: string; bytes: number; sha256: string }[]
 }
 
-async function entry(dir: string, path: string): Promise<{ path: string; bytes: number; sha256: string }> {
-  const h = createHash('sha256')
-  for await (const c of createReadStream(join(dir, path))) h.update(c as Buffer)
-  return { path, bytes: (await stat(join(dir, path))).size, sha256: h.digest('hex') }
-}
+const CHUNK = 4096
 
-export async function writeDatastore(args: WriteDatastoreArgs): Promise<WriteDatastoreResult> {
-  const { captions } = await readCorpusEmbeddings(args.corpusDir, args.dim)
-  if (captions.length === 0) throw new StudioError('invalid_input', 'the corpus has no usable captions')
-  await mkdir(args.outDir, { recursive: true })
-  // float32 rows exactly as embedded (the engine's `arrays.datastore` format)
-  await copyFile(join(args.corpusDir, 'embeddings.f32'), join(args.outDir, 'datastore.f32'))
-  await writeFile(join(args.outDir, 'datastore.json'), JSON.stringify(captions))
-  return {
-    rows: captions.length,
-    fragment: { arrays: { datastore: { file: 'datastore.f32', shape: [captions.length, args.dim] } }, datastore: { captions: 'datastore.json' }, datastoreSource: args.source },
-    files: [await entry(args.outDir, 'datastore.f32'), await entry(args.outDir, 'datastore.json')]
+export async function writeDatastore(args: WriteDatastoreArgs, signal: AbortSignal, onProgress: (p: { done: number; total: number }) => void): Promise<WriteDatastoreResult> {
+  const w = await DatastoreWriter.create(args.outDir, {
+    dim: args.dim,
+    sources: [{ id: 0, ...args.source }],
+    threads: args.threads ?? 2,
+    signal,
+    onProgress: (p) => onProgress({ done: p.done, total: p.total })
+  })
+  const emb = await open(join(args.corpusDir, 'embeddings.f32'), 'r')
+  try {
+    const rl = createInterface({ input: createReadStream(join(args.corpusDir, 'captions.jsonl'), 'utf8'), crlfDelay: Infinity })
+    let batch: string[] = []
+    let row = 0
+    const flush = async () => {
+      if (!batch.length) return
+      const bytes = batch.length * args.dim * 4
+      const buf = Buffer.alloc(bytes)
+      const { bytesRead } = await emb.read(buf, 0, bytes, row * args.dim * 4)
+      if (bytesRead !== bytes) throw new StudioError('model_error', `${args.corpusDir}: embeddings end at row ${row + Math.floor(bytesRead / (args.dim * 4))}, captions go on`)
+      const f = new Float32Array(batch.length * args.dim)
+      for (let i = 0; i < f.length; i++) f[i] = buf.readFloatLE(i * 4)
+      await w.add(batch, f, 0)
+      row += batch.length
+      batch = []
+    }
+    for await (const line of rl) {
+      if (signal.aborted) throw new StudioError('cancelled', 'datastore build cancelled')
+      if (!line) continue
+      batch.push(JSON.parse(line) as string)
+      if (batch.length >= CHUNK) await flush()
+    }
+    await flush()
+    const r = await w.finish()
+    return { rows: r.stats.rows, duplicates: r.stats.duplicates, indexSeconds: r.stats.indexSeconds, datastore: r.datastore, files: r.files }
+  } catch (err) {
+    await w.abort().catch(() => undefined)
+    throw err
+  } finally {
+    await emb.close()
   }
 }

@@ -75,7 +75,7 @@ export class EngineHost {
       case 'patchRoute':
         return patchRouteFor(req.args.visionFile, req.args.outFile, req.args.sourceName ? { sourceName: req.args.sourceName } : {})
       case 'writeDatastore':
-        return writeDatastore(req.args)
+        return writeDatastore(req.args, signal, (p) => onProgress(p))
       case 'close': {
         const keys = req.args.packDir ? [resolve(req.args.packDir)] : [...this.engines.keys()]
         for (const k of keys) {
