@@ -21,6 +21,17 @@ function step(name, cmd, args) {
   results.push({ name, passed: r.status === 0 ? 1 : 0, failed: r.status === 0 ? 0 : 1 })
 }
 
+// System prerequisites first (tools/prereqs.js): say what is missing, why, and the one apt-get line.
+const { missing } = require('./prereqs')
+const absent = missing()
+if (absent.length) {
+  process.stderr.write(`\nmissing test prerequisites:\n${absent.map((p) => `  ${p.pkg}: ${p.why}`).join('\n')}\ninstall them with:\n  apt-get install -y ${absent.map((p) => p.pkg).join(' ')}\n\n`)
+  if (process.env.STUDIO_SKIP_PREREQS !== '1') {
+    process.stdout.write('0 passed, 1 failed\n')
+    process.exit(1)
+  }
+}
+
 const only = process.argv.slice(2)
 const want = (s) => only.length === 0 || only.includes(s)
 
