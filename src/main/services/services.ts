@@ -8,6 +8,7 @@ import { dispatch, type Handlers } from './dispatch'
 import { createLibraryHandlers, ScanManager } from './library-handlers'
 import { createJobHandlers } from './jobs-handlers'
 import { createReviewHandlers } from './review-handlers'
+import { createInteropHandlers } from './interop-handlers'
 import { JobRunner, type BatchCaptioner, type Captioner, type CaptionOutcome } from '../jobs/runner'
 import { StudioError } from '@shared/errors'
 import { createEngineService } from './engine-handlers'
@@ -95,6 +96,7 @@ export function createServices(dataDir: string, host: SystemInfo['host'], opts: 
     ...createCaptionHandlers(ctx),
     ...createJobHandlers(jobs),
     ...createReviewHandlers(ctx),
+    ...createInteropHandlers(ctx),
     ...engineHandlers,
     ...analysis.handlers,
     'captions.suggest': async ({ imageId, options }) => {

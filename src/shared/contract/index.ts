@@ -5,6 +5,7 @@ import type * as v from 'valibot'
 import { analysis } from './analysis'
 import { captions } from './captions'
 import { exportsDomain } from './exports'
+import { interop } from './interop'
 import { engine } from './engine'
 import { jobs } from './jobs'
 import { models } from './models'
@@ -23,7 +24,8 @@ export const operations = {
   ...models,
   ...suggest,
   ...analysis,
-  ...review
+  ...review,
+  ...interop
 } as const
 
 export type Operations = typeof operations
