@@ -26,7 +26,7 @@ const utf8 = new TextDecoder('utf-8', { fatal: true })
 const MAX_WHOLE_READ = 256 * 1024 * 1024
 
 export function fromLatin1Bytes(s: string): string {
-  if (!/[\u0080-\u00ff]/.test(s) || /[^\u0000-\u00ff]/.test(s)) return s
+  if (!/[\u0080-\u00ff]/.test(s) || /[\u0100-\uffff]/.test(s)) return s
   try {
     return utf8.decode(Buffer.from(s, 'latin1'))
   } catch {
