@@ -74,6 +74,9 @@ export function parseXmp(xml: string, label: string): XNode[] {
   }
   const valid = XMLValidator.validate(xml)
   if (valid !== true) throw new StudioError('invalid_input', `${label}: not well-formed XML (line ${valid.err.line}: ${valid.err.msg})`)
+  // The validator lets an undefined entity (`&nbsp;`) or a bare `&` through; XML does not.
+  const bad = /&(?!(?:amp|lt|gt|quot|apos|#[0-9]+|#x[0-9a-fA-F]+);)[^\s;<]{0,20};?/.exec(xml.replace(/<!--[\s\S]*?-->|<!\[CDATA\[[\s\S]*?\]\]>/g, ''))
+  if (bad) throw new StudioError('invalid_input', `${label}: not well-formed XML (undefined entity or bare "&": ${bad[0]})`)
   return toNodes(raw, new Map())
 }
 
