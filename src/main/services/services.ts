@@ -96,7 +96,7 @@ export function createServices(dataDir: string, host: SystemInfo['host'], opts: 
     ...createCaptionHandlers(ctx),
     ...createJobHandlers(jobs),
     ...createReviewHandlers(ctx),
-    ...createInteropHandlers(ctx),
+    ...createInteropHandlers(ctx, scans),
     ...engineHandlers,
     ...analysis.handlers,
     'captions.suggest': async ({ imageId, options }) => {

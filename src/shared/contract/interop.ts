@@ -5,7 +5,7 @@
 // reads again and writes in one transaction; an existing accepted caption is replaced only with
 // `overwrite`, and then through the caption history (the old text stays as `superseded`).
 import * as v from 'valibot'
-import { Id, UserPath, op } from './define'
+import { Empty, Id, Ok, UserPath, op } from './define'
 
 export const ImportFormat = v.picklist(['txt', 'caption', 'jsonl', 'coco', 'csv', 'xmp', 'embedded'])
 export type ImportFormat = v.InferOutput<typeof ImportFormat>
@@ -76,7 +76,26 @@ export type ImportSummary = v.InferOutput<typeof ImportSummary>
 
 export const IMPORT_LIST_LIMIT = 200
 
+/** A sidecar another program wrote or changed whose import would change the library. */
+export const SidecarOffer = v.object({
+  path: v.string(),
+  format: v.picklist(['txt', 'caption', 'xmp']),
+  rootId: Id,
+  newCaptions: v.number(),
+  conflicts: v.number(),
+  keywords: v.number(),
+  candidates: v.number()
+})
+export type SidecarOffer = v.InferOutput<typeof SidecarOffer>
+
 export const interop = {
   'interop.importPreview': op(ImportRequest, ImportSummary, 'Read captions and keywords to import; counts, conflicts and errors, nothing written'),
-  'interop.importApply': op(ImportRequest, ImportSummary, 'Import captions (accepted, source imported:<format>) and keywords; existing captions only replaced with overwrite')
+  'interop.importApply': op(ImportRequest, ImportSummary, 'Import captions (accepted, source imported:<format>) and keywords; existing captions only replaced with overwrite'),
+  'interop.watch': op(
+    v.object({ enabled: v.boolean() }),
+    v.object({ watching: v.boolean(), roots: v.number() }),
+    'Watch the library roots: images appear, move and disappear without a rescan; changed sidecars are offered for re-import'
+  ),
+  'interop.sidecarOffers': op(Empty, v.object({ offers: v.array(SidecarOffer) }), 'Sidecars changed by another program that would change the library if re-imported'),
+  'interop.dismissOffers': op(v.object({ paths: v.pipe(v.array(UserPath), v.maxLength(100_000)) }), Ok, 'Stop offering these sidecars (until they change again)')
 } as const
