@@ -3,7 +3,7 @@
 // word and tags, caption extension, metadata.jsonl and CSV with tags), each re-imported as a round trip.
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { ExportResult } from '../../src/shared/contract/exports'
 import type { ImportSummary } from '../../src/shared/contract/interop'
 import type { ImageSummary } from '../../src/shared/contract/library'
@@ -13,6 +13,7 @@ import { ReviewRepo } from '../../src/main/store/review-repo'
 import { parseCsv } from '../../src/main/interop/csv-read'
 import { tempDir } from '../fixtures/images'
 import { bytesOf, copyPhotos, exifJson, exiftool } from '../fixtures/photos'
+import { captureStdout } from '../fixtures/stdout'
 
 let root: string
 let services: Services
@@ -188,18 +189,10 @@ describe('dataset exports', () => {
 describe('CLI: export --format xmp', () => {
   it('takes --xmp-naming and --dry-run and prints the JSON result', async () => {
     await services.close()
-    const out: string[] = []
-    const spy = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
-      out.push(String(chunk))
-      return true
-    })
-    try {
+    const { lines } = await captureStdout(async () => {
       expect(await exportCommand.run(['--format', 'xmp', '--xmp-naming', 'replace', '--merge', 'overwrite', '--dry-run', '--data-dir', dataDir])).toBe(0)
-    } finally {
-      spy.mockRestore()
-      services = createServices(dataDir, 'cli')
-    }
-    const r = JSON.parse(out.join('')) as ExportResult
+    }).finally(() => (services = createServices(dataDir, 'cli')))
+    const r = JSON.parse(lines[0]!) as ExportResult
     expect(r).toMatchObject({ format: 'xmp', dryRun: true })
     expect(r.planned!.find((a) => a.path === p('lr/hubble.xmp'))!.action).toBe('unchanged')
     expect(r.planned!.find((a) => a.path === p('same/a.xmp'))!.action).toBe('refused')

@@ -3,7 +3,7 @@
 // imported:<format> source and history, conflicts kept unless overwrite, keywords, the CLI summary.
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Caption } from '../../src/shared/contract/captions'
 import type { ImportSummary } from '../../src/shared/contract/interop'
 import type { ImageSummary } from '../../src/shared/contract/library'
@@ -12,6 +12,7 @@ import { createServices, type Services } from '../../src/main/services/services'
 import { libraryCommand } from '../../src/main/cli/commands/library'
 import { tempDir } from '../fixtures/images'
 import { bytesOf, copyPhotos } from '../fixtures/photos'
+import { captureStdout } from '../fixtures/stdout'
 
 let root: string
 let dataDir: string
@@ -192,18 +193,11 @@ describe('CLI: library import', () => {
     const dir = tempDir('interop-cli')
     writeFileSync(join(dir, 'metadata.jsonl'), JSON.stringify({ file_name: 'people/astronaut.png', caption: 'an astronaut holding a helmet' }) + '\n')
     await services.close()
-    const out: string[] = []
-    const spy = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
-      out.push(String(chunk))
-      return true
-    })
-    try {
+    const { lines } = await captureStdout(async () => {
       expect(await libraryCommand.run(['import', '--format', 'jsonl', '--dry-run', '--overwrite', '--data-dir', dataDir, dir])).toBe(0)
       expect(await libraryCommand.run(['import', '--format', 'jsonl', '--data-dir', dataDir, dir])).toBe(0)
-    } finally {
-      spy.mockRestore()
-    }
-    const [dry, real] = out.map((l) => JSON.parse(l) as ImportSummary)
+    })
+    const [dry, real] = lines.map((l) => JSON.parse(l) as ImportSummary)
     expect(dry).toMatchObject({ applied: false, conflicts: 1, replaced: 1 })
     expect(real).toMatchObject({ applied: true, conflicts: 1, replaced: 0, candidates: 1 })
     services = createServices(dataDir, 'cli')

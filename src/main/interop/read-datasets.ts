@@ -11,8 +11,8 @@ import { resolve } from 'node:path'
 import * as v from 'valibot'
 import { StudioError } from '@shared/errors'
 import { findColumn, parseCsv } from './csv-read'
-import { cleanKeywords, hasExt, LIMITS, listInputs, readCapped, shown } from './read-files'
-import { emptyRead, issue, type ImportRecord, type SourceRead } from './types'
+import { cleanKeywords, forEachInput, hasExt, LIMITS, readCapped } from './read-files'
+import { issue, type ImportRecord, type SourceRead } from './types'
 
 export const FILE_COLUMNS = ['file_name', 'file', 'filename', 'image', 'path']
 export const TEXT_COLUMNS = ['text', 'caption']
@@ -59,20 +59,12 @@ function pushRecord(out: SourceRead, rec: ImportRecord | null): void {
   else out.records.push(rec)
 }
 
-export async function readJsonl(path: string, opts: DatasetOptions): Promise<SourceRead> {
-  const out = emptyRead()
-  const input = await listInputs(path, hasExt('.jsonl'))
-  for (const file of input.files) {
-    out.files++
-    const label = shown(input.dir, file)
-    const base = opts.imagesDir ? resolve(opts.imagesDir) : resolve(file, '..')
-    let text: string
-    try {
-      text = await readCapped(file, LIMITS.dataset, 'the JSONL file')
-    } catch (err) {
-      out.errors.push(issue(label, err))
-      continue
-    }
+const baseOf = (opts: DatasetOptions, file: string) => (opts.imagesDir ? resolve(opts.imagesDir) : resolve(file, '..'))
+
+export function readJsonl(path: string, opts: DatasetOptions): Promise<SourceRead> {
+  return forEachInput(path, hasExt('.jsonl'), async (file, label, _dir, out) => {
+    const base = baseOf(opts, file)
+    const text = await readCapped(file, LIMITS.dataset, 'the JSONL file')
     const lines = text.split(/\r?\n/)
     for (let k = 0; k < lines.length; k++) {
       const line = lines[k]!.trim()
@@ -102,8 +94,7 @@ export async function readJsonl(path: string, opts: DatasetOptions): Promise<Sou
       const tags = opts.keywords && tagKey ? tagList(o[tagKey]) : []
       pushRecord(out, entry(label, where, base, fileKey ? o[fileKey] : undefined, caps, tags, onIssue))
     }
-  }
-  return out
+  })
 }
 
 const CocoSchema = v.object({
@@ -111,79 +102,61 @@ const CocoSchema = v.object({
   annotations: v.array(v.looseObject({ image_id: v.union([v.number(), v.string()]), caption: v.optional(v.unknown()) }))
 })
 
-export async function readCoco(path: string, opts: DatasetOptions): Promise<SourceRead> {
-  const out = emptyRead()
-  const input = await listInputs(path, hasExt('.json'))
-  for (const file of input.files) {
-    out.files++
-    const label = shown(input.dir, file)
-    const base = opts.imagesDir ? resolve(opts.imagesDir) : resolve(file, '..')
+export function readCoco(path: string, opts: DatasetOptions): Promise<SourceRead> {
+  return forEachInput(path, hasExt('.json'), async (file, label, _dir, out) => {
+    const base = baseOf(opts, file)
+    let json: unknown
     try {
-      let json: unknown
-      try {
-        json = JSON.parse(await readCapped(file, LIMITS.dataset, 'the COCO file'))
-      } catch (err) {
-        throw err instanceof StudioError ? err : new StudioError('invalid_input', `not JSON (${(err as Error).message})`)
-      }
-      const parsed = v.safeParse(CocoSchema, json)
-      if (!parsed.success) throw new StudioError('invalid_input', 'not COCO captions (needs "images" with id and file_name, and "annotations" with image_id and caption)')
-      const images = new Map<string, { name: string; captions: string[] }>()
-      for (const im of parsed.output.images) images.set(String(im.id), { name: im.file_name, captions: [] })
-      parsed.output.annotations.forEach((a, k) => {
-        const where = `annotation ${'id' in a ? String(a.id) : `#${k + 1}`}`
-        const im = images.get(String(a.image_id))
-        const caption = typeof a.caption === 'string' ? a.caption.replace(/\s+/g, ' ').trim() : ''
-        if (!im) out.errors.push(issue(label, `image_id ${String(a.image_id)} matches no image in the file`, where))
-        else if (!caption) out.errors.push(issue(label, 'no caption', where))
-        else if (caption.length > LIMITS.caption) out.errors.push(issue(label, `a caption longer than ${LIMITS.caption} characters was skipped`, where))
-        else im.captions.push(caption)
-      })
-      for (const [id, im] of images) {
-        if (im.captions.length === 0) continue
-        out.records.push({ file: label, where: `image ${id}`, target: { kind: 'file', abs: resolve(base, im.name), rel: im.name }, captions: im.captions, keywords: [] })
-      }
+      json = JSON.parse(await readCapped(file, LIMITS.dataset, 'the COCO file'))
     } catch (err) {
-      out.errors.push(issue(label, err))
+      throw err instanceof StudioError ? err : new StudioError('invalid_input', `not JSON (${(err as Error).message})`)
     }
-  }
-  return out
+    const parsed = v.safeParse(CocoSchema, json)
+    if (!parsed.success) throw new StudioError('invalid_input', 'not COCO captions (needs "images" with id and file_name, and "annotations" with image_id and caption)')
+    const images = new Map<string, { name: string; captions: string[] }>()
+    for (const im of parsed.output.images) images.set(String(im.id), { name: im.file_name, captions: [] })
+    parsed.output.annotations.forEach((a, k) => {
+      const where = `annotation ${'id' in a ? String(a.id) : `#${k + 1}`}`
+      const im = images.get(String(a.image_id))
+      const caption = typeof a.caption === 'string' ? a.caption.replace(/\s+/g, ' ').trim() : ''
+      if (!im) out.errors.push(issue(label, `image_id ${String(a.image_id)} matches no image in the file`, where))
+      else if (!caption) out.errors.push(issue(label, 'no caption', where))
+      else if (caption.length > LIMITS.caption) out.errors.push(issue(label, `a caption longer than ${LIMITS.caption} characters was skipped`, where))
+      else im.captions.push(caption)
+    })
+    for (const [id, im] of images) {
+      if (im.captions.length === 0) continue
+      out.records.push({ file: label, where: `image ${id}`, target: { kind: 'file', abs: resolve(base, im.name), rel: im.name }, captions: im.captions, keywords: [] })
+    }
+  })
 }
 
-export async function readCsv(path: string, opts: DatasetOptions): Promise<SourceRead> {
-  const out = emptyRead()
-  const input = await listInputs(path, hasExt('.csv', '.tsv'))
-  for (const file of input.files) {
-    out.files++
-    const label = shown(input.dir, file)
-    const base = opts.imagesDir ? resolve(opts.imagesDir) : resolve(file, '..')
-    try {
-      const delimiter = opts.delimiter ?? (file.toLowerCase().endsWith('.tsv') ? '\t' : ',')
-      const rows = parseCsv(await readCapped(file, LIMITS.dataset, 'the CSV file'), delimiter)
-      const header = rows.shift()
-      if (!header) throw new StudioError('invalid_input', 'empty file (a header row is needed)')
-      const col = (given: string | undefined, defaults: string[], what: string, required: boolean): number => {
-        const k = findColumn(header.fields, given ? [given] : defaults)
-        if (k < 0 && (required || given)) throw new StudioError('invalid_input', `no ${what} column (looked for ${(given ? [given] : defaults).join(', ')}; the header has ${header.fields.join(', ')})`)
-        return k
-      }
-      const fileCol = col(opts.fileColumn, FILE_COLUMNS, 'file name', true)
-      const tagCol = opts.keywords ? col(opts.tagsColumn, TAG_COLUMNS, 'keywords', false) : -1
-      const textCol = col(opts.textColumn, TEXT_COLUMNS, 'text', tagCol < 0)
-      for (const row of rows) {
-        const where = `row at line ${row.line}`
-        const onIssue = (m: string) => out.errors.push(issue(label, m, where))
-        const need = Math.max(fileCol, textCol, tagCol)
-        if (row.fields.length <= need) {
-          onIssue(`${row.fields.length} fields; the header has ${header.fields.length}`)
-          continue
-        }
-        const caps = textCol >= 0 ? texts(row.fields[textCol]) : []
-        const tags = tagCol >= 0 ? tagList(row.fields[tagCol]) : []
-        pushRecord(out, entry(label, where, base, row.fields[fileCol], caps, tags, onIssue))
-      }
-    } catch (err) {
-      out.errors.push(issue(label, err))
+export function readCsv(path: string, opts: DatasetOptions): Promise<SourceRead> {
+  return forEachInput(path, hasExt('.csv', '.tsv'), async (file, label, _dir, out) => {
+    const base = baseOf(opts, file)
+    const delimiter = opts.delimiter ?? (file.toLowerCase().endsWith('.tsv') ? '\t' : ',')
+    const rows = parseCsv(await readCapped(file, LIMITS.dataset, 'the CSV file'), delimiter)
+    const header = rows.shift()
+    if (!header) throw new StudioError('invalid_input', 'empty file (a header row is needed)')
+    const col = (given: string | undefined, defaults: string[], what: string, required: boolean): number => {
+      const k = findColumn(header.fields, given ? [given] : defaults)
+      if (k < 0 && (required || given)) throw new StudioError('invalid_input', `no ${what} column (looked for ${(given ? [given] : defaults).join(', ')}; the header has ${header.fields.join(', ')})`)
+      return k
     }
-  }
-  return out
+    const fileCol = col(opts.fileColumn, FILE_COLUMNS, 'file name', true)
+    const tagCol = opts.keywords ? col(opts.tagsColumn, TAG_COLUMNS, 'keywords', false) : -1
+    const textCol = col(opts.textColumn, TEXT_COLUMNS, 'text', tagCol < 0)
+    for (const row of rows) {
+      const where = `row at line ${row.line}`
+      const onIssue = (m: string) => out.errors.push(issue(label, m, where))
+      const need = Math.max(fileCol, textCol, tagCol)
+      if (row.fields.length <= need) {
+        onIssue(`${row.fields.length} fields; the header has ${header.fields.length}`)
+        continue
+      }
+      const caps = textCol >= 0 ? texts(row.fields[textCol]) : []
+      const tags = tagCol >= 0 ? tagList(row.fields[tagCol]) : []
+      pushRecord(out, entry(label, where, base, row.fields[fileCol], caps, tags, onIssue))
+    }
+  })
 }

@@ -7,6 +7,7 @@ import { realpath, readFile, stat } from 'node:fs/promises'
 import { basename, dirname, relative } from 'node:path'
 import { StudioError } from '@shared/errors'
 import { walkFiles } from '../library/walk'
+import { emptyRead, issue, type SourceRead } from './types'
 import { XMP_MAX_BYTES } from './xmp-parse'
 
 export const LIMITS = {
@@ -62,6 +63,23 @@ export async function listInputs(path: string, accept: (name: string) => boolean
   const files: string[] = []
   for await (const e of walkFiles(real, accept)) files.push(e.absPath)
   return { dir: real, files }
+}
+
+/** Run `body` for each input file (see listInputs); an error thrown for one file is that file's issue and
+ *  the others go on. */
+export async function forEachInput(path: string, accept: (name: string) => boolean, body: (file: string, label: string, dir: string, out: SourceRead) => Promise<void>): Promise<SourceRead> {
+  const out = emptyRead()
+  const input = await listInputs(path, accept)
+  for (const file of input.files) {
+    out.files++
+    const label = shown(input.dir, file)
+    try {
+      await body(file, label, input.dir, out)
+    } catch (err) {
+      out.errors.push(issue(label, err))
+    }
+  }
+  return out
 }
 
 export function hasExt(...exts: string[]): (name: string) => boolean {

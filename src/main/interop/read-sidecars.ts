@@ -5,8 +5,8 @@
 // epoch): the first line becomes the accepted caption, the other lines are kept as candidates for review.
 // With textAs 'keywords' the file is a booru-style tag list: comma-separated (lines too), all keywords.
 import { relative, sep } from 'node:path'
-import { cleanKeywords, hasExt, LIMITS, listInputs, readCapped, shown } from './read-files'
-import { emptyRead, issue, type ImportRecord, type SourceRead } from './types'
+import { cleanKeywords, forEachInput, hasExt, LIMITS, readCapped } from './read-files'
+import { issue, type ImportRecord, type SourceRead } from './types'
 import { flatKeywords, parseXmp, pickDescription, readXmpFields } from './xmp-parse'
 
 export interface TextSidecarOptions {
@@ -32,33 +32,24 @@ function sidecarTarget(dir: string, file: string, extLength: number): ImportReco
   return { kind: 'sidecar', abs, mirrorRel: rel && !rel.startsWith('..') ? rel.split(sep).join('/') : null }
 }
 
-export async function readTextSidecars(path: string, opts: TextSidecarOptions): Promise<SourceRead> {
-  const out = emptyRead()
-  const input = await listInputs(path, hasExt(opts.ext))
-  for (const file of input.files) {
-    out.files++
-    const label = shown(input.dir, file)
-    try {
-      const text = await readCapped(file, LIMITS.textSidecar, 'the caption file')
-      const lines = text.split(/\r\n|\n|\r/).map((l) => l.trim()).filter(Boolean)
-      const rec: ImportRecord = { file: label, target: sidecarTarget(input.dir, file, opts.ext.length), captions: [], keywords: [] }
-      if (opts.textAs === 'keywords') {
-        if (opts.keywords) rec.keywords = cleanKeywords(lines.flatMap((l) => l.split(',')), (why) => out.errors.push(issue(label, why)))
-      } else {
-        for (const l of lines) {
-          const c = stripTriggerWord(l, opts.stripTrigger)
-          if (!c) continue
-          if (c.length > LIMITS.caption) out.errors.push(issue(label, `a caption longer than ${LIMITS.caption} characters was skipped`))
-          else rec.captions.push(c)
-        }
+export function readTextSidecars(path: string, opts: TextSidecarOptions): Promise<SourceRead> {
+  return forEachInput(path, hasExt(opts.ext), async (file, label, dir, out) => {
+    const text = await readCapped(file, LIMITS.textSidecar, 'the caption file')
+    const lines = text.split(/\r\n|\n|\r/).map((l) => l.trim()).filter(Boolean)
+    const rec: ImportRecord = { file: label, target: sidecarTarget(dir, file, opts.ext.length), captions: [], keywords: [] }
+    if (opts.textAs === 'keywords') {
+      if (opts.keywords) rec.keywords = cleanKeywords(lines.flatMap((l) => l.split(',')), (why) => out.errors.push(issue(label, why)))
+    } else {
+      for (const l of lines) {
+        const c = stripTriggerWord(l, opts.stripTrigger)
+        if (!c) continue
+        if (c.length > LIMITS.caption) out.errors.push(issue(label, `a caption longer than ${LIMITS.caption} characters was skipped`))
+        else rec.captions.push(c)
       }
-      if (rec.captions.length === 0 && rec.keywords.length === 0) out.empty++
-      else out.records.push(rec)
-    } catch (err) {
-      out.errors.push(issue(label, err))
     }
-  }
-  return out
+    if (rec.captions.length === 0 && rec.keywords.length === 0) out.empty++
+    else out.records.push(rec)
+  })
 }
 
 /** Caption and keywords of one XMP packet (a sidecar's text or an image's embedded block). */
@@ -67,25 +58,16 @@ export function xmpContent(xml: string, label: string): { caption: string | null
   return { caption: pickDescription(fields.descriptions), keywords: flatKeywords(fields) }
 }
 
-export async function readXmpSidecars(path: string, opts: { keywords: boolean }): Promise<SourceRead> {
-  const out = emptyRead()
-  const input = await listInputs(path, hasExt('.xmp'))
-  for (const file of input.files) {
-    out.files++
-    const label = shown(input.dir, file)
-    try {
-      const { caption, keywords } = xmpContent(await readCapped(file, LIMITS.xmp, 'the sidecar'), 'the sidecar')
-      const rec: ImportRecord = { file: label, target: sidecarTarget(input.dir, file, '.xmp'.length), captions: [], keywords: [] }
-      if (caption) {
-        if (caption.length > LIMITS.caption) out.errors.push(issue(label, `dc:description longer than ${LIMITS.caption} characters skipped`))
-        else rec.captions.push(caption)
-      }
-      if (opts.keywords) rec.keywords = cleanKeywords(keywords, (why) => out.errors.push(issue(label, why)))
-      if (rec.captions.length === 0 && rec.keywords.length === 0) out.empty++
-      else out.records.push(rec)
-    } catch (err) {
-      out.errors.push(issue(label, err))
+export function readXmpSidecars(path: string, opts: { keywords: boolean }): Promise<SourceRead> {
+  return forEachInput(path, hasExt('.xmp'), async (file, label, dir, out) => {
+    const { caption, keywords } = xmpContent(await readCapped(file, LIMITS.xmp, 'the sidecar'), 'the sidecar')
+    const rec: ImportRecord = { file: label, target: sidecarTarget(dir, file, '.xmp'.length), captions: [], keywords: [] }
+    if (caption) {
+      if (caption.length > LIMITS.caption) out.errors.push(issue(label, `dc:description longer than ${LIMITS.caption} characters skipped`))
+      else rec.captions.push(caption)
     }
-  }
-  return out
+    if (opts.keywords) rec.keywords = cleanKeywords(keywords, (why) => out.errors.push(issue(label, why)))
+    if (rec.captions.length === 0 && rec.keywords.length === 0) out.empty++
+    else out.records.push(rec)
+  })
 }
