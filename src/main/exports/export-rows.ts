@@ -8,4 +8,6 @@ export interface ExportRow {
   height: number | null
   text: string
   captionId: number
+  /** Keywords (and concepts) when the export asked for them. */
+  tags?: string[]
 }

@@ -3,21 +3,25 @@
 // `file_name` is relative to the library root (Hugging Face imagefolder convention: the file sits in the
 // root folder). With several roots and no outDir, one file is written per root. An existing output file is
 // kept unless merge is `overwrite` (append is not meaningful for one JSON document and is refused).
+// Rows that carry tags (the export asked for keywords) add `tags` to each JSONL object and a `tags` column
+// (comma-joined) to the CSV.
 import { stat } from 'node:fs/promises'
 import { join } from 'node:path'
-import type { ExportFormat, ExportResult, MergeMode } from '@shared/contract/exports'
+import type { ExportAction, ExportFormat, ExportResult, MergeMode } from '@shared/contract/exports'
 import { StudioError } from '@shared/errors'
 import type { ExportRow } from './export-rows'
 import { writeAtomic } from './sidecar-export'
 
-export const FILE_NAMES: Record<Exclude<ExportFormat, 'txt'>, string> = {
+export type FileFormat = Exclude<ExportFormat, 'txt' | 'xmp'>
+
+export const FILE_NAMES: Record<FileFormat, string> = {
   jsonl: 'metadata.jsonl',
   coco: 'captions_coco.json',
   csv: 'captions.csv'
 }
 
 export function toJsonl(rows: readonly ExportRow[]): string {
-  return rows.map((r) => JSON.stringify({ file_name: r.relPath, text: r.text })).join('\n') + (rows.length ? '\n' : '')
+  return rows.map((r) => JSON.stringify({ file_name: r.relPath, text: r.text, ...(r.tags ? { tags: r.tags } : {}) })).join('\n') + (rows.length ? '\n' : '')
 }
 
 export function csvField(s: string): string {
@@ -25,7 +29,9 @@ export function csvField(s: string): string {
 }
 
 export function toCsv(rows: readonly ExportRow[]): string {
-  return ['file_name,text', ...rows.map((r) => `${csvField(r.relPath)},${csvField(r.text)}`)].join('\r\n') + '\r\n'
+  const tags = rows.some((r) => r.tags)
+  const line = (r: ExportRow) => `${csvField(r.relPath)},${csvField(r.text)}${tags ? `,${csvField((r.tags ?? []).join(', '))}` : ''}`
+  return [tags ? 'file_name,text,tags' : 'file_name,text', ...rows.map(line)].join('\r\n') + '\r\n'
 }
 
 export function toCoco(rows: readonly ExportRow[]): string {
@@ -34,11 +40,12 @@ export function toCoco(rows: readonly ExportRow[]): string {
   return JSON.stringify({ info: { description: 'Caption Studio export', date_created: new Date().toISOString() }, images, annotations }, null, 1) + '\n'
 }
 
-const RENDER: Record<Exclude<ExportFormat, 'txt'>, (rows: readonly ExportRow[]) => string> = { jsonl: toJsonl, coco: toCoco, csv: toCsv }
+const RENDER: Record<FileFormat, (rows: readonly ExportRow[]) => string> = { jsonl: toJsonl, coco: toCoco, csv: toCsv }
 
-export async function exportFile(format: Exclude<ExportFormat, 'txt'>, rows: readonly ExportRow[], merge: MergeMode, outDir?: string): Promise<ExportResult> {
+export async function exportFile(format: FileFormat, rows: readonly ExportRow[], merge: MergeMode, outDir?: string, dryRun = false): Promise<ExportResult> {
   if (merge === 'append') throw new StudioError('invalid_input', `append is only for .txt sidecars; choose skip or overwrite for ${format}`)
   const result: ExportResult = { format, files: [], written: 0, appended: 0, skipped: 0, conflicts: [], captions: rows.length }
+  const planned: ExportAction[] = []
   const groups = new Map<string, ExportRow[]>()
   for (const r of rows) {
     const dir = outDir ?? r.rootPath
@@ -57,11 +64,13 @@ export async function exportFile(format: Exclude<ExportFormat, 'txt'>, rows: rea
     if (present && merge === 'skip') {
       result.skipped += list.length
       result.conflicts.push(`${target} exists (merge mode skip)`)
+      planned.push({ path: target, action: 'skip' })
       continue
     }
-    await writeAtomic(target, RENDER[format](list))
+    if (!dryRun) await writeAtomic(target, RENDER[format](list))
     result.written += list.length
     result.files.push(target)
+    planned.push({ path: target, action: present ? 'overwrite' : 'create' })
   }
-  return result
+  return dryRun ? { ...result, dryRun: true, planned } : result
 }

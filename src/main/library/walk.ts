@@ -12,7 +12,12 @@ export interface WalkEntry {
   relPath: string
 }
 
-export async function* walkImages(root: string, onDirError?: (dir: string, err: Error) => void): AsyncGenerator<WalkEntry> {
+export function walkImages(root: string, onDirError?: (dir: string, err: Error) => void): AsyncGenerator<WalkEntry> {
+  return walkFiles(root, isImageFile, onDirError)
+}
+
+/** The same walk for any files whose name `accept` takes (the interop importers: sidecars, datasets). */
+export async function* walkFiles(root: string, accept: (name: string) => boolean, onDirError?: (dir: string, err: Error) => void): AsyncGenerator<WalkEntry> {
   const stack: string[] = ['']
   while (stack.length > 0) {
     const rel = stack.pop()!
@@ -29,7 +34,7 @@ export async function* walkImages(root: string, onDirError?: (dir: string, err: 
       if (entry.name.startsWith('.')) continue
       const childRel = rel ? `${rel}/${entry.name}` : entry.name
       if (entry.isDirectory()) subdirs.push(childRel)
-      else if (entry.isFile() && isImageFile(entry.name)) yield { absPath: join(root, childRel), relPath: childRel }
+      else if (entry.isFile() && accept(entry.name)) yield { absPath: join(root, childRel), relPath: childRel }
     }
     // Visit subdirectories in name order (stack: push in reverse).
     subdirs.sort((a, b) => (a < b ? 1 : a > b ? -1 : 0))

@@ -1,8 +1,6 @@
 // Main process / serve / CLI (plain Node). Handlers of the captions and exports domains.
-import { mkdir, realpath, stat } from 'node:fs/promises'
 import { StudioError } from '@shared/errors'
-import { exportFile } from '../exports/file-export'
-import { exportSidecars } from '../exports/sidecar-export'
+import { runExport } from '../exports/run-export'
 import type { Handlers } from './dispatch'
 import type { ServiceContext } from './context'
 
@@ -33,19 +31,6 @@ export function createCaptionHandlers(ctx: ServiceContext): CaptionHandlers {
       ctx.emit({ type: 'captions.changed', imageId })
       return { restored }
     },
-    'exports.run': async ({ format, rootId, outDir, merge }) => {
-      let dir: string | undefined
-      if (outDir !== undefined) {
-        try {
-          await mkdir(outDir, { recursive: true })
-          dir = await realpath(outDir)
-          if (!(await stat(dir)).isDirectory()) throw new Error('not a folder')
-        } catch (err) {
-          throw new StudioError('invalid_input', `cannot export into "${outDir}": ${(err as Error).message}`)
-        }
-      }
-      const rows = ctx.captions.acceptedForExport(rootId)
-      return format === 'txt' ? exportSidecars(rows, merge, dir) : exportFile(format, rows, merge, dir)
-    }
+    'exports.run': (req) => runExport(ctx.db, ctx.captions, req)
   }
 }

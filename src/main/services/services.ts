@@ -11,6 +11,7 @@ import { dispatch, type Handlers } from './dispatch'
 import { createLibraryHandlers, ScanManager } from './library-handlers'
 import { createJobHandlers } from './jobs-handlers'
 import { createReviewHandlers } from './review-handlers'
+import { createInteropHandlers } from './interop-handlers'
 import { JobRunner, type BatchCaptioner, type Captioner, type CaptionOutcome } from '../jobs/runner'
 import { createEngineService, type CaptionOutput } from './engine-handlers'
 import { createAnalysis } from './analysis-handlers'
@@ -116,6 +117,7 @@ export function createServices(dataDir: string, host: SystemInfo['host'], opts: 
     ...createJobHandlers(jobs, catalogService.builder),
     ...catalogService.handlers,
     ...createReviewHandlers(ctx),
+    ...createInteropHandlers(ctx, scans),
     ...engine.handlers,
     ...analysis.handlers,
     ...createSuggestHandlers({ ctx, engine, reviewRepo, beforeEngine: analysis.restore })

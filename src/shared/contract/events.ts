@@ -46,5 +46,8 @@ export const ModelInstallEvent = v.object({
 /** The active caption pack changed (engine domain). */
 export const EngineChangedEvent = v.object({ type: v.literal('engine.changed'), packId: v.nullable(v.string()) })
 
-export const StudioEvent = v.variant('type', [ScanEvent, LibraryChangedEvent, CaptionChangedEvent, JobProgressEvent, ModelInstallEvent, EngineChangedEvent])
+/** Sidecars changed by another program whose re-import would change something (interop domain). */
+export const SidecarOffersEvent = v.object({ type: v.literal('interop.sidecars'), offers: v.number() })
+
+export const StudioEvent = v.variant('type', [ScanEvent, LibraryChangedEvent, CaptionChangedEvent, JobProgressEvent, ModelInstallEvent, EngineChangedEvent, SidecarOffersEvent])
 export type StudioEvent = v.InferOutput<typeof StudioEvent>

@@ -6,6 +6,7 @@ import { analysis } from './analysis'
 import { captions } from './captions'
 import { catalog } from './catalog'
 import { exportsDomain } from './exports'
+import { interop } from './interop'
 import { engine } from './engine'
 import { jobs } from './jobs'
 import { models } from './models'
@@ -25,7 +26,8 @@ export const operations = {
   ...catalog,
   ...suggest,
   ...analysis,
-  ...review
+  ...review,
+  ...interop
 } as const
 
 export type Operations = typeof operations

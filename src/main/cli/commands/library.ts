@@ -1,20 +1,22 @@
-// CLI (plain Node). `library add|rescan|list|counts`: manage the library without the studio window.
+// CLI (plain Node). `library add|rescan|roots|counts|import`: manage the library without the studio window.
 import type { OpOutput } from '@shared/contract'
 import { createServices } from '../../services/services'
 import { defaultDataDir } from '../../services/data-dir'
 import { emit, log, parse, type CliCommand } from '../command'
+import { IMPORT_OPTIONS, IMPORT_USAGE, importRequestFrom } from './library-import'
 
 export const libraryCommand: CliCommand = {
   name: 'library',
-  summary: 'Add or rescan folders, list roots and counts',
-  usage: `usage: caption-studio library <add <folder…> | rescan | roots | counts> [--data-dir DIR]
+  summary: 'Add or rescan folders, list roots and counts, import existing captions and keywords',
+  usage: `usage: caption-studio library <add <folder…> | rescan | roots | counts | import …> [--data-dir DIR]
 
   add <folder…>   add folders (recursive scan, waits until done) and print a summary per root
   rescan          rescan every root: new, moved, missing and changed files
   roots           list library roots
-  counts          image and caption counts`,
+  counts          image and caption counts
+${IMPORT_USAGE}`,
   async run(argv) {
-    const { values, positionals } = parse(argv, { 'data-dir': { type: 'string' } })
+    const { values, positionals } = parse(argv, { 'data-dir': { type: 'string' }, ...IMPORT_OPTIONS })
     const [sub, ...paths] = positionals
     const services = createServices(values['data-dir'] ?? defaultDataDir(), 'cli')
     try {
@@ -31,6 +33,9 @@ export const libraryCommand: CliCommand = {
         for (const r of (await services.call('library.waitForScans', {})) as OpOutput<'library.waitForScans'>) emit(r)
       } else if (sub === 'roots') {
         for (const r of (await services.call('library.listRoots', {})) as OpOutput<'library.listRoots'>) emit(r)
+      } else if (sub === 'import') {
+        const { request, dryRun } = importRequestFrom(values, paths)
+        emit(await services.call(dryRun ? 'interop.importPreview' : 'interop.importApply', request))
       } else if (sub === 'counts') {
         emit(await services.call('library.counts', {}))
       } else {
