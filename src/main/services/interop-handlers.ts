@@ -1,7 +1,7 @@
 // Main process / serve / CLI (plain Node). Handlers of the interop domain: import preview and apply, and
 // watching the library roots (rescans on image events, offers for changed sidecars).
 // The watcher is started by `interop.watch` (the studio window turns it on; one-shot CLI commands never
-// do) and must be stopped before the host exits (`interop.watch {enabled:false}`).
+// do); the host stops it in Services.close().
 import { runImport } from '../interop/import'
 import { SidecarOffers } from '../interop/sidecar-offers'
 import { LibraryWatcher } from '../library/watcher'
@@ -12,7 +12,7 @@ import type { ScanManager } from './library-handlers'
 
 type InteropHandlers = Pick<Handlers, `interop.${string}` & keyof Handlers>
 
-export function createInteropHandlers(ctx: ServiceContext, scans: ScanManager): InteropHandlers {
+export function createInteropHandlers(ctx: ServiceContext, scans: ScanManager): { handlers: InteropHandlers; close(): Promise<void> } {
   const deps = { db: ctx.db, captions: ctx.captions, review: new ReviewRepo(ctx.db) }
   const offers = new SidecarOffers(deps, (count) => ctx.emit({ type: 'interop.sidecars', offers: count }))
   const watcher = new LibraryWatcher({
@@ -24,7 +24,7 @@ export function createInteropHandlers(ctx: ServiceContext, scans: ScanManager): 
     },
     onSidecar: (rootId, path) => void offers.consider(rootId, path)
   })
-  return {
+  const handlers: InteropHandlers = {
     'interop.importPreview': (req) => runImport(deps, req, false),
     'interop.importApply': async (req) => {
       const summary = await runImport(deps, req, true)
@@ -47,4 +47,5 @@ export function createInteropHandlers(ctx: ServiceContext, scans: ScanManager): 
       return { ok: true as const }
     }
   }
+  return { handlers, close: () => watcher.stop() }
 }

@@ -110,6 +110,7 @@ export function createServices(dataDir: string, host: SystemInfo['host'], opts: 
   // replaces both paths.
   const batch = opts.captioner ? (opts.batchCaptioner ?? null) : { caption: engineBatch, chunk: JOB_CHUNK }
   const jobs = new JobRunner(ctx, opts.captioner ?? engineCaptioner, (imageId, concepts) => reviewRepo.setConcepts(imageId, concepts), batch)
+  const interop = createInteropHandlers(ctx, scans)
   const handlers: Handlers = {
     'system.info': () => ({ host, version: VERSION, dataDir, platform: `${process.platform}-${process.arch}` }),
     ...createLibraryHandlers(ctx, scans),
@@ -117,7 +118,7 @@ export function createServices(dataDir: string, host: SystemInfo['host'], opts: 
     ...createJobHandlers(jobs, catalogService.builder),
     ...catalogService.handlers,
     ...createReviewHandlers(ctx),
-    ...createInteropHandlers(ctx, scans),
+    ...interop.handlers,
     ...engine.handlers,
     ...analysis.handlers,
     ...createSuggestHandlers({ ctx, engine, reviewRepo, beforeEngine: analysis.restore })
@@ -134,6 +135,7 @@ export function createServices(dataDir: string, host: SystemInfo['host'], opts: 
     call: (name, input) => dispatch(handlers, name, input),
     async close() {
       analysis.dispose()
+      await interop.close().catch(() => undefined)
       await catalogService.builder.close()
       await jobs.stop()
       await scans.waitAll().catch(() => undefined)
