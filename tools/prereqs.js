@@ -17,6 +17,7 @@ const PREREQS = [
   { pkg: 'python3-onnx', ok: py('onnx'), why: 'ONNX export and checking in the model kit' },
   { pkg: 'python3-regex', ok: py('regex'), why: 'the openai/CLIP reference tokenizer comparison' },
   { pkg: 'python3-skimage', ok: bin('/usr/lib/python3/dist-packages/skimage/data/astronaut.png'), why: "its sample photos are the real photos of the tests" },
+  { pkg: 'redis-server', ok: bin('/usr/bin/redis-server'), why: 'the worker-fleet tests run a real Redis (BullMQ) started by the tests' },
   { pkg: 'libimage-exiftool-perl', ok: bin('/usr/bin/exiftool'), why: 'ExifTool reads and writes metadata independently in the interop tests' }
 ]
 
