@@ -18,7 +18,8 @@ import type { ServiceContext } from '../services/context'
 import { JobProgressRepo, type StageProgress } from '../store/job-progress-repo'
 import { JobsRepo } from '../store/jobs-repo'
 import { fetchEntry } from './fetch-entry'
-import { buildPaths, photoPackId, writeConcepts, writeStagePack, type FileEntry } from './pack-build-stages'
+import { assemblePhotoPack } from './photo-pack'
+import { buildPaths, photoPackId } from './pack-build-stages'
 
 export interface PackBuildRequest {
   clipId: string
@@ -222,49 +223,14 @@ export class PackBuilder {
     const s1 = step(1, 'bytes')
     s1(0, 0, `Downloading ${corpus.title}`)
     const corpusDir = await fetchEntry(corpus, downloads, { ...dl, onProgress: (p) => s1(p.received, p.total ?? p.received, `Downloading ${p.file}`) })
-    const stage = await writeStagePack(clip, clipDir, paths, engine)
-    const s2 = step(2, 'captions')
-    s2(0, 0, 'Reading the caption corpus')
     const corpusFile = join(corpusDir, corpus.files.find((f) => f.role === 'corpus')!.path)
-    const embedded = await engine.call(
-      'embedCorpus',
-      { packDir: paths.stagePack, corpusFile, format: 'coco-captions', outDir: paths.corpus, ...(req.maxCaptions ? { maxCaptions: req.maxCaptions } : {}), batch: 64 },
-      { signal, onProgress: (p) => s2(p.done, p.total, `Embedding captions with the text encoder`) }
-    )
-    const s3 = step(3, 'items')
-    s3(0, 1, 'Embedding the concept vocabulary')
-    const concepts = await writeConcepts(this.deps.vocabFile, paths, engine, stage.json.embedDim, signal)
-    s3(1, 1)
-    const s4 = step(4, 'items')
-    s4(0, 1, 'Writing the caption datastore')
-    const ds = await engine.call(
-      'writeDatastore',
-      { corpusDir: paths.corpus, outDir: paths.stagePack, dim: stage.json.embedDim, source: { name: corpus.title, licence: corpus.licence, ...(corpus.attribution ? { attribution: corpus.attribution } : {}), ...(corpus.homepage ? { url: corpus.homepage } : {}) } },
-      { signal, onProgress: (p) => s4(p.done, p.total, 'Building the retrieval index') }
-    )
-    if (signal.aborted) throw new StudioError('cancelled', 'pack build cancelled')
+    const pack = await assemblePhotoPack({ clip, clipDir, corpus, corpusFile, paths, engine, vocabFile: this.deps.vocabFile, ...(req.maxCaptions ? { maxCaptions: req.maxCaptions } : {}), signal }, {
+      embed: step(2, 'captions'),
+      concepts: step(3, 'items'),
+      datastore: step(4, 'items'),
+      install: step(5, 'items')
+    })
     const s5 = step(5, 'items')
-    s5(0, 1, 'Verifying and installing the pack')
-    const pack = {
-      ...stage.json,
-      version: `1.0.0+${corpus.id}.${ds.rows}`,
-      licence: `${clip.licence}; captions: ${corpus.licence}`,
-      description: `${clip.title} with ${ds.rows.toLocaleString('en')} captions from ${corpus.title}, assembled on this machine. Captions by retrieval (no trained decoder), concepts, VQA and ${stage.patchRoute.ok ? 'patch (MacCap) heatmaps' : 'crop heatmaps'}.`,
-      domain: clip.domain ?? 'photos',
-      datastore: ds.datastore,
-      concepts: { file: 'concepts.json' },
-      arrays: { concepts: { file: 'concepts.f32', shape: [concepts.rows, stage.json.embedDim] } },
-      defaults: { regions: stage.patchRoute.ok ? 'patch' : 'crops', retrieval: true, retrievalK: 8, align: 'off', rankBy: 'clipS', conceptTopK: 6 },
-      files: [...stage.files, ...concepts.files, ...ds.files] satisfies FileEntry[],
-      provenance: {
-        builtBy: 'caption-studio pack builder',
-        builtAt: new Date().toISOString(),
-        sources: [clip, corpus].map((e) => ({ id: e.id, title: e.title, source: e.source, licence: e.licence, caveat: e.caveat ?? null, files: e.files.map((f) => ({ path: f.path, sha256: f.sha256 })), catalog: e.from })),
-        corpus: { read: embedded.read, duplicates: embedded.duplicates + ds.duplicates, rows: ds.rows, maxCaptions: req.maxCaptions ?? null, indexSeconds: ds.indexSeconds },
-        concepts: { rows: concepts.rows, vocabulary: 'models/vocab/photo-concepts.json' },
-        patchRoute: stage.patchRoute
-      }
-    }
     await writeFile(join(paths.stagePack, 'pack.json'), JSON.stringify(pack, null, 2))
     // the engine verifies every sha256 and checks every model's I/O against pack.json before we install
     await engine.call('open', { packDir: paths.stagePack })
