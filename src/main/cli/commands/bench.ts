@@ -1,9 +1,9 @@
 // CLI (plain Node). `bench` (= `npm run bench`): speed of the CLIP towers, decoders and caption pipeline
 // against raw onnxruntime-node and transformers.js, library import, SQLite inserts, and a studio batch's
 // event-loop stalls and memory curve → docs/benchmarks.md and docs/benchmarks-rss.svg.
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { execFileSync } from 'node:child_process'
-import { join, relative, resolve } from 'node:path'
+import { dirname, join, relative, resolve } from 'node:path'
 import { readPackJson } from '../../engine/packs/pack'
 import { ensureDemoSplit, readPackProvenance, worldSeed } from '../../eval/demo-splits'
 import { findRepoRoot, machineInfo } from '../../eval/machine'
@@ -14,9 +14,10 @@ import { benchMarkdown, type BenchDoc } from '../../eval/bench/report'
 import { compareRatios, parseRatioRecord, ratiosOf, type RatioRecord } from '../../eval/bench/reproduce'
 import { loadTransformers } from '../../eval/bench/tjs'
 import { lineChartSvg } from '../../eval/bench/svg'
+import { benchPhoto } from '../../eval/bench/photo-bench'
 import { log, parse, type CommandBody } from '../command'
 
-const PARTS = ['clip', 'vitb32', 'import', 'sqlite', 'batch'] as const
+const PARTS = ['clip', 'vitb32', 'import', 'sqlite', 'batch', 'photo'] as const
 
 function images(dir: string): string[] {
   return readdirSync(dir).filter((f) => f.endsWith('.png')).sort().map((f) => join(dir, f))
@@ -44,7 +45,7 @@ function ensureVitB32(root: string, cacheDir: string): { dir: string } | { skip:
 }
 
 export const benchCommand: CommandBody = {
-  usage: `usage: caption-studio bench [--pack models/shapes-demo] [--only clip|vitb32|import|sqlite|batch]… [--quick]
+  usage: `usage: caption-studio bench [--pack models/shapes-demo] [--only clip|vitb32|import|sqlite|batch|photo]… [--quick]
                            [--batch-images 2000] [--cache DIR] [--out docs/benchmarks.md]
 
   --quick   shorter measurements (1 s per row instead of 3 s) and smaller batches of data (for trying it out)
@@ -130,11 +131,17 @@ export const benchCommand: CommandBody = {
       )
       doc.rssSvg = relative(resolve(out, '..'), svgPath)
     }
+    if (only.has('photo')) {
+      const p = await benchPhoto({ root, cacheDir, quick, threads, log })
+      if ('skip' in p) doc.skipped.push(p.skip)
+      else doc.photo = p
+    }
     doc.seconds = (performance.now() - t0) / 1000
     const jsonPath = out.replace(/\.md$/, '') + '.json'
     const previous = existsSync(jsonPath) ? parseRatioRecord(readFileSync(jsonPath, 'utf8')) : null
     const record: RatioRecord = { commit: doc.machine.commit, date: doc.machine.date, command: doc.command, ratios: ratiosOf(doc) }
     if (previous) doc.reproduction = { previous: { commit: previous.commit, date: previous.date, command: previous.command }, rows: compareRatios(previous, record.ratios) }
+    mkdirSync(dirname(out), { recursive: true })
     writeFileSync(out, benchMarkdown(doc))
     writeFileSync(jsonPath, JSON.stringify(record, null, 1) + '\n')
     log(`wrote ${relative(root, out)}`)

@@ -7,6 +7,8 @@ import { machineMarkdown, type MachineInfo } from '../machine'
 import type { ReproRow } from './reproduce'
 import { ratioWithSpread, type Summary } from './stats'
 
+import { photoMarkdown, type PhotoBench } from './photo-bench'
+
 export interface BenchDoc {
   command: string
   machine: MachineInfo
@@ -19,6 +21,7 @@ export interface BenchDoc {
   batch?: BatchBench
   inProcess?: { images: number; loopMaxMs: number; loopP99Ms: number; loopUtilization: number; imagesPerSec: number }
   rssSvg?: string
+  photo?: PhotoBench
   findings: string[]
   seconds: number
   /** The previous run's ratios next to this run's (reproduce.ts); absent on a first run. */
@@ -89,6 +92,7 @@ export function benchMarkdown(d: BenchDoc): string {
     ''
   ]
   out.push('## Speed goals', '')
+  if (d.photo) out.push(`- photo pack: caption embeddings ${d.photo.embed.ratio.toFixed(2)}× raw session.run (goal ≥ 0.9×)`)
   for (const c of d.clip) for (const v of verdicts(c)) out.push(`- ${v}`)
   if (d.skipped.length) for (const s of d.skipped) out.push(`- skipped: ${s}`)
   out.push('')
@@ -107,6 +111,7 @@ export function benchMarkdown(d: BenchDoc): string {
     for (const h of c.hotspots) out.push(`- Hotspot, ${h.what}: ${h.aMs.toFixed(3)} ms vs ${h.bMs.toFixed(3)} ms per call (p50); ${h.perCaption} ${h.unit} → ${((h.aMs - h.bMs) * h.perCaption).toFixed(0)} ms per caption spent on the difference.`)
     out.push('')
   }
+  if (d.photo) out.push(...photoMarkdown(d.photo))
   if (d.importBench) {
     const b = d.importBench
     out.push(
