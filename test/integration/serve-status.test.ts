@@ -83,6 +83,7 @@ describe('HTTP status follows the error kind', () => {
     await expectError(await raw('/api/system.info', { method: 'POST', headers: { ...auth(), 'content-type': 'application/json' }, body: '{"a":' }), 400, 'invalid_input')
     await expectError(await api('library.addRoot', { path: join(folder.root, 'no-such-folder') }), 400, 'invalid_input')
     await expectError(await raw('/api/%E0%A4%A', { method: 'POST', headers: { ...auth(), 'content-type': 'application/json' }, body: '{}' }), 400, 'invalid_input')
+    expect((await raw('//', { headers: auth() })).status).toBe(400) // new URL('//') throws: used to be a 500
   })
 
   it('401 without the token (enveloped under /api, with WWW-Authenticate); 403 for a refused authenticated request', async () => {
