@@ -34,6 +34,8 @@ export function createCaptionHandlers(ctx: ServiceContext): CaptionHandlers {
       return { restored }
     },
     'exports.run': async ({ format, rootId, outDir, merge }) => {
+      // Refuse before anything is created on disk (the folder below is made on the way).
+      if (merge === 'append' && format !== 'txt') throw new StudioError('invalid_input', `append is only for .txt sidecars; choose skip or overwrite for ${format}`)
       let dir: string | undefined
       if (outDir !== undefined) {
         try {

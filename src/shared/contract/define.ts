@@ -27,12 +27,21 @@ export function op<I extends v.GenericSchema, O extends v.GenericSchema>(
 export const Id = v.pipe(v.number(), v.integer(), v.minValue(1))
 export const Empty = v.optional(v.object({}), {})
 export const Ok = v.object({ ok: v.literal(true) })
-/** A filesystem path typed by a user: non-empty, no NUL bytes, bounded length. */
+/** [Note: absolute paths] Paths cross the contract absolute: `/…` (POSIX), `C:\…` or `C:/…`, `\\server\…` (Windows). A
+ *  relative path would resolve against wherever the host process was started (serve's working folder,
+ *  unknown to a browser user), so the host that knows the base (the CLI: the shell's folder) resolves it
+ *  before calling. */
+export function isAbsolutePath(s: string): boolean {
+  return s.startsWith('/') || /^[A-Za-z]:[\\/]/.test(s) || s.startsWith('\\\\')
+}
+
+/** A filesystem path typed by a user: absolute, no NUL bytes, bounded length. */
 export const UserPath = v.pipe(
   v.string(),
   v.minLength(1, 'a path is required'),
   v.maxLength(4096, 'path too long'),
-  v.check((s) => !s.includes('\0'), 'path contains a NUL byte')
+  v.check((s) => !s.includes('\0'), 'path contains a NUL byte'),
+  v.check(isAbsolutePath, 'give an absolute path (a relative one would depend on where the studio was started)')
 )
 
 /** Caption-like text as it is stored ([Note: caption whitespace]): whitespace runs collapsed, ends trimmed,

@@ -1,4 +1,5 @@
 // CLI (plain Node). `export --format txt|jsonl|coco|csv [--out DIR] [--merge skip|overwrite|append]`.
+import { resolve } from 'node:path'
 import * as v from 'valibot'
 import { ExportRequest } from '@shared/contract/exports'
 import { createServices } from '../../services/services'
@@ -25,7 +26,7 @@ export const exportCommand: CliCommand = {
     }, false)
     const request = v.parse(ExportRequest, {
       format: values.format,
-      ...(values.out ? { outDir: values.out } : {}),
+      ...(values.out ? { outDir: resolve(values.out) } : {}),
       ...(values.root ? { rootId: Number(values.root) } : {}),
       ...(values.merge ? { merge: values.merge } : {})
     })
