@@ -30,6 +30,7 @@ export interface RunningServer {
 }
 
 const MAX_BODY = 1_000_000
+const MAX_DRAIN = 64 * MAX_BODY
 
 function send(res: ServerResponse, status: number, body: string, type = 'text/plain; charset=utf-8', headers: Record<string, string> = {}): void {
   res.writeHead(status, { ...SECURITY_HEADERS, 'Content-Type': type, 'Cache-Control': 'no-store', ...headers })
@@ -48,12 +49,18 @@ async function readBody(req: IncomingMessage): Promise<Body> {
   try {
     for await (const chunk of req) {
       size += (chunk as Buffer).length
-      if (size > MAX_BODY) return { ok: false, status: 413, message: `request body too large (limit ${MAX_BODY} bytes)` }
-      chunks.push(chunk as Buffer)
+      // Past the limit the rest is read and dropped, so the 413 reaches the client (closing a socket it is
+      // still writing to resets it before it reads the answer); past MAX_DRAIN the connection is cut.
+      if (size > MAX_DRAIN) {
+        req.destroy()
+        break
+      }
+      if (size <= MAX_BODY) chunks.push(chunk as Buffer)
     }
   } catch {
     return { ok: false, status: 400, message: 'the request body was cut off' }
   }
+  if (size > MAX_BODY) return { ok: false, status: 413, message: `request body too large (limit ${MAX_BODY} bytes)` }
   const text = Buffer.concat(chunks).toString('utf8')
   if (!text) return { ok: true, value: {} }
   try {
@@ -133,8 +140,7 @@ export async function startServer(services: Services, opts: ServeOptions = {}): 
         return refuse(403, 'unauthorized', `${op} is an internal operation (serve answers it only with --test-ops)`)
       }
       const body = await readBody(req)
-      // Too large: answer at once and close, without reading the rest.
-      if (!body.ok) return refuse(body.status, 'invalid_input', body.message, body.status === 413 ? { Connection: 'close' } : {})
+      if (!body.ok) return refuse(body.status, 'invalid_input', body.message)
       try {
         const result = await services.call(op, body.value)
         return sendJson(res, 200, { ok: true, result })

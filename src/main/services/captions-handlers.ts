@@ -1,6 +1,7 @@
 // Main process / serve / CLI (plain Node). Handlers of the captions and exports domains.
 import { mkdir, realpath, stat } from 'node:fs/promises'
 import { StudioError } from '@shared/errors'
+import { hostAbsolutePath } from './user-path'
 import { exportFile } from '../exports/file-export'
 import { exportSidecars } from '../exports/sidecar-export'
 import type { Handlers } from './dispatch'
@@ -38,6 +39,7 @@ export function createCaptionHandlers(ctx: ServiceContext): CaptionHandlers {
       if (merge === 'append' && format !== 'txt') throw new StudioError('invalid_input', `append is only for .txt sidecars; choose skip or overwrite for ${format}`)
       let dir: string | undefined
       if (outDir !== undefined) {
+        hostAbsolutePath(outDir, 'export folder')
         try {
           await mkdir(outDir, { recursive: true })
           dir = await realpath(outDir)
