@@ -122,7 +122,21 @@ describe('exports', () => {
     expect(existsSync(join(out, 'b/deep/red-copy.txt'))).toBe(false)
   })
 
-  it('append is refused for single-file formats', async () => {
-    await expect(services.call('exports.run', { format: 'coco', merge: 'append', outDir: tempDir('x') })).rejects.toMatchObject({ code: 'invalid_input' })
+  it('append is refused for single-file formats, before the output folder is made', async () => {
+    const out = join(tempDir('x'), 'not-yet')
+    await expect(services.call('exports.run', { format: 'coco', merge: 'append', outDir: out })).rejects.toMatchObject({ code: 'invalid_input' })
+    expect(existsSync(out)).toBe(false)
+  })
+
+  it('paths cross the contract absolute ([Note: absolute paths]): relative ones are refused, not resolved against the cwd', async () => {
+    for (const [op, input] of [
+      ['exports.run', { format: 'txt', outDir: 'out' }],
+      ['exports.run', { format: 'txt', outDir: '../out' }],
+      ['library.addRoot', { path: '.' }],
+      ['models.addCatalog', { path: 'catalog.json' }],
+      ['models.install', { source: 'models/shapes-demo' }]
+    ] as const) {
+      await expect(services.call(op, input), op).rejects.toMatchObject({ code: 'invalid_input', message: expect.stringMatching(/absolute/) })
+    }
   })
 })

@@ -14,6 +14,7 @@ import { EngineClient, type EngineCaller } from '../engine/client'
 import { downloadBytes, fileUrl, hubEndpoint, loadCatalogs, readCatalogFile, type LoadedCatalogEntry } from '../engine/packs/catalog'
 import { readPackJson } from '../engine/packs/pack'
 import { checkDomain } from './domain-guard'
+import { hostAbsolutePath } from '../services/user-path'
 import { PackBuilder } from './pack-builder'
 import { photoPackId } from './pack-build-stages'
 
@@ -104,7 +105,7 @@ export function createCatalogService(opts: CatalogServiceOptions): { handlers: C
     'models.catalog': () => summary(),
     'models.addCatalog': async ({ path, text, name }) => {
       let file: string
-      if (path !== undefined) file = resolve(path)
+      if (path !== undefined) file = resolve(hostAbsolutePath(path, 'catalog file'))
       else {
         // a picked file's text: validated, then kept in the data folder under a name derived from its content
         const dir = join(opts.ctx.dataDir, 'catalogs')

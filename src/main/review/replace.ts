@@ -5,6 +5,7 @@
 // can interrupt even inside a regex; the replacement text is then built here from the match records
 // (ECMAScript GetSubstitution: $$, $&, $`, $', $1..$99, $<name>), so no user pattern runs outside the sandbox.
 import { runInNewContext } from 'node:vm'
+import { CAPTION_SPACE } from '@shared/caption-text'
 import { StudioError } from '@shared/errors'
 
 export interface ReplaceOptions {
@@ -125,7 +126,7 @@ export function clean(raw: string): { text: string; start: number[]; end: number
   for (let i = 0; i < raw.length; i++) {
     const ch = raw[i]!
     end[i] = text.length
-    if (/\s/.test(ch)) {
+    if (CAPTION_SPACE.test(ch)) {
       pending = text.length > 0
       run.push(i)
       continue

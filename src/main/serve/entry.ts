@@ -1,5 +1,6 @@
 // Serve host (plain Node) entry: `npm run serve -- [--port N] [--host H] [--data-dir DIR] [--add FOLDER] [--catalog FILE] [--test-ops]`.
 // Prints the URL with its token; stops cleanly on SIGINT/SIGTERM.
+import { resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import { defaultDataDir } from '../services/data-dir'
 import { createServices } from '../services/services'
@@ -24,7 +25,7 @@ async function main(): Promise<void> {
   const services = createServices(dataDir, 'serve', { catalogFiles: values.catalog ?? [] })
   const token = values.token ?? process.env.STUDIO_TOKEN
   const running = await startServer(services, { host: values.host, port: Number(values.port), testOps: values['test-ops'], ...(token ? { token } : {}) })
-  for (const folder of values.add ?? []) await services.call('library.addRoot', { path: folder })
+  for (const folder of values.add ?? []) await services.call('library.addRoot', { path: resolve(folder) })
   if (values.host !== '127.0.0.1' && values.host !== 'localhost') {
     process.stderr.write(`warning: bound to ${values.host}; anyone who can reach it still needs the token\n`)
   }

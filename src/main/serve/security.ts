@@ -44,7 +44,12 @@ export function cookieToken(req: IncomingMessage): string | null {
   if (!header) return null
   for (const part of header.split(';')) {
     const [k, ...rest] = part.trim().split('=')
-    if (k === COOKIE) return decodeURIComponent(rest.join('='))
+    if (k !== COOKIE) continue
+    try {
+      return decodeURIComponent(rest.join('='))
+    } catch {
+      return null // malformed percent-encoding: no token, so 401 (not a 500)
+    }
   }
   return null
 }

@@ -5,7 +5,8 @@ import { createServer as createHttpServer, type IncomingMessage, type Server, ty
 import type { AddressInfo } from 'node:net'
 import { resolve } from 'node:path'
 import { isOpName, isPublicOp } from '@shared/contract'
-import { toEnvelope, StudioError } from '@shared/errors'
+import { toEnvelope, type ErrorCode } from '@shared/errors'
+import { httpStatus } from './http-status'
 import { parseMediaPath, resolveMedia } from '../services/media'
 import { rendererFile, type OpenFile } from '../services/static-files'
 import type { Services } from '../services/services'
@@ -29,30 +30,52 @@ export interface RunningServer {
 }
 
 const MAX_BODY = 1_000_000
+const MAX_DRAIN = 64 * MAX_BODY
 
-function send(res: ServerResponse, status: number, body: string, type = 'text/plain; charset=utf-8'): void {
-  res.writeHead(status, { ...SECURITY_HEADERS, 'Content-Type': type, 'Cache-Control': 'no-store' })
+function send(res: ServerResponse, status: number, body: string, type = 'text/plain; charset=utf-8', headers: Record<string, string> = {}): void {
+  res.writeHead(status, { ...SECURITY_HEADERS, 'Content-Type': type, 'Cache-Control': 'no-store', ...headers })
   res.end(body)
 }
 
-function sendJson(res: ServerResponse, status: number, obj: unknown): void {
-  send(res, status, JSON.stringify(obj), 'application/json; charset=utf-8')
+function sendJson(res: ServerResponse, status: number, obj: unknown, headers: Record<string, string> = {}): void {
+  send(res, status, JSON.stringify(obj), 'application/json; charset=utf-8', headers)
 }
 
-async function readBody(req: IncomingMessage): Promise<unknown> {
+type Body = { ok: true; value: unknown } | { ok: false; status: 400 | 413; message: string }
+
+async function readBody(req: IncomingMessage): Promise<Body> {
   const chunks: Buffer[] = []
   let size = 0
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length
-    if (size > MAX_BODY) throw new StudioError('invalid_input', 'request body too large')
-    chunks.push(chunk as Buffer)
-  }
-  const text = Buffer.concat(chunks).toString('utf8')
-  if (!text) return {}
   try {
-    return JSON.parse(text) as unknown
+    for await (const chunk of req) {
+      size += (chunk as Buffer).length
+      // Past the limit the rest is read and dropped, so the 413 reaches the client (closing a socket it is
+      // still writing to resets it before it reads the answer); past MAX_DRAIN the connection is cut.
+      if (size > MAX_DRAIN) {
+        req.destroy()
+        break
+      }
+      if (size <= MAX_BODY) chunks.push(chunk as Buffer)
+    }
   } catch {
-    throw new StudioError('invalid_input', 'request body is not valid JSON')
+    return { ok: false, status: 400, message: 'the request body was cut off' }
+  }
+  if (size > MAX_BODY) return { ok: false, status: 413, message: `request body too large (limit ${MAX_BODY} bytes)` }
+  const text = Buffer.concat(chunks).toString('utf8')
+  if (!text) return { ok: true, value: {} }
+  try {
+    return { ok: true, value: JSON.parse(text) as unknown }
+  } catch {
+    return { ok: false, status: 400, message: 'request body is not valid JSON' }
+  }
+}
+
+/** A URL path component, decoded; null when its percent-encoding is malformed. */
+function decodePath(s: string): string | null {
+  try {
+    return decodeURIComponent(s)
+  } catch {
+    return null
   }
 }
 
@@ -62,8 +85,6 @@ async function sendFile(res: ServerResponse, f: OpenFile, cache: string): Promis
     f.stream().on('error', reject).on('end', resolveDone).pipe(res)
   })
 }
-
-const STATUS: Record<string, number> = { invalid_input: 400, not_found: 404, unauthorized: 401, conflict: 409, exists: 409, unsupported: 501 }
 
 export async function startServer(services: Services, opts: ServeOptions = {}): Promise<RunningServer> {
   const token = opts.token ?? newToken()
@@ -78,8 +99,19 @@ export async function startServer(services: Services, opts: ServeOptions = {}): 
   })
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
-    if (!hostAllowed(req, allowedHosts)) return send(res, 421, 'unexpected Host header')
-    const url = new URL(req.url ?? '/', 'http://local')
+    let url: URL
+    try {
+      url = new URL(req.url ?? '/', 'http://local')
+    } catch {
+      return send(res, 400, 'bad request path')
+    }
+    const isApi = url.pathname.startsWith('/api/')
+    // Under /api/ every answer is the typed envelope ([Note: http status]); elsewhere plain text.
+    const refuse = (status: number, code: ErrorCode, message: string, headers: Record<string, string> = {}) => {
+      if (!isApi) return send(res, status, message, undefined, headers)
+      return sendJson(res, status, { ok: false, error: { code, message } }, headers)
+    }
+    if (!hostAllowed(req, allowedHosts)) return refuse(421, 'unauthorized', 'unexpected Host header')
     const given = url.searchParams.get('token')
     if (given !== null && req.method === 'GET' && url.pathname === '/') {
       if (!tokensEqual(given, token)) return send(res, 401, 'wrong token: open the URL printed by `npm run serve`')
@@ -88,10 +120,10 @@ export async function startServer(services: Services, opts: ServeOptions = {}): 
     }
     const presented = requestToken(req)
     if (!presented || !tokensEqual(presented, token)) {
-      return send(res, 401, 'Caption Studio: this server needs the token printed at start. Open the full URL it printed (…/?token=…).')
+      return refuse(401, 'unauthorized', 'Caption Studio: this server needs the token printed at start. Open the full URL it printed (…/?token=…).', { 'WWW-Authenticate': 'Bearer realm="caption-studio"' })
     }
 
-    if (url.pathname.startsWith('/api/')) {
+    if (isApi) {
       if (url.pathname === '/api/events' && req.method === 'GET') {
         res.writeHead(200, { ...SECURITY_HEADERS, 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-store', Connection: 'keep-alive' })
         res.write(': connected\n\n')
@@ -99,23 +131,24 @@ export async function startServer(services: Services, opts: ServeOptions = {}): 
         req.on('close', () => sse.delete(res))
         return
       }
-      if (req.method !== 'POST') return sendJson(res, 405, { ok: false, error: { code: 'invalid_input', message: 'use POST' } })
-      if (!originAllowed(req, allowedHosts)) return sendJson(res, 403, { ok: false, error: { code: 'unauthorized', message: 'cross-origin request refused' } })
-      if (!(req.headers['content-type'] ?? '').startsWith('application/json')) {
-        return sendJson(res, 415, { ok: false, error: { code: 'invalid_input', message: 'content-type must be application/json' } })
-      }
-      const op = decodeURIComponent(url.pathname.slice('/api/'.length))
+      if (req.method !== 'POST') return refuse(405, 'invalid_input', 'use POST', { Allow: 'POST' })
+      if (!originAllowed(req, allowedHosts)) return refuse(403, 'unauthorized', 'cross-origin request refused')
+      if (!(req.headers['content-type'] ?? '').startsWith('application/json')) return refuse(415, 'invalid_input', 'content-type must be application/json')
+      const op = decodePath(url.pathname.slice('/api/'.length))
+      if (op === null) return refuse(400, 'invalid_input', 'malformed percent-encoding in the operation name')
       if (isOpName(op) && !isPublicOp(op) && !opts.testOps) {
-        return sendJson(res, 403, { ok: false, error: { code: 'unauthorized', message: `${op} is an internal operation (serve answers it only with --test-ops)` } })
+        return refuse(403, 'unauthorized', `${op} is an internal operation (serve answers it only with --test-ops)`)
       }
+      const body = await readBody(req)
+      if (!body.ok) return refuse(body.status, 'invalid_input', body.message)
       try {
-        const input = await readBody(req)
-        const result = await services.call(op, input)
+        const result = await services.call(op, body.value)
         return sendJson(res, 200, { ok: true, result })
       } catch (err) {
         const env = toEnvelope(err)
-        if (env.code === 'internal') process.stderr.write(`[serve] ${op} failed: ${(err as Error).stack ?? env.message}\n`)
-        return sendJson(res, STATUS[env.code] ?? 500, { ok: false, error: env })
+        const status = httpStatus(env)
+        if (status === 500) process.stderr.write(`[serve] ${op} failed: ${(err as Error).stack ?? env.message}\n`)
+        return sendJson(res, status, { ok: false, error: env })
       }
     }
 
@@ -127,7 +160,7 @@ export async function startServer(services: Services, opts: ServeOptions = {}): 
         return await sendFile(res, await resolveMedia(services.ctx, media.kind, media.id), 'private, max-age=3600')
       } catch (err) {
         const env = toEnvelope(err)
-        return send(res, STATUS[env.code] ?? 500, env.message)
+        return send(res, httpStatus(env), env.message)
       }
     }
 
@@ -139,6 +172,7 @@ export async function startServer(services: Services, opts: ServeOptions = {}): 
 
   const server = createHttpServer((req, res) => {
     handle(req, res).catch((err: unknown) => {
+      process.stderr.write(`[serve] ${req.method} ${req.url?.slice(0, 200)} failed: ${(err as Error).stack ?? String(err)}\n`)
       if (!res.headersSent) send(res, 500, (err as Error).message)
       else res.destroy()
     })

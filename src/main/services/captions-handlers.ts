@@ -1,6 +1,7 @@
 // Main process / serve / CLI (plain Node). Handlers of the captions and exports domains.
 import { StudioError } from '@shared/errors'
 import { runExport } from '../exports/run-export'
+import { hostAbsolutePath } from './user-path'
 import type { Handlers } from './dispatch'
 import type { ServiceContext } from './context'
 
@@ -31,6 +32,9 @@ export function createCaptionHandlers(ctx: ServiceContext): CaptionHandlers {
       ctx.emit({ type: 'captions.changed', imageId })
       return { restored }
     },
-    'exports.run': (req) => runExport(ctx.db, ctx.captions, req)
+    'exports.run': (req) => {
+      if (req.outDir !== undefined) hostAbsolutePath(req.outDir, 'export folder')
+      return runExport(ctx.db, ctx.captions, req)
+    }
   }
 }

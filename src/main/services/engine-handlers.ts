@@ -12,8 +12,9 @@ import type { CaptionOptionsSchema, engine as engineOps } from '@shared/contract
 import type { StudioEvent } from '@shared/contract/events'
 import type { models as modelOps } from '@shared/contract/models'
 import { fromEnvelope, StudioError } from '@shared/errors'
+import { hostAbsolutePath } from './user-path'
 import { EngineClient, type EngineCaller } from '../engine/client'
-import { installPack } from '../engine/packs/install'
+import { installPack, isUrl } from '../engine/packs/install'
 import { readPackJson } from '../engine/packs/pack'
 import { VerifyCache, verifyFiles } from '../engine/packs/verify'
 import { PackRegistry } from './pack-registry'
@@ -159,6 +160,7 @@ export function createEngineService(ctx: EngineHandlerContext): EngineService {
     'models.list': () => service.listPacks(),
 
     'models.install': async ({ source, activate }) => {
+      if (!isUrl(source)) hostAbsolutePath(source, 'pack folder')
       let packId = ''
       try {
         const r = await installPack(source, packs.installDir, {

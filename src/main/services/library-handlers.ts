@@ -3,6 +3,7 @@ import { realpath, stat } from 'node:fs/promises'
 import { basename } from 'node:path'
 import type { ImageSummary, Root, ScanResult } from '@shared/contract/library'
 import { StudioError } from '@shared/errors'
+import { hostAbsolutePath } from './user-path'
 import { scanRoot } from '../library/scanner'
 import type { ImageWithCaption } from '../store/images-repo'
 import type { Handlers } from './dispatch'
@@ -78,6 +79,7 @@ export function createLibraryHandlers(ctx: ServiceContext, scans: ScanManager): 
   return {
     'library.listRoots': () => ctx.images.liveRoots().map((r) => rootInfo(r.id)),
     'library.addRoot': async ({ path }) => {
+      hostAbsolutePath(path, 'library folder')
       let real: string
       try {
         real = await realpath(path)

@@ -1,14 +1,14 @@
 // Shared by every process: the captions domain. [Note: caption history] An edit never overwrites: it
 // inserts a new row and marks the previous accepted row `superseded`, so every change can be undone.
 import * as v from 'valibot'
-import { Id, NormalizedText, op } from './define'
+import { Id, NormalizedText, isBoundedJson, op } from './define'
 
 export const CaptionStatus = v.picklist(['candidate', 'accepted', 'rejected', 'superseded'])
 export const CaptionSource = v.object({
   kind: v.picklist(['human', 'model']),
   packId: v.optional(v.string()),
   method: v.optional(v.string()),
-  params: v.optional(v.record(v.string(), v.unknown()))
+  params: v.optional(v.pipe(v.record(v.string(), v.unknown()), v.check((p) => isBoundedJson(p), 'params must be plain JSON, at most 32 levels deep and 10,000 values')))
 })
 export type CaptionSource = v.InferOutput<typeof CaptionSource>
 

@@ -27,13 +27,39 @@ export function op<I extends v.GenericSchema, O extends v.GenericSchema>(
 export const Id = v.pipe(v.number(), v.integer(), v.minValue(1))
 export const Empty = v.optional(v.object({}), {})
 export const Ok = v.object({ ok: v.literal(true) })
-/** A filesystem path typed by a user: non-empty, no NUL bytes, bounded length. */
+/** [Note: absolute paths] Paths cross the contract absolute: `/…` (POSIX), `C:\…` or `C:/…`, `\\server\…` (Windows). A
+ *  relative path would resolve against wherever the host process was started (serve's working folder,
+ *  unknown to a browser user), so the host that knows the base (the CLI: the shell's folder) resolves it
+ *  before calling. */
+export function isAbsolutePath(s: string): boolean {
+  return s.startsWith('/') || /^[A-Za-z]:[\\/]/.test(s) || s.startsWith('\\\\')
+}
+
+/** A filesystem path typed by a user: absolute, no NUL bytes, bounded length. */
 export const UserPath = v.pipe(
   v.string(),
   v.minLength(1, 'a path is required'),
   v.maxLength(4096, 'path too long'),
-  v.check((s) => !s.includes('\0'), 'path contains a NUL byte')
+  v.check((s) => !s.includes('\0'), 'path contains a NUL byte'),
+  v.check(isAbsolutePath, 'give an absolute path (a relative one would depend on where the studio was started)')
 )
+
+/** [Note: bounded json] Free-form JSON a caller may store (a caption source's `params`) is bounded in depth
+ *  and size before it is accepted: JSON.parse takes nesting far deeper than JSON.stringify can write back
+ *  (a 5,000-deep object overflowed the stack when the caption was stored: an internal error, found by the
+ *  contract fuzz). Measured iteratively, so measuring cannot overflow either. */
+export function isBoundedJson(value: unknown, maxDepth = 32, maxNodes = 10_000): boolean {
+  const stack: [unknown, number][] = [[value, 0]]
+  let nodes = 0
+  while (stack.length > 0) {
+    const [x, depth] = stack.pop()!
+    if (++nodes > maxNodes || depth > maxDepth) return false
+    if (typeof x === 'number' && !Number.isFinite(x)) return false
+    if (typeof x === 'object' && x !== null) for (const child of Object.values(x)) stack.push([child, depth + 1])
+    else if (typeof x !== 'string' && typeof x !== 'number' && typeof x !== 'boolean' && x !== null) return false
+  }
+  return true
+}
 
 /** Caption-like text as it is stored ([Note: caption whitespace]): whitespace runs collapsed, ends trimmed,
  *  then never empty and at most `max` characters; `what` names it in the messages ("a tag cannot be empty"). */

@@ -1,7 +1,7 @@
 // Shared by every process: the models domain (caption-engine packs: list, install, activate, verify).
 // Install progress is pushed as `models.install` events (events.ts).
 import * as v from 'valibot'
-import { Empty, op } from './define'
+import { Empty, isAbsolutePath, op } from './define'
 
 export const PackId = v.pipe(v.string(), v.regex(/^[a-z0-9][a-z0-9._-]{0,63}$/, 'not a pack id'))
 
@@ -24,7 +24,8 @@ export const InstallSource = v.pipe(
   v.string(),
   v.minLength(1, 'a folder or an http(s) URL of a pack.json is required'),
   v.maxLength(4096),
-  v.check((s) => !s.includes('\0'), 'source contains a NUL byte')
+  v.check((s) => !s.includes('\0'), 'source contains a NUL byte'),
+  v.check((s) => /^https?:\/\//i.test(s) || isAbsolutePath(s), 'give an http(s) URL or an absolute folder path')
 )
 
 export const models = {

@@ -1,4 +1,5 @@
 // CLI (plain Node). `export --format txt|jsonl|coco|csv|xmp [--out DIR] [--merge skip|overwrite|append] …`.
+import { resolve } from 'node:path'
 import * as v from 'valibot'
 import { ExportRequest } from '@shared/contract/exports'
 import { createServices } from '../../services/services'
@@ -43,7 +44,7 @@ export const exportCommand: CliCommand = {
     )
     const request = v.parse(ExportRequest, {
       format: values.format,
-      ...(values.out ? { outDir: values.out } : {}),
+      ...(values.out ? { outDir: resolve(values.out) } : {}),
       ...(values.root ? { rootId: Number(values.root) } : {}),
       ...(values.merge ? { merge: values.merge } : {}),
       ...(values['xmp-naming'] ? { xmpNaming: values['xmp-naming'] } : {}),

@@ -1,4 +1,5 @@
 // CLI (plain Node). `library add|rescan|roots|counts|import`: manage the library without the studio window.
+import { resolve } from 'node:path'
 import type { OpOutput } from '@shared/contract'
 import { createServices } from '../../services/services'
 import { defaultDataDir } from '../../services/data-dir'
@@ -25,7 +26,7 @@ ${IMPORT_USAGE}`,
       })
       if (sub === 'add') {
         if (paths.length === 0) throw new Error('library add needs at least one folder')
-        for (const p of paths) await services.call('library.addRoot', { path: p })
+        for (const p of paths) await services.call('library.addRoot', { path: resolve(p) })
         for (const r of (await services.call('library.waitForScans', {})) as OpOutput<'library.waitForScans'>) emit(r)
       } else if (sub === 'rescan') {
         const roots = (await services.call('library.listRoots', {})) as OpOutput<'library.listRoots'>

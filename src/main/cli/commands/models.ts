@@ -1,6 +1,8 @@
 // CLI (plain Node). `models list|verify|install|activate`: caption packs in the studio's data folder and the
 // bundled models/ folder, through the same handlers as the app (services/engine-handlers.ts).
+import { resolve } from 'node:path'
 import { StudioError } from '@shared/errors'
+import { isUrl } from '../../engine/packs/install'
 import { cliEngine } from '../cli-support'
 import { defaultDataDir } from '../../services/data-dir'
 import { createEngineHandlers } from '../../services/engine-handlers'
@@ -65,7 +67,7 @@ export const modelsCommand: CliCommand = {
         }
         case 'install':
           if (!arg) throw new StudioError('invalid_input', 'models install <folder|url>')
-          emit(await h['models.install']({ source: arg, activate: !!values.activate }))
+          emit(await h['models.install']({ source: isUrl(arg) ? arg : resolve(arg), activate: !!values.activate }))
           return 0
         case 'activate':
           if (!arg) throw new StudioError('invalid_input', 'models activate <id>')

@@ -68,9 +68,11 @@ export function rows(data: Float32Array, n: number, dim: number): Vec[] {
 
 /** Numerically stable softmax of `values / temperature`. */
 export function softmax(values: ArrayLike<number>, temperature = 1): number[] {
+  // The max is subtracted before dividing: with a tiny temperature (1e-323) v/t overflows to ±Infinity and
+  // Infinity − Infinity is NaN (found by the contract fuzz through conceptTau); (v − max)/t is ≤ 0 or −Infinity.
   let max = -Infinity
-  for (let i = 0; i < values.length; i++) max = Math.max(max, values[i]! / temperature)
-  const exps = Array.from({ length: values.length }, (_, i) => Math.exp(values[i]! / temperature - max))
+  for (let i = 0; i < values.length; i++) max = Math.max(max, values[i]!)
+  const exps = Array.from({ length: values.length }, (_, i) => Math.exp((values[i]! - max) / temperature))
   const sum = exps.reduce((s, x) => s + x, 0)
   return exps.map((e) => e / sum)
 }

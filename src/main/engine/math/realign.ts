@@ -133,7 +133,9 @@ function procrustes(M: Float64Array, d: number): Float64Array {
 function ridge(A: Float64Array, B: Float64Array, d: number, lambda: number): Float64Array {
   for (let i = 0; i < d; i++) A[i * d + i]! += lambda
   const chol = new CholeskyDecomposition(new Matrix(Array.from({ length: d }, (_, i) => Array.from(A.subarray(i * d, (i + 1) * d)))))
-  if (!chol.isPositiveDefinite()) throw new StudioError('internal', 'ridge: XᵀX + λI is not positive definite')
+  // With few pairs XᵀX is rank-deficient and a λ near 0 leaves it singular: the request cannot be fitted,
+  // which is the caller's data, not a fault (it was an internal error; found by the contract fuzz).
+  if (!chol.isPositiveDefinite()) throw new StudioError('invalid_input', `ridge: XᵀX + λI is singular for these pairs at λ = ${lambda}; use more pairs or a larger lambda`)
   const Lm = chol.lowerTriangularMatrix
   const L = new Float64Array(d * d)
   for (let i = 0; i < d; i++) for (let j = 0; j <= i; j++) L[i * d + j] = Lm.get(i, j)
@@ -180,7 +182,7 @@ export function fitRealignment(pairs: readonly EmbeddingPair[], method: AlignMet
     W = ridge(gram(X, X, dim), gram(X, Y, dim), dim, lambda)
   }
   const matrix = Array.from(W)
-  if (!matrix.every(Number.isFinite)) throw new StudioError('internal', `realignment (${method}) produced non-finite values`)
+  if (!matrix.every(Number.isFinite)) throw new StudioError('invalid_input', `realignment (${method}) is not finite for these pairs${lambda !== undefined ? ` at λ = ${lambda}; use more pairs or a larger lambda` : ''}`)
   return { method, dim, matrix, pairs: pairs.length, lambda, fitMs: performance.now() - t0 }
 }
 

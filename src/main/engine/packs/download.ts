@@ -132,7 +132,7 @@ export async function downloadFile(url: string, dest: string, opts: DownloadOpti
               await fh.write(chunk.value)
               h.update(chunk.value)
               received += chunk.value.length
-              if (opts.bytes !== undefined && received > opts.bytes) throw new StudioError('io_error', `${url}: more bytes than the expected ${opts.bytes}`)
+              if (opts.bytes !== undefined && received > opts.bytes) throw new StudioError('io_error', `${url}: more bytes than the expected ${opts.bytes}`, 'network')
               const now = Date.now()
               if (opts.onProgress && now - lastEmit >= 100) {
                 lastEmit = now
@@ -154,7 +154,7 @@ export async function downloadFile(url: string, dest: string, opts: DownloadOpti
       const digest = full.digest('hex')
       if (opts.bytes !== undefined && size !== opts.bytes) {
         await rm(part, { force: true })
-        throw new StudioError('io_error', `${url}: got ${size} bytes, expected ${opts.bytes}`)
+        throw new StudioError('io_error', `${url}: got ${size} bytes, expected ${opts.bytes}`, 'network')
       }
       if (opts.sha256 && digest !== opts.sha256) {
         await rm(part, { force: true })
@@ -162,7 +162,7 @@ export async function downloadFile(url: string, dest: string, opts: DownloadOpti
           freshAfterMismatch = true
           throw new Retryable('sha256 mismatch after a resumed download; retrying from scratch')
         }
-        throw new StudioError('io_error', `${url}: sha256 mismatch (got ${digest.slice(0, 12)}…, expected ${opts.sha256.slice(0, 12)}…)`)
+        throw new StudioError('io_error', `${url}: sha256 mismatch (got ${digest.slice(0, 12)}…, expected ${opts.sha256.slice(0, 12)}…)`, 'network')
       }
       await rename(part, dest)
       return { bytes: size, sha256: digest, attempts, resumes }

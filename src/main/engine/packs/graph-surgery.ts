@@ -23,7 +23,7 @@
 import { createHash, randomBytes } from 'node:crypto'
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises'
 import { basename, dirname } from 'node:path'
-import { StudioError } from '@shared/errors'
+import { StudioError, ioReasonOf } from '@shared/errors'
 import { matchClsSelect, matchLastAttention, matchLayerNorm, matchPatchGrid, matchProjection, reduceAxes } from './graph-match'
 import { floatOutput, GraphIndex, int64Tensor, intAttr, intsAttr, node, num, onnx, Unsupported, unsupported, type Model, type Node, type Tensor } from './onnx-graph'
 
@@ -180,7 +180,7 @@ export async function patchRouteFor(visionFile: string, outFile: string, opts: {
     await rename(tmp, outFile)
   } catch (err) {
     await rm(tmp, { force: true })
-    throw new StudioError('io_error', `${outFile}: ${(err as Error).message}`)
+    throw new StudioError('io_error', `${outFile}: ${(err as Error).message}`, ioReasonOf(err) ?? undefined)
   }
   return {
     ok: true,

@@ -48,9 +48,9 @@ async function fetchPackJson(url: string, signal?: AbortSignal): Promise<PackJso
     res = await fetch(url, { signal })
   } catch (err) {
     if (signal?.aborted) throw new StudioError('cancelled', 'install cancelled')
-    throw new StudioError('io_error', `could not fetch ${url}: ${(err as Error).message}`)
+    throw new StudioError('io_error', `could not fetch ${url}: ${(err as Error).message}`, 'network')
   }
-  if (!res.ok) throw new StudioError(res.status === 404 ? 'not_found' : 'io_error', `HTTP ${res.status} from ${url}`)
+  if (!res.ok) throw new StudioError(res.status === 404 ? 'not_found' : 'io_error', `HTTP ${res.status} from ${url}`, res.status === 404 ? undefined : 'network')
   let json: unknown
   try {
     json = await res.json()

@@ -7,7 +7,7 @@ import { createReadStream } from 'node:fs'
 import { mkdir, open, readFile, rename, stat, truncate, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
-import { StudioError } from '@shared/errors'
+import { StudioError, ioReasonOf } from '@shared/errors'
 import { readCocoCaptions } from '../packs/corpus-coco'
 import type { Engine } from './engine'
 
@@ -49,7 +49,7 @@ async function stageCaptions(args: EmbedCorpusArgs): Promise<{ captions: string[
     if (captions.length === meta.rows) return { captions, read: meta.read, duplicates: meta.duplicates }
   }
   const text = await readFile(args.corpusFile, 'utf8').catch((err: Error) => {
-    throw new StudioError('io_error', `corpus ${args.corpusFile}: ${err.message}`)
+    throw new StudioError('io_error', `corpus ${args.corpusFile}: ${err.message}`, ioReasonOf(err) ?? undefined)
   })
   const r = readCocoCaptions(text, args.corpusFile, { maxCaptions: args.maxCaptions, seed: args.seed })
   await mkdir(args.outDir, { recursive: true })
