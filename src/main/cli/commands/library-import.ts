@@ -1,4 +1,5 @@
 // CLI (plain Node). `library import`: the flags and how they become an interop import request.
+import { resolve } from 'node:path'
 import * as v from 'valibot'
 import { ImportRequest } from '@shared/contract/interop'
 import { StudioError } from '@shared/errors'
@@ -33,11 +34,12 @@ export function importRequestFrom(values: Values, paths: readonly string[]): { r
   if (!values.format) throw new StudioError('invalid_input', 'library import needs --format txt|caption|jsonl|coco|csv|xmp|embedded')
   const parsed = v.safeParse(ImportRequest, {
     format: values.format,
-    path: paths[0],
+    // [Note: absolute paths] the shell's folder is the CLI's base
+    path: resolve(paths[0]!),
     overwrite: values.overwrite === true,
     keywords: values['no-keywords'] !== true,
     ...(values.root ? { rootId: Number(values.root) } : {}),
-    ...(values['images-dir'] ? { imagesDir: values['images-dir'] } : {}),
+    ...(values['images-dir'] ? { imagesDir: resolve(values['images-dir']) } : {}),
     ...(values['file-column'] ? { fileColumn: values['file-column'] } : {}),
     ...(values['text-column'] ? { textColumn: values['text-column'] } : {}),
     ...(values['tags-column'] ? { tagsColumn: values['tags-column'] } : {}),
