@@ -50,7 +50,8 @@ export const benchCommand: CommandBody = {
   usage: `usage: caption-studio bench [--pack models/shapes-demo] [--only clip|vitb32|import|sqlite|batch|retrieval]… [--quick]
                            [--batch-images 2000] [--cache DIR] [--out docs/benchmarks.md]
                            [--retrieval-rows 590000] [--retrieval-connectivity N] [--retrieval-expansion-add N]
-                           [--retrieval-expansion-search N]
+                           [--retrieval-expansion-search N] [--retrieval-quantization b1|i8]
+                           [--retrieval-shard-rows N]
 
   --quick   shorter measurements (1 s per row instead of 3 s) and smaller batches of data (for trying it out);
             the retrieval part uses 100,000 rows instead of 590,000 (the full one takes several minutes: the
@@ -71,7 +72,9 @@ export const benchCommand: CommandBody = {
         'retrieval-rows': { type: 'string' },
         'retrieval-connectivity': { type: 'string' },
         'retrieval-expansion-add': { type: 'string' },
-        'retrieval-expansion-search': { type: 'string' }
+        'retrieval-expansion-search': { type: 'string' },
+        'retrieval-quantization': { type: 'string' },
+        'retrieval-shard-rows': { type: 'string' }
       },
       false
     )
@@ -144,7 +147,11 @@ export const benchCommand: CommandBody = {
     }
     if (only.has('retrieval')) {
       const num = (x: string | undefined, d: number) => (x === undefined ? d : Number(x))
+      const quantization = values['retrieval-quantization'] ?? DEFAULT_INDEX_PARAMS.quantization
+      if (quantization !== 'b1' && quantization !== 'i8') throw new Error(`--retrieval-quantization ${quantization}: expected b1 or i8`)
       const params = {
+        quantization: quantization as 'b1' | 'i8',
+        shardRows: num(values['retrieval-shard-rows'], DEFAULT_INDEX_PARAMS.shardRows),
         connectivity: num(values['retrieval-connectivity'], DEFAULT_INDEX_PARAMS.connectivity),
         expansionAdd: num(values['retrieval-expansion-add'], DEFAULT_INDEX_PARAMS.expansionAdd),
         expansionSearch: num(values['retrieval-expansion-search'], DEFAULT_INDEX_PARAMS.expansionSearch)

@@ -37,7 +37,7 @@ export interface RetrievalBench {
   writeSeconds: number
   buildSeconds: number
   finishSeconds: number
-  fileBytes: { vectors: number; captions: number; index: number }
+  fileBytes: { vectors: number; captions: number; index: number; shards: number }
   format: { sampleRows: number; sampleQueries: number; rows: FormatRow[] }
   captionsLoad: { jsonMs: number; jsonHeapMiB: number; jsonBytes: number; blobMs: number; blobBytes: number }
   child: ChildResult
@@ -58,7 +58,8 @@ export interface RetrievalBenchOptions {
 const SEED = 20_240_601
 const CHUNK_IMAGES = 2000
 
-/** Round to the nearest float16 value (normal range, subnormals to 2^-24 steps); enough for error statistics. */
+/** Round to the nearest float16 value (normal range, subnormals to 2^-24 steps; exact ties round away from
+ *  zero, not to even); enough for error statistics. */
 export function f16round(x: number): number {
   if (x === 0 || !Number.isFinite(x)) return x
   const a = Math.abs(x)
@@ -196,7 +197,7 @@ export async function benchRetrieval(o: RetrievalBenchOptions): Promise<Retrieva
   t = performance.now()
   const child = await runChild(o.cli, {
     dir, datastore: spec, dim, world: { topics, seed: SEED, images }, queriesFile, truth: exact.result(),
-    expansionSweep: [32, 128, 256].filter((e) => e !== o.params.expansionSearch), candidateSweep: [10, 20, 80],
+    expansionSweep: [32, 128, 256].filter((e) => e !== o.params.expansionSearch), candidateSweep: o.params.quantization === 'b1' ? [40, 100, 400] : [10, 20, 80],
     soakQueries: 2000, exactQueries: 10, cutoverRows: [5_000, 20_000, 50_000, 100_000]
   }, join(o.scratch, 'child.json'), o.log)
   o.log(`retrieval: child done in ${((performance.now() - t) / 1000).toFixed(0)} s; format accuracy and caption loading`)
@@ -205,7 +206,7 @@ export async function benchRetrieval(o: RetrievalBenchOptions): Promise<Retrieva
     rows, dim, topics, queries: nq, params: o.params, threads: o.threads,
     generateSeconds: generate / 1000, exactTruthSeconds: truth / 1000, writeSeconds: write / 1000,
     buildSeconds: res.stats.indexSeconds!, finishSeconds,
-    fileBytes: { vectors: size(spec.vectors), captions: size(spec.captions), index: size(spec.index.file) },
+    fileBytes: { vectors: size(spec.vectors), captions: size(spec.captions), index: spec.index.files.reduce((a, f) => a + size(f), 0), shards: spec.index.files.length },
     format: { sampleRows: sample!.length / dim, sampleQueries: 50, rows: formatAccuracy(sample!, sq, dim) },
     captionsLoad: captionsLoad(dir, spec.captions, rows),
     child

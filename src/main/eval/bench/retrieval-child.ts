@@ -9,7 +9,7 @@
 import { readFileSync } from 'node:fs'
 import { openCompactDatastore, type CompactDatastore } from '../../engine/packs/datastore-reader'
 import { dotI8, HEADER_BYTES } from '../../engine/packs/datastore-format'
-import { exactScanner } from '../../engine/packs/datastore-index'
+import { CANDIDATES, exactScanner } from '../../engine/packs/datastore-index'
 import type { CompactDatastoreSpec } from '../../engine/packs/pack-schema'
 import { searchCompact } from '../../engine/pipeline/retrieval'
 import { topK } from '../../engine/math/linalg'
@@ -113,7 +113,7 @@ export async function runRetrievalChild(spec: ChildSpec): Promise<ChildResult> {
   const rssLoadedMB = rss()
   const splitLoaded = rssSplit()
   const ef = spec.datastore.index.expansionSearch
-  const chosen = latencyRow(ds, queries, dim, spec.truth, ef, 40)
+  const chosen = latencyRow(ds, queries, dim, spec.truth, ef, ds.candidateCount(10))
   const diverse = [5, 10].map((k) => {
     const lat: number[] = []
     let dropped = 0
@@ -141,7 +141,7 @@ export async function runRetrievalChild(spec: ChildSpec): Promise<ChildResult> {
   const sweep: LatencyRow[] = []
   for (const e of spec.expansionSweep) {
     const other = await openCompactDatastore(spec.dir, { ...spec.datastore, index: { ...spec.datastore.index, expansionSearch: e } }, dim)
-    sweep.push(latencyRow(other, queries, dim, spec.truth, e, 40))
+    sweep.push(latencyRow(other, queries, dim, spec.truth, e, other.candidateCount(10)))
     other.close()
   }
   for (const c of spec.candidateSweep) sweep.push(latencyRow(ds, queries, dim, spec.truth, ef, c))
@@ -167,7 +167,7 @@ export async function runRetrievalChild(spec: ChildSpec): Promise<ChildResult> {
   jsLat.sort((a, b) => a - b)
   const bruteMs = async (n: number, count: number) => {
     const scan = await exactScanner(data.subarray(0, n * dim), n, dim)
-    const store: CompactDatastore = { ...ds, rows: n, mode: 'exact', candidates: (q8, k) => scan.search(q8, k), rowInto: (row, out) => (out.set(data.subarray(row * dim, (row + 1) * dim)), out) }
+    const store: CompactDatastore = { ...ds, rows: n, mode: 'exact', candidateCount: CANDIDATES.i8, candidates: (q, k) => scan.search(q, k), rowInto: (row, out) => (out.set(data.subarray(row * dim, (row + 1) * dim)), out) }
     const lat: number[] = []
     for (let i = 0; i < count + 3; i++) {
       const [, ms] = timed(() => searchCompact(store, queries.subarray((i % nq) * dim, ((i % nq) + 1) * dim), 10, { diverse: false }))

@@ -25,15 +25,15 @@ export function retrievalMarkdown(r: RetrievalBench): string[] {
   const out = [
     `## Caption datastore retrieval (${int(r.rows)} synthetic ${r.dim}-d rows)`,
     '',
-    `The photo pack's datastore at COCO scale: ${int(r.rows)} synthetic caption embeddings (${int(r.rows / 5)} "images" × 5 captions, ${int(r.topics)} topic clusters around a shared direction, one caption in ten a near-copy; [Note: synthetic datastore] in src/main/eval/bench/synthetic-embeddings.ts) streamed through DatastoreWriter; usearch HNSW, connectivity ${p.connectivity}, expansion_add ${p.expansionAdd}, int8 rows with a per-row scale, cosine, built with ${r.threads} threads. ${r.queries} queries (fresh captions of stored images), one at a time on one thread as in the studio; recall@10 is against the exact float32 top-10, computed while the rows were generated. Latency and memory are measured in a child process that opens the datastore as the engine does.`,
+    `The photo pack's datastore at COCO scale: ${int(r.rows)} synthetic caption embeddings (${int(r.rows / 5)} "images" × 5 captions, ${int(r.topics)} topic clusters around a shared direction, one caption in ten a near-copy; [Note: synthetic datastore] in src/main/eval/bench/synthetic-embeddings.ts) streamed through DatastoreWriter; usearch HNSW coding the rows as ${p.quantization === 'b1' ? 'sign bits of the centred rows (b1, Hamming)' : 'int8 with a per-row scale (i8, cosine)'}, ${r.fileBytes.shards} shard${r.fileBytes.shards > 1 ? 's' : ''} of up to ${int(p.shardRows)} rows ([Note: index shards]), connectivity ${p.connectivity}, expansion_add ${p.expansionAdd}, built with ${r.threads} threads; candidates re-scored exactly on the int8 rows. ${r.queries} queries (fresh captions of stored images), one at a time on one thread as in the studio; recall@10 is against the exact float32 top-10, computed while the rows were generated. Latency and memory are measured in a child process that opens the datastore as the engine does.`,
     '',
     '| measure | value |',
     '|---|---:|',
     `| generate rows / exact float32 top-10 of the queries / quantize + write (writer.add) | ${f(r.generateSeconds)} s / ${f(r.exactTruthSeconds)} s / ${f(r.writeSeconds)} s |`,
     `| index build (writer.finish, ${r.threads} threads) | ${f(r.buildSeconds)} s (finish() in all, with sha256 of the files: ${f(r.finishSeconds)} s) |`,
-    `| files: int8 vectors + scales / captions blob / index | ${mb(r.fileBytes.vectors)} / ${mb(r.fileBytes.captions)} / ${mb(r.fileBytes.index)} MB |`,
+    `| files: int8 vectors + scales / captions blob / index (all shards) | ${mb(r.fileBytes.vectors)} / ${mb(r.fileBytes.captions)} / ${mb(r.fileBytes.index)} MB |`,
     `| open the datastore (headers, scales, captions table, mmap the index) | ${ms(c.loadMs)} ms |`,
-    `| **query p50 / p95** (expansion_search ${c.chosen.expansionSearch}, ${c.chosen.candidates} candidates re-scored, plain top-10) | **${ms(c.chosen.p50)} / ${ms(c.chosen.p95)} ms** |`,
+    `| **query p50 / p95** (${p.quantization} index, expansion_search ${c.chosen.expansionSearch}, ${c.chosen.candidates} candidates per shard re-scored, plain top-10) | **${ms(c.chosen.p50)} / ${ms(c.chosen.p95)} ms** |`,
     `| **recall@10** against exact float32 search | **${f(c.chosen.recall, 3)}** |`,
     ...c.diverse.map((d) => `| diverse top-${d.k} (the studio's retrieval): p50 / p95; rows replaced per query because a better one was a near-duplicate | ${ms(d.p50)} / ${ms(d.p95)} ms; ${f(d.droppedPerQuery, 2)} |`),
     `| child RSS: Node + modules / datastore opened / after the timed queries / after ${int(c.soakQueries)} more queries (peak) | ${f(c.rssBaseMB, 0)} / ${f(c.rssLoadedMB, 0)} / ${f(c.rssAfterQueriesMB, 0)} / ${f(c.rssAfterSoakMB, 0)} MB (${f(c.maxRssMB, 0)}) |`,
@@ -47,7 +47,7 @@ export function retrievalMarkdown(r: RetrievalBench): string[] {
     `| exact JS scan ÷ index, p50 | ${f(c.exact.jsP50 / c.chosen.p50, 0)}× |`,
     ''
   ]
-  out.push('Search settings (same index, same queries; the default row is the one above; usearch explores max(expansion_search, candidates) nodes):', '', '| expansion_search | candidates re-scored | p50 ms | p95 ms | recall@10 |', '|---:|---:|---:|---:|---:|')
+  out.push('Search settings (same index, same queries; the default row is the one above; usearch explores max(expansion_search, candidates) nodes):', '', '| expansion_search | candidates per shard | p50 ms | p95 ms | recall@10 |', '|---:|---:|---:|---:|---:|')
   const rows = [c.chosen, ...c.sweep].sort((a, b) => a.expansionSearch - b.expansionSearch || a.candidates - b.candidates)
   for (const x of rows) out.push(`| ${x.expansionSearch}${x === c.chosen ? ' (default)' : ''} | ${x.candidates} | ${ms(x.p50)} | ${ms(x.p95)} | ${f(x.recall, 3)} |`)
   out.push('')
