@@ -193,19 +193,35 @@ describe('damaged datastore files', () => {
 
   it('a truncated or foreign index file gives a model_error, and a good one loads', async () => {
     const dir = await pack('always')
-    expect(existsSync(join(dir, 'datastore.index.usearch'))).toBe(true)
+    expect(existsSync(join(dir, 'datastore.index.0.usearch'))).toBe(true)
     const ok = await loadPack(dir)
     expect(ok.compactDatastore?.mode).toBe('index')
     ok.compactDatastore?.close()
+    expect(spec(dir).index).toMatchObject({ quantization: 'b1', metric: 'hamming', centre: 'datastore.index.centre.f32' })
 
-    const f = join(dir, 'datastore.index.usearch')
+    const centre = join(dir, 'datastore.index.centre.f32')
+    const goodCentre = readFileSync(centre)
+    writeFileSync(centre, goodCentre.subarray(0, 12))
+    rehash(dir, 'datastore.index.centre.f32')
+    await expect(loadPack(dir)).rejects.toMatchObject({ code: 'model_error', message: expect.stringMatching(/centre\.f32: 12 bytes, a 8-d centre needs 32/) })
+    writeFileSync(centre, goodCentre)
+    rehash(dir, 'datastore.index.centre.f32')
+
+    const pj = JSON.parse(readFileSync(join(dir, 'pack.json'), 'utf8')) as { datastore: CompactDatastoreSpec }
+    pj.datastore.index!.shardRows = 4 // 8 rows would then need two shard files
+    writeFileSync(join(dir, 'pack.json'), JSON.stringify(pj))
+    await expect(loadPack(dir)).rejects.toMatchObject({ code: 'model_error', message: expect.stringMatching(/1 shard files for 8 rows of 4 per shard \(expected 2\)/) })
+    pj.datastore.index!.shardRows = 150_000
+    writeFileSync(join(dir, 'pack.json'), JSON.stringify(pj))
+
+    const f = join(dir, 'datastore.index.0.usearch')
     const full = readFileSync(f)
     truncateSync(f, full.byteLength - 10)
-    rehash(dir, 'datastore.index.usearch')
-    await expect(loadPack(dir)).rejects.toMatchObject({ code: 'model_error', message: expect.stringMatching(/datastore\.index\.usearch: /) })
+    rehash(dir, 'datastore.index.0.usearch')
+    await expect(loadPack(dir)).rejects.toMatchObject({ code: 'model_error', message: expect.stringMatching(/datastore\.index\.0\.usearch: /) })
 
     writeFileSync(f, Buffer.concat([full.subarray(0, 8), Buffer.alloc(full.byteLength - 8, 1)]))
-    rehash(dir, 'datastore.index.usearch')
+    rehash(dir, 'datastore.index.0.usearch')
     await expect(loadPack(dir)).rejects.toMatchObject({ code: 'model_error', message: expect.stringMatching(/not a usearch index file/) })
   })
 })

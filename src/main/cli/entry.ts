@@ -3,7 +3,7 @@ import { COMMANDS, loadCommand } from './registry'
 import { StudioError } from '@shared/errors'
 
 function usage(): string {
-  const lines = COMMANDS.map((c) => `  ${c.name.padEnd(16)} ${c.summary}`)
+  const lines = COMMANDS.filter((c) => !('hidden' in c && c.hidden)).map((c) => `  ${c.name.padEnd(16)} ${c.summary}`)
   return ['usage: caption-studio <command> [options]', '', 'commands:', ...lines, '', 'Run `caption-studio <command> --help` for options.'].join('\n')
 }
 

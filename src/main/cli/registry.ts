@@ -16,6 +16,8 @@ export interface LazyCommand {
   name: string
   summary: string
   load(): Promise<CommandBody>
+  /** Internal (spawned by another command); left out of the help listing. */
+  hidden?: boolean
 }
 
 export type CommandEntry = CliCommand | LazyCommand
@@ -30,7 +32,8 @@ export const COMMANDS: CommandEntry[] = [
   modelsCommand,
   { name: 'eval', summary: 'Caption an image folder with each configuration and score it (CIDEr-D, BLEU, ROUGE-L, truth, CLIP-S)', load: async () => (await import('./commands/eval')).evalCommand },
   { name: 'eval-demo', summary: 'Ablation table of the demo pack on ShapesWorld test and test-heldout → docs/results.md', load: async () => (await import('./commands/eval-demo')).evalDemoCommand },
-  { name: 'bench', summary: 'Speed: CLIP/decoder vs raw ONNX Runtime and transformers.js, import, SQLite, batch stalls and memory → docs/benchmarks.md', load: async () => (await import('./commands/bench')).benchCommand }
+  { name: 'bench', summary: 'Speed: CLIP/decoder vs raw ONNX Runtime and transformers.js, import, SQLite, batch stalls and memory → docs/benchmarks.md', load: async () => (await import('./commands/bench')).benchCommand },
+  { name: 'bench-retrieval-child', summary: 'internal: the child process of `bench --only retrieval`', hidden: true, load: async () => (await import('./commands/bench-retrieval-child')).benchRetrievalChildCommand }
 ]
 
 export async function loadCommand(entry: CommandEntry): Promise<CommandBody> {

@@ -1,6 +1,7 @@
 // CLI (plain Node). `bench` (= `npm run bench`): speed of the CLIP towers, decoders and caption pipeline
 // against raw onnxruntime-node and transformers.js, library import, SQLite inserts, and a studio batch's
-// event-loop stalls and memory curve → docs/benchmarks.md and docs/benchmarks-rss.svg.
+// event-loop stalls and memory curve, and the caption datastore's retrieval at COCO scale → docs/benchmarks.md
+// and docs/benchmarks-rss.svg.
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { execFileSync } from 'node:child_process'
 import { dirname, join, relative, resolve } from 'node:path'
@@ -11,13 +12,15 @@ import { benchInProcessStall, benchStudioBatch } from '../../eval/bench/batch'
 import { benchClip, type ClipBenchResult } from '../../eval/bench/clip-bench'
 import { benchImport, benchSqlite, makePhotos } from '../../eval/bench/library'
 import { benchMarkdown, type BenchDoc } from '../../eval/bench/report'
+import { benchRetrieval } from '../../eval/bench/retrieval-bench'
+import { DEFAULT_INDEX_PARAMS } from '../../engine/packs/datastore-index'
 import { compareRatios, parseRatioRecord, ratiosOf, type RatioRecord } from '../../eval/bench/reproduce'
 import { loadTransformers } from '../../eval/bench/tjs'
 import { lineChartSvg } from '../../eval/bench/svg'
 import { benchPhoto } from '../../eval/bench/photo-bench'
 import { log, parse, type CommandBody } from '../command'
 
-const PARTS = ['clip', 'vitb32', 'import', 'sqlite', 'batch', 'photo'] as const
+const PARTS = ['clip', 'vitb32', 'import', 'sqlite', 'batch', 'retrieval', 'photo'] as const
 
 function images(dir: string): string[] {
   return readdirSync(dir).filter((f) => f.endsWith('.png')).sort().map((f) => join(dir, f))
@@ -45,10 +48,16 @@ function ensureVitB32(root: string, cacheDir: string): { dir: string } | { skip:
 }
 
 export const benchCommand: CommandBody = {
-  usage: `usage: caption-studio bench [--pack models/shapes-demo] [--only clip|vitb32|import|sqlite|batch|photo]… [--quick]
+  usage: `usage: caption-studio bench [--pack models/shapes-demo] [--only clip|vitb32|import|sqlite|batch|retrieval|photo]… [--quick]
                            [--batch-images 2000] [--cache DIR] [--out docs/benchmarks.md]
+                           [--retrieval-rows 590000] [--retrieval-connectivity N] [--retrieval-expansion-add N]
+                           [--retrieval-expansion-search N] [--retrieval-quantization b1|i8]
+                           [--retrieval-shard-rows N]
 
-  --quick   shorter measurements (1 s per row instead of 3 s) and smaller batches of data (for trying it out)
+  --quick   shorter measurements (1 s per row instead of 3 s) and smaller batches of data (for trying it out);
+            the retrieval part uses 100,000 rows instead of 590,000 (the full one takes several minutes: the
+            index build dominates)
+  --retrieval-*   datastore size and HNSW parameters of the retrieval part (defaults: the engine's own)
   The ViT-B/32-size models are exported by tools/modelkit/export_random_vitb32.py into the cache (needs torch).`,
   async run(argv) {
     const { values } = parse(
@@ -60,7 +69,13 @@ export const benchCommand: CommandBody = {
         'batch-images': { type: 'string' },
         cache: { type: 'string' },
         out: { type: 'string' },
-        threads: { type: 'string' }
+        threads: { type: 'string' },
+        'retrieval-rows': { type: 'string' },
+        'retrieval-connectivity': { type: 'string' },
+        'retrieval-expansion-add': { type: 'string' },
+        'retrieval-expansion-search': { type: 'string' },
+        'retrieval-quantization': { type: 'string' },
+        'retrieval-shard-rows': { type: 'string' }
       },
       false
     )
@@ -130,6 +145,21 @@ export const benchCommand: CommandBody = {
         )
       )
       doc.rssSvg = relative(resolve(out, '..'), svgPath)
+    }
+    if (only.has('retrieval')) {
+      const num = (x: string | undefined, d: number) => (x === undefined ? d : Number(x))
+      const quantization = values['retrieval-quantization'] ?? DEFAULT_INDEX_PARAMS.quantization
+      if (quantization !== 'b1' && quantization !== 'i8') throw new Error(`--retrieval-quantization ${quantization}: expected b1 or i8`)
+      const params = {
+        quantization: quantization as 'b1' | 'i8',
+        shardRows: num(values['retrieval-shard-rows'], DEFAULT_INDEX_PARAMS.shardRows),
+        connectivity: num(values['retrieval-connectivity'], DEFAULT_INDEX_PARAMS.connectivity),
+        expansionAdd: num(values['retrieval-expansion-add'], DEFAULT_INDEX_PARAMS.expansionAdd),
+        expansionSearch: num(values['retrieval-expansion-search'], DEFAULT_INDEX_PARAMS.expansionSearch)
+      }
+      const rows = num(values['retrieval-rows'], quick ? 100_000 : 590_000)
+      log(`retrieval: ${rows} synthetic rows, ${JSON.stringify(params)}`)
+      doc.retrieval = await benchRetrieval({ rows, params, threads, scratch: join(cacheDir, 'scratch-retrieval'), cli: [process.execPath, process.argv[1]!], log })
     }
     if (only.has('photo')) {
       const p = await benchPhoto({ root, cacheDir, quick, threads, log })

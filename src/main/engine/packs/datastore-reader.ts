@@ -2,17 +2,18 @@
 // compact datastore (`caption-studio-datastore/1`, datastore-format.ts) after its files passed sha256
 // verification: checks every header against pack.json, loads the captions table, the row scales and either
 // all int8 rows (small datastores, brute-force search) or a memory-mapped index plus a file handle from which
-// the few candidate rows of a query are read for exact re-scoring.
+// the candidate rows of a query are read for exact re-scoring.
 // [Note: datastore memory] With an index, the resident part is the captions (blob + offsets + source ids,
-// ~35 MB for COCO), the scales (4 B/row) and whatever pages of the mmapped index the searches touched; the
-// int8 rows of the vectors file are never held (a query reads its ~40 candidates, 512 B each). Measured by
+// ~35 MB for COCO), the scales (4 B/row) and whatever pages of the mmapped index the searches touched (all
+// of it after enough queries); the int8 rows of the vectors file are never held: a query reads its
+// candidates (40 for i8, 200 for b1; 512 B each) with pread, from the OS page cache once warm. Measured by
 // the bench in a child process (docs/benchmarks.md, "retrieval").
 import { closeSync, openSync, readSync } from 'node:fs'
 import { open, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { StudioError } from '@shared/errors'
 import { captionAt, checkVectorsHeader, HEADER_BYTES, parseCaptions, type CaptionTable } from './datastore-format'
-import { exactScanner, openIndex, type AnnIndex } from './datastore-index'
+import { CANDIDATES, exactScanner, openIndex, type AnnIndex } from './datastore-index'
 import type { CompactDatastoreSpec, DatastoreSource } from './pack-schema'
 
 export interface CompactDatastore {
@@ -22,12 +23,14 @@ export interface CompactDatastore {
   scales: Float32Array
   /** 'index' when an ANN index answers, 'exact' for a brute-force scan over rows in memory. */
   mode: 'index' | 'exact'
+  /** How many candidates to re-score for a top-k (depends on how coarse the candidate ranking is). */
+  candidateCount(k: number): number
   caption(row: number): string
   source(row: number): DatastoreSource | null
   /** The int8 row into `out` (length dim); from memory or read from the vectors file. */
   rowInto(row: number, out: Int8Array): Int8Array
-  /** Candidate rows for an int8 query, nearest first by the int8 cosine. */
-  candidates(q: Int8Array, k: number): number[]
+  /** Candidate rows for a float query, nearest first by the index's coding (or the int8 cosine). */
+  candidates(q: Float32Array, k: number): number[]
   close(): void
 }
 
@@ -87,7 +90,7 @@ export async function openCompactDatastore(dir: string, spec: CompactDatastoreSp
     const data = new Int8Array(all.buffer, all.byteOffset, rows * dim)
     const scan: AnnIndex = await exactScanner(data, rows, dim)
     return {
-      rows, dim, scales, mode: 'exact', caption, source,
+      rows, dim, scales, mode: 'exact', caption, source, candidateCount: CANDIDATES.i8,
       rowInto: (row, out) => {
         out.set(data.subarray(row * dim, (row + 1) * dim))
         return out
@@ -96,10 +99,10 @@ export async function openCompactDatastore(dir: string, spec: CompactDatastoreSp
       close: () => {}
     }
   }
-  const index = await openIndex(join(dir, spec.index.file), spec.index, rows, dim)
+  const index = await openIndex(dir, spec.index, rows, dim)
   let fd: number | null = openSync(vecPath, 'r')
   return {
-    rows, dim, scales, mode: 'index', caption, source,
+    rows, dim, scales, mode: 'index', caption, source, candidateCount: CANDIDATES[spec.index.quantization],
     rowInto: (row, out) => {
       if (fd === null) throw new StudioError('internal', 'datastore is closed')
       const view = Buffer.from(out.buffer, out.byteOffset, dim)

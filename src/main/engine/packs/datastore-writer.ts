@@ -9,12 +9,13 @@
 // bytes per row) stay in memory until finish() appends them and patches the headers. Files are written
 // under `.part` names and renamed only when complete, so an aborted build leaves nothing that looks
 // finished. With more than EXACT_SCAN_MAX_ROWS rows, finish() builds the HNSW index (the long step: minutes
-// for 590k rows on 2 cores, with progress) from the vectors file, read back in chunks.
+// for 590k rows on 2 cores, with progress) from the vectors file, read back in chunks; a b1 index also gets
+// `<base>.index.centre.f32`, the mean of the kept rows (summed in float64 while they are added).
 import { open, rename, rm, stat, type FileHandle } from 'node:fs/promises'
 import { join } from 'node:path'
 import { StudioError } from '@shared/errors'
 import { captionKey, captionsLayout, DATASTORE_FORMAT, encodeCaptionsHeader, encodeVectorsHeader, HEADER_BYTES, quantizeRow, vectorsLayout } from './datastore-format'
-import { buildIndex, DEFAULT_INDEX_PARAMS, EXACT_SCAN_MAX_ROWS, indexSpecFor, type IndexParams } from './datastore-index'
+import { buildIndex, DEFAULT_INDEX_PARAMS, EXACT_SCAN_MAX_ROWS, indexSpecFor, shardCount, type IndexParams } from './datastore-index'
 import type { CompactDatastoreSpec, DatastoreSource } from './pack-schema'
 import { sha256File } from './verify'
 
@@ -71,15 +72,18 @@ export class DatastoreWriter {
   private empty = 0
   private state: 'open' | 'finished' | 'aborted' = 'open'
   private queue: Promise<void> = Promise.resolve()
+  /** Σ of the kept rows (float64), for the b1 index's centre. */
+  private readonly sum: Float64Array
 
   private constructor(
     private readonly dir: string,
     private readonly opts: DatastoreWriterOptions,
-    private readonly names: { vectors: string; captions: string; index: string },
+    private readonly names: { vectors: string; captions: string; index: (shard: number) => string; centre: string },
     private readonly vec: FileHandle,
     private readonly cap: FileHandle
   ) {
     this.offsets.push(0)
+    this.sum = new Float64Array(opts.dim)
   }
 
   static async create(dir: string, opts: DatastoreWriterOptions): Promise<DatastoreWriter> {
@@ -88,7 +92,7 @@ export class DatastoreWriter {
     if (new Set(opts.sources.map((s) => s.id)).size !== opts.sources.length) throw new StudioError('invalid_input', 'datastore source ids must be unique')
     if (!littleEndian()) throw new StudioError('unsupported', 'the datastore writer needs a little-endian machine')
     const base = opts.basename ?? 'datastore'
-    const names = { vectors: `${base}.vectors.i8`, captions: `${base}.captions.bin`, index: `${base}.index.usearch` }
+    const names = { vectors: `${base}.vectors.i8`, captions: `${base}.captions.bin`, index: (s: number) => `${base}.index.${s}.usearch`, centre: `${base}.index.centre.f32` }
     const vec = await open(join(dir, names.vectors + '.part'), 'w')
     const cap = await open(join(dir, names.captions + '.part'), 'w')
     // Headers are patched in finish() (positional writes); reserve their bytes now with appending writes.
@@ -139,6 +143,7 @@ export class DatastoreWriter {
       if (this.blobBytes + bytes.length > 0xffffffff) throw new StudioError('invalid_input', 'datastore captions exceed 4 GiB of text')
       this.seen.add(key)
       this.scales.push(quantizeRow(embeddings, i * d, d, q, kept * d))
+      for (let k = 0; k < d; k++) this.sum[k]! += embeddings[i * d + k]!
       this.blobBytes += bytes.length
       texts.push(bytes)
       this.offsets.push(this.blobBytes)
@@ -173,16 +178,25 @@ export class DatastoreWriter {
       const withIndex = mode === 'always' || (mode === 'auto' && rows > EXACT_SCAN_MAX_ROWS)
       const params = { ...DEFAULT_INDEX_PARAMS, ...this.opts.indexParams }
       let indexSeconds: number | null = null
+      const b1 = withIndex && params.quantization === 'b1'
+      const centre = b1 ? Float32Array.from(this.sum, (x) => x / rows) : undefined
+      if (centre) {
+        const fh = await open(this.path(this.names.centre) + '.part', 'w')
+        await fh.write(Buffer.from(centre.buffer))
+        await fh.close()
+      }
       if (withIndex) {
         const t = performance.now()
-        await buildIndex(this.path(this.names.index) + '.part', d, rows, this.rowChunks(vl.rowsOffset, rows), params, {
+        await buildIndex((s) => this.path(this.names.index(s)) + '.part', d, this.scales.view(), this.rowChunks(vl.rowsOffset, rows), params, {
+          centre,
           threads: this.opts.threads,
           signal: this.opts.signal,
           onProgress: (p) => this.opts.onProgress?.({ phase: 'index', ...p })
         })
         indexSeconds = (performance.now() - t) / 1000
       }
-      const names = [this.names.vectors, this.names.captions, ...(withIndex ? [this.names.index] : [])]
+      const shards = withIndex ? Array.from({ length: shardCount(rows, params.shardRows) }, (_, i) => this.names.index(i)) : []
+      const names = [this.names.vectors, this.names.captions, ...shards, ...(b1 ? [this.names.centre] : [])]
       const files: DatastoreWriterResult['files'] = []
       for (const [i, name] of names.entries()) {
         await rename(this.path(name) + '.part', this.path(name))
@@ -195,14 +209,14 @@ export class DatastoreWriter {
         rows,
         vectors: this.names.vectors,
         captions: this.names.captions,
-        ...(withIndex ? { index: indexSpecFor(this.names.index, params) } : {}),
+        ...(withIndex ? { index: indexSpecFor(shards, params, b1 ? this.names.centre : undefined) } : {}),
         sources: this.opts.sources.map((s) => ({ ...s }))
       }
       return { datastore, files, stats: { added: this.added, rows, duplicates: this.duplicates, empty: this.empty, indexSeconds } }
     } catch (err) {
       await this.abort()
       // Nothing of a failed finish() stays, not even a file already renamed to its final name.
-      for (const n of Object.values(this.names)) await rm(this.path(n), { force: true })
+      for (const n of this.allNames()) await rm(this.path(n), { force: true })
       throw err
     }
   }
@@ -213,7 +227,13 @@ export class DatastoreWriter {
     this.state = 'aborted'
     await this.vec.close().catch(() => {})
     await this.cap.close().catch(() => {})
-    for (const n of Object.values(this.names)) await rm(this.path(n) + '.part', { force: true })
+    for (const n of this.allNames()) await rm(this.path(n) + '.part', { force: true })
+  }
+
+  /** Every file this writer may have written (index shards up to the current row count). */
+  private allNames(): string[] {
+    const shards = shardCount(this.rows, { ...DEFAULT_INDEX_PARAMS, ...this.opts.indexParams }.shardRows)
+    return [this.names.vectors, this.names.captions, this.names.centre, ...Array.from({ length: shards }, (_, i) => this.names.index(i))]
   }
 
   private path(name: string): string {

@@ -113,16 +113,23 @@ const Sources = v.pipe(
   v.check((s) => new Set(s.map((x) => x.id)).size === s.length, 'source ids must be unique')
 )
 
-/** The ANN index of a compact datastore (usearch HNSW over the same int8 rows, cosine). */
-export const DatastoreIndexSpec = v.object({
-  file: PackPath,
-  kind: v.literal('usearch-hnsw'),
-  metric: v.literal('cos'),
-  quantization: v.literal('i8'),
-  connectivity: v.pipe(v.number(), v.integer(), v.minValue(2), v.maxValue(256)),
-  expansionAdd: v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(4096)),
-  expansionSearch: v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(4096))
-})
+/** The ANN index of a compact datastore (usearch HNSW; datastore-index.ts [Note: index choice]): int8 rows
+ *  with the cosine metric, or sign bits of the centred rows (`centre`: dim float32 LE) with Hamming. */
+export const DatastoreIndexSpec = v.pipe(
+  v.object({
+    /** One file per shard of `shardRows` rows, in row order. */
+    files: v.pipe(v.array(PackPath), v.minLength(1)),
+    shardRows: v.pipe(v.number(), v.integer(), v.minValue(1)),
+    kind: v.literal('usearch-hnsw'),
+    metric: v.picklist(['cos', 'hamming']),
+    quantization: v.picklist(['i8', 'b1']),
+    connectivity: v.pipe(v.number(), v.integer(), v.minValue(2), v.maxValue(256)),
+    expansionAdd: v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(4096)),
+    expansionSearch: v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(4096)),
+    centre: v.optional(PackPath)
+  }),
+  v.check((x) => (x.quantization === 'i8' ? x.metric === 'cos' && !x.centre : x.metric === 'hamming' && !!x.centre), 'an i8 index uses metric "cos" and no centre; a b1 index uses metric "hamming" and a centre file')
+)
 export type DatastoreIndexSpec = v.InferOutput<typeof DatastoreIndexSpec>
 
 /** `caption-studio-datastore/1` (datastore-format.ts): int8 rows + captions blob (+ an index when large). */
@@ -210,7 +217,8 @@ export function referencedFiles(p: PackJson): string[] {
   if (p.datastore) out.add(p.datastore.captions)
   if (isCompactDatastore(p.datastore)) {
     out.add(p.datastore.vectors)
-    if (p.datastore.index) out.add(p.datastore.index.file)
+    for (const f of p.datastore.index?.files ?? []) out.add(f)
+    if (p.datastore.index?.centre) out.add(p.datastore.index.centre)
   }
   if (p.concepts) out.add(p.concepts.file)
   return [...out]

@@ -3,13 +3,13 @@
 // row's caption text and source.
 // [Note: retrieval] A float32 datastore (`arrays.datastore`, the demo pack) is scanned exactly and cut to a
 // plain top-k: the code path from before compact datastores, so its results do not change by a bit. A
-// compact datastore answers in three steps: (1) candidates by the int8 cosine from the ANN index (or a
-// brute-force scan when small), max(4k, 40) of them; (2) exact re-scoring of each candidate as
+// compact datastore answers in three steps: (1) candidates from the ANN index (or a brute-force int8 scan
+// when small), as many as its coding needs (datastore-index.ts CANDIDATES); (2) exact re-scoring of each candidate as
 // scale·(q·row) with the float query, sorted (ties by row); (3) *diverse* top-k: walking down that list, a
 // caption is skipped when its captionKey equals a chosen one's or its row's cosine with a chosen row is
 // ≥ 0.95 (COCO has five captions per image, often near-paraphrases, so the five best are otherwise one
 // image said five ways). When fewer than k survive, the candidate list doubles (at most all rows).
-import { captionKey, dotI8, quantizeRow } from '../packs/datastore-format'
+import { captionKey, dotI8 } from '../packs/datastore-format'
 import type { CompactDatastore } from '../packs/datastore-reader'
 import type { LoadedPack } from '../packs/pack'
 import type { DatastoreSource } from '../packs/pack-schema'
@@ -25,12 +25,11 @@ export interface RetrieveOptions {
   diverse?: boolean
   /** Rows at least this similar count as one caption (default 0.95). */
   duplicateCosine?: number
-  /** ANN candidates to re-score (default max(4k, 40)). */
+  /** ANN candidates to re-score (default: the datastore's candidateCount(k)). */
   candidates?: number
 }
 
 export const DUPLICATE_COSINE = 0.95
-export const candidateCount = (k: number): number => Math.max(4 * k, 40)
 
 export function datastoreRows(pack: LoadedPack): number {
   return pack.compactDatastore?.rows ?? pack.datastore?.rows ?? 0
@@ -63,13 +62,11 @@ export function searchCompact(store: CompactDatastore, q: Vec, k: number, opts: 
   if (q.length !== dim) throw new Error(`query is ${q.length}-d, the datastore ${dim}-d`)
   const want = Math.min(k, store.rows)
   if (want <= 0) return []
-  const q8 = new Int8Array(dim)
-  quantizeRow(q, 0, dim, q8, 0)
   const diverse = opts.diverse ?? true
   const threshold = opts.duplicateCosine ?? DUPLICATE_COSINE
-  let kc = Math.min(store.rows, Math.max(want, opts.candidates ?? candidateCount(want)))
+  let kc = Math.min(store.rows, Math.max(want, opts.candidates ?? store.candidateCount(want)))
   for (;;) {
-    const cand = store.candidates(q8, kc)
+    const cand = store.candidates(q, kc)
     const rows = new Int8Array(cand.length * dim)
     const scored = cand.map((row, i) => {
       store.rowInto(row, rows.subarray(i * dim, (i + 1) * dim))

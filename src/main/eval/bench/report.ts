@@ -5,6 +5,8 @@ import type { BenchRow, ClipBenchResult } from './clip-bench'
 import type { ImportBench, SqliteBench } from './library'
 import { machineMarkdown, type MachineInfo } from '../machine'
 import type { ReproRow } from './reproduce'
+import type { RetrievalBench } from './retrieval-bench'
+import { retrievalMarkdown, retrievalVerdicts } from './retrieval-report'
 import { ratioWithSpread, type Summary } from './stats'
 
 import { photoMarkdown, type PhotoBench } from './photo-bench'
@@ -20,6 +22,7 @@ export interface BenchDoc {
   sqlite?: SqliteBench
   batch?: BatchBench
   inProcess?: { images: number; loopMaxMs: number; loopP99Ms: number; loopUtilization: number; imagesPerSec: number }
+  retrieval?: RetrievalBench
   rssSvg?: string
   photo?: PhotoBench
   findings: string[]
@@ -94,6 +97,7 @@ export function benchMarkdown(d: BenchDoc): string {
   out.push('## Speed goals', '')
   if (d.photo) out.push(`- photo pack: caption embeddings ${d.photo.embed.ratio.toFixed(2)}× raw session.run (goal ≥ 0.9×)`)
   for (const c of d.clip) for (const v of verdicts(c)) out.push(`- ${v}`)
+  if (d.retrieval) for (const v of retrievalVerdicts(d.retrieval)) out.push(`- ${v}`)
   if (d.skipped.length) for (const s of d.skipped) out.push(`- skipped: ${s}`)
   out.push('')
   for (const c of d.clip) {
@@ -160,6 +164,7 @@ export function benchMarkdown(d: BenchDoc): string {
     if (b.stalls.length) out.push(`Longest stalls seen by a 20 ms timer on the main thread: ${b.stalls.map((x) => `${n1(x.ms)} ms at ${x.seconds.toFixed(1)} s (${x.done} images done)`).join('; ')}.`, '')
     if (d.rssSvg) out.push(`![Resident memory during the batch](${d.rssSvg})`, '')
   }
+  if (d.retrieval) out.push(...retrievalMarkdown(d.retrieval))
   if (d.reproduction?.rows.length) {
     const { previous: p, rows } = d.reproduction
     const within = rows.filter((r) => Math.abs(r.change) <= 0.1).length

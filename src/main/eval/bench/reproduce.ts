@@ -39,6 +39,11 @@ export function ratiosOf(d: BenchDoc): Record<string, number> {
   if (d.importBench) put('import · studio ÷ sharp one at a time', d.importBench.oursFilesPerSec, d.importBench.sharpSequentialFilesPerSec)
   if (d.sqlite) put('SQLite · transactions ÷ autocommit', d.sqlite.transactionRowsPerSec, d.sqlite.autocommitRowsPerSec)
   if (d.batch && d.inProcess) put('batch · studio job ÷ in-process', d.batch.imagesPerSec, d.inProcess.imagesPerSec)
+  if (d.retrieval) {
+    const c = d.retrieval.child
+    put(`retrieval ${d.retrieval.rows} rows · exact JS scan p50 ÷ index p50`, c.exact.jsP50, c.chosen.p50)
+    put(`retrieval ${d.retrieval.rows} rows · usearch brute force p50 ÷ index p50`, c.exact.bruteP50, c.chosen.p50)
+  }
   return out
 }
 

@@ -114,41 +114,72 @@ export class ExactTopK {
   private readonly sims: Float32Array
   private seen = 0
   constructor(private readonly queries: Float32Array, private readonly dim: number, private readonly k: number) {
-    if (dim % 2) throw new Error('ExactTopK needs an even dimension')
     const n = queries.length / dim
     this.ids = new Int32Array(n * k).fill(-1)
     this.sims = new Float32Array(n * k).fill(-Infinity)
   }
 
+  /** Score a chunk of rows against every query (2 rows × 2 queries per inner loop: each load feeds two
+   *  products, about twice as fast as one pair at a time), keeping the k best per query. */
   add(rows: Float32Array): void {
     const d = this.dim
-    const k = this.k
-    const nq = this.queries.length / d
+    const qs = this.queries
+    const nq = qs.length / d
     const nr = rows.length / d
-    for (let i = 0; i < nr; i++) {
-      const ro = i * d
-      for (let q = 0; q < nq; q++) {
-        const qo = q * d
-        let s0 = 0
-        let s1 = 0
-        for (let j = 0; j < d; j += 2) {
-          s0 += rows[ro + j]! * this.queries[qo + j]!
-          s1 += rows[ro + j + 1]! * this.queries[qo + j + 1]!
+    const dot = (r: number, q: number) => {
+      let s = 0
+      for (let j = 0; j < d; j++) s += rows[r * d + j]! * qs[q * d + j]!
+      return s
+    }
+    for (let i = 0; i < nr; i += 2) {
+      const two = i + 1 < nr
+      const r0 = i * d
+      const r1 = two ? r0 + d : r0
+      for (let q = 0; q < nq; q += 2) {
+        if (q + 1 >= nq) {
+          this.offer(q, this.seen + i, dot(i, q))
+          if (two) this.offer(q, this.seen + i + 1, dot(i + 1, q))
+          continue
         }
-        const s = s0 + s1
-        const base = q * k
-        if (s <= this.sims[base + k - 1]!) continue
-        let p = k - 1
-        while (p > 0 && this.sims[base + p - 1]! < s) {
-          this.sims[base + p] = this.sims[base + p - 1]!
-          this.ids[base + p] = this.ids[base + p - 1]!
-          p--
+        const q0 = q * d
+        const q1 = q0 + d
+        let a = 0
+        let b = 0
+        let c = 0
+        let e = 0
+        for (let j = 0; j < d; j++) {
+          const x = qs[q0 + j]!
+          const y = qs[q1 + j]!
+          const u = rows[r0 + j]!
+          const w = rows[r1 + j]!
+          a += u * x
+          b += u * y
+          c += w * x
+          e += w * y
         }
-        this.sims[base + p] = s
-        this.ids[base + p] = this.seen + i
+        this.offer(q, this.seen + i, a)
+        this.offer(q + 1, this.seen + i, b)
+        if (two) {
+          this.offer(q, this.seen + i + 1, c)
+          this.offer(q + 1, this.seen + i + 1, e)
+        }
       }
     }
     this.seen += nr
+  }
+
+  private offer(q: number, id: number, s: number): void {
+    const k = this.k
+    const base = q * k
+    if (s <= this.sims[base + k - 1]!) return
+    let p = k - 1
+    while (p > 0 && this.sims[base + p - 1]! < s) {
+      this.sims[base + p] = this.sims[base + p - 1]!
+      this.ids[base + p] = this.ids[base + p - 1]!
+      p--
+    }
+    this.sims[base + p] = s
+    this.ids[base + p] = id
   }
 
   /** Per query, the k best row numbers, best first. */
