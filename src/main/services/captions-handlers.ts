@@ -34,6 +34,8 @@ export function createCaptionHandlers(ctx: ServiceContext): CaptionHandlers {
     },
     'exports.run': (req) => {
       if (req.outDir !== undefined) hostAbsolutePath(req.outDir, 'export folder')
+      // refuse before anything is created on disk (the output folder is made on the way)
+      if (req.merge === 'append' && req.format !== 'txt') throw new StudioError('invalid_input', `append is only for .txt sidecars; choose skip or overwrite for ${req.format}`)
       return runExport(ctx.db, ctx.captions, req)
     }
   }

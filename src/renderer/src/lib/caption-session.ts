@@ -174,7 +174,9 @@ export class CaptionSession {
     s.busyFor = id
     // "More": 16 fresh noise samples and the datastore's nearest captions (retrieval is off in the demo
     // pack's measured defaults, but its candidates are worth seeing when the user asks for more).
-    const options = more ? { noiseSamples: 16, seed: Math.floor((this.opts.random ?? Math.random)() * 1e9), retrieval: true } : {}
+    // A pack without a decoder (the photo pack) captions by retrieval alone: "More" asks for more captions.
+    const decoders = this.host.engine?.active?.decoders
+    const options = !more ? {} : decoders && decoders.length === 0 ? { retrieval: true, retrievalK: 20 } : { noiseSamples: 16, seed: Math.floor((this.opts.random ?? Math.random)() * 1e9), retrieval: true }
     const r = await this.host.guard(() => this.host.client.call('captions.suggest', { imageId: id, options }))
     if (s.busyFor === id) s.busyFor = null
     if (!r || this.host.currentId !== id) return
