@@ -85,13 +85,27 @@ test.describe('captioning with the demo pack', () => {
 
   test('moving on while a suggestion runs still suggests for the next image', async ({ page }) => {
     const { serve } = await startScannedDemo(page.request)
+    // Hold the first suggestion's response until the test has moved on, so "mid-suggestion" does not
+    // depend on how fast the demo pack answers (the studio also suggests by itself once the model is ready).
+    let release: () => void = () => {}
+    const held = new Promise<void>((resolve) => { release = resolve })
+    let first = true
+    await page.route('**/api/captions.suggest', async (route) => {
+      if (!first) return route.continue()
+      first = false
+      const response = await route.fetch()
+      await held
+      await route.fulfill({ response })
+    })
     await openStudio(page, serve)
+    // Ctrl+J opens the next uncaptioned image; once the model is ready the studio suggests for it.
     await page.keyboard.press('Control+j')
     // The first image's suggestion is under way; go to the next image before it returns.
     await expect(page.getByTestId('suggest')).toHaveText(/Thinking/, { timeout: 60_000 })
-    const first = await page.locator('h2.file').textContent()
+    const firstFile = await page.locator('h2.file').textContent()
     await page.keyboard.press('Alt+ArrowRight')
-    await expect(page.locator('h2.file')).not.toHaveText(first!)
+    await expect(page.locator('h2.file')).not.toHaveText(firstFile!)
+    release()
     await expect(page.getByTestId('candidate').first()).toBeVisible({ timeout: 60_000 })
     await serve.stop()
   })
