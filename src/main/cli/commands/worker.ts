@@ -1,0 +1,89 @@
+// CLI (plain Node). `worker --redis URL --roots MAP [--pack ID|DIR] [--concurrency N]`: a headless fleet
+// worker (src/main/fleet/worker.ts) until SIGTERM or SIGINT, which let the chunks in progress finish.
+// Every flag has an environment twin for containers (deploy/k8s): STUDIO_REDIS, STUDIO_ROOTS, STUDIO_PACK,
+// STUDIO_CONCURRENCY, STUDIO_THREADS, STUDIO_LOCK_MS, STUDIO_STALLED_MS; a flag wins over its variable.
+import { existsSync } from 'node:fs'
+import { join, resolve } from 'node:path'
+import { StudioError } from '@shared/errors'
+import { bundledPacksDir } from '../../paths'
+import { defaultDataDir } from '../../services/data-dir'
+import { PackRegistry } from '../../services/pack-registry'
+import { describePack } from '../../fleet/protocol'
+import { redactUrl } from '../../fleet/redis'
+import { parseRoots } from '../../fleet/roots'
+import { FleetWorker } from '../../fleet/worker'
+import { num } from '../cli-support'
+import { log, parse, type CliCommand } from '../command'
+
+/** A pack folder (holding pack.json) or a pack id among the bundled and installed packs. */
+async function packDir(value: string, dataDir: string): Promise<string> {
+  const dir = resolve(value)
+  if (existsSync(join(dir, 'pack.json'))) return dir
+  if (value.includes('/') || value.includes('\\')) throw new StudioError('not_found', `no pack.json in ${dir}`)
+  const registry = new PackRegistry({ dataDir, bundledDir: bundledPacksDir(), open: () => Promise.reject(new Error('unused')) })
+  return registry.dirOf(value)
+}
+
+export const workerCommand: CliCommand = {
+  name: 'worker',
+  summary: 'Caption batches from a worker-fleet queue in Redis (BullMQ); never opens a library',
+  usage: `usage: caption-studio worker --redis redis://host:6379 --roots STUDIO_PREFIX=LOCAL_DIR[,…] [--pack ID|DIR]
+       [--concurrency N] [--threads N] [--data-dir DIR] [--lock-ms MS] [--stalled-ms MS]
+
+  --roots        where the studio's paths are on this machine, e.g. /studio/photos=/mnt/photos (repeatable);
+                 a job naming a file outside these folders is refused for that file
+  --pack         a pack folder, or a pack id among the bundled packs and those installed in --data-dir
+                 (default shapes-demo); jobs for any other pack, version or fingerprint are refused
+  --concurrency  chunks captioned at once, one engine thread each (default 1)
+  --threads      ONNX Runtime threads per engine (default 1)
+  --lock-ms, --stalled-ms  BullMQ lock duration and stalled-job check interval (default 30000 each)
+  Environment: STUDIO_REDIS, STUDIO_ROOTS, STUDIO_PACK, STUDIO_CONCURRENCY, STUDIO_THREADS, STUDIO_LOCK_MS,
+  STUDIO_STALLED_MS (flags win). SIGTERM or SIGINT: finish the chunks in progress, then exit 0.`,
+  async run(argv) {
+    const { values } = parse(
+      argv,
+      {
+        redis: { type: 'string' },
+        roots: { type: 'string', multiple: true },
+        pack: { type: 'string' },
+        concurrency: { type: 'string' },
+        threads: { type: 'string' },
+        'data-dir': { type: 'string' },
+        'lock-ms': { type: 'string' },
+        'stalled-ms': { type: 'string' }
+      },
+      false
+    )
+    const env = process.env
+    const redis = values.redis ?? env.STUDIO_REDIS
+    if (!redis) throw new StudioError('invalid_input', '--redis URL is required (or STUDIO_REDIS)')
+    const roots = parseRoots(values.roots ?? (env.STUDIO_ROOTS ? [env.STUDIO_ROOTS] : []))
+    if (roots.length === 0) throw new StudioError('invalid_input', '--roots is required (or STUDIO_ROOTS): a worker reads images only under mapped folders')
+    const count = (flag: string, value: string | undefined) => {
+      const n = num(value, flag, true)
+      if (n !== undefined && n < 1) throw new StudioError('invalid_input', `--${flag} must be at least 1`)
+      return n
+    }
+    const worker = await FleetWorker.start({
+      redis,
+      roots,
+      packDir: await packDir(values.pack ?? env.STUDIO_PACK ?? 'shapes-demo', values['data-dir'] ?? defaultDataDir()),
+      concurrency: count('concurrency', values.concurrency ?? env.STUDIO_CONCURRENCY),
+      threads: count('threads', values.threads ?? env.STUDIO_THREADS),
+      lockMs: count('lock-ms', values['lock-ms'] ?? env.STUDIO_LOCK_MS),
+      stalledMs: count('stalled-ms', values['stalled-ms'] ?? env.STUDIO_STALLED_MS),
+      log
+    })
+    log(`worker ${worker.name}: pack ${describePack(worker.identity)} on ${worker.status.provider ?? '?'}; roots ${roots.map((r) => `${r.from}=${r.to}`).join(', ')}; queue at ${redactUrl(redis)}`)
+    log('ready')
+    await new Promise<void>((done) => {
+      const stop = (sig: string) => {
+        log(`${sig}: finishing the chunks in progress`)
+        void worker.close().then(done, done)
+      }
+      process.once('SIGTERM', () => stop('SIGTERM'))
+      process.once('SIGINT', () => stop('SIGINT'))
+    })
+    return 0
+  }
+}
