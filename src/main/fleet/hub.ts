@@ -17,6 +17,7 @@ import { describeIssues } from '@shared/contract/define'
 import { CAPTION_QUEUE, FleetResultData, optionsHash, type FleetJobData, type PackIdentity } from './protocol'
 import { consumerConnection, producerConnection, redactUrl } from './redis'
 import type { JobCaptionOptions } from '../jobs/runner'
+import { SHUTDOWN } from '../jobs/remote'
 
 export interface BatchItem {
   /** The producer's handle (studio: image id; CLI: input index). */
@@ -62,8 +63,6 @@ export interface FleetHubOptions {
   attempts?: number
   log?: (line: string) => void
 }
-
-export const SHUTDOWN = 'shutdown'
 
 interface Running {
   wake: () => void
@@ -218,6 +217,12 @@ export class FleetHub {
   private async withdraw(inflight: Map<string, number[]>): Promise<void> {
     for (const id of inflight.keys()) await this.captions.remove(id).catch(() => 0)
     inflight.clear()
+  }
+
+  /** Remove this producer's results queue from Redis (a one-off producer, the CLI, when it is done). */
+  async obliterateAnswers(): Promise<void> {
+    await this.consumer.close()
+    await this.results.obliterate({ force: true })
   }
 
   /** Stop reading answers (those unread stay in Redis) and close the connections. */

@@ -65,7 +65,7 @@ export const FleetResultData = v.object({
   batchId: v.number(),
   chunk: Name,
   pack: PackIdentity,
-  /** Which worker answered (`host:pid`) and on which attempt of the chunk (1 = first). */
+  /** Which worker answered (`host:pid`) and on which start of the chunk (1 = first; a stalled chunk counts on). */
   worker: v.string(),
   attempt: v.number(),
   ms: v.number(),

@@ -153,7 +153,9 @@ export class FleetWorker {
       throw new UnrecoverableError(`pack mismatch: the job needs ${describePack(d.pack)}, worker ${this.name} has ${describePack(this.identity)}; give this worker that pack (or the studio this one) and retry the failed images`)
     }
     if (optionsHash(d.options) !== d.optionsHash) throw new UnrecoverableError(`caption job ${job.id ?? '?'}: its options do not match its options hash`)
-    this.log(`job ${job.id ?? '?'} started: ${d.images.length} images, attempt ${job.attemptsMade + 1}`)
+    // attemptsStarted counts every start, also after a stall (attemptsMade counts failures only)
+    const start = Math.max(1, job.attemptsStarted)
+    this.log(`job ${job.id ?? '?'} started: ${d.images.length} images (start ${start})`)
     const t0 = performance.now()
     const prepared = await Promise.all(d.images.map((img) => this.prepare(img, d.optionsHash)))
     const runnable = prepared.filter((p): p is { ref: number; key: string; file: string } => 'file' in p)
@@ -173,7 +175,7 @@ export class FleetWorker {
       return { ok: true, ref: p.ref, key: p.key, caption: toFleetCaption(r) }
     })
     const ms = performance.now() - t0
-    const result: FleetResultData = { v: 1, batchId: d.batchId, chunk: d.chunk, pack: this.identity, worker: this.name, attempt: job.attemptsMade + 1, ms, items }
+    const result: FleetResultData = { v: 1, batchId: d.batchId, chunk: d.chunk, pack: this.identity, worker: this.name, attempt: start, ms, items }
     await this.reply(d.replyTo).add('result', result, { jobId: d.chunk, removeOnComplete: true, removeOnFail: { age: 7 * 86_400 }, attempts: 5, backoff: { type: 'exponential', delay: 500 } })
     this.log(`job ${job.id ?? '?'} done: ${items.filter((i) => i.ok).length}/${items.length} captioned in ${Math.round(ms)} ms`)
     return { images: items.length, worker: this.name }

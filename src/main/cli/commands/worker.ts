@@ -2,27 +2,17 @@
 // worker (src/main/fleet/worker.ts) until SIGTERM or SIGINT, which let the chunks in progress finish.
 // Every flag has an environment twin for containers (deploy/k8s): STUDIO_REDIS, STUDIO_ROOTS, STUDIO_PACK,
 // STUDIO_CONCURRENCY, STUDIO_THREADS, STUDIO_LOCK_MS, STUDIO_STALLED_MS; a flag wins over its variable.
-import { existsSync } from 'node:fs'
-import { join, resolve } from 'node:path'
 import { StudioError } from '@shared/errors'
-import { bundledPacksDir } from '../../paths'
 import { defaultDataDir } from '../../services/data-dir'
-import { PackRegistry } from '../../services/pack-registry'
 import { describePack } from '../../fleet/protocol'
 import { redactUrl } from '../../fleet/redis'
 import { parseRoots } from '../../fleet/roots'
 import { FleetWorker } from '../../fleet/worker'
-import { num } from '../cli-support'
+import { num, resolvePackDir } from '../cli-support'
 import { log, parse, type CliCommand } from '../command'
 
-/** A pack folder (holding pack.json) or a pack id among the bundled and installed packs. */
-async function packDir(value: string, dataDir: string): Promise<string> {
-  const dir = resolve(value)
-  if (existsSync(join(dir, 'pack.json'))) return dir
-  if (value.includes('/') || value.includes('\\')) throw new StudioError('not_found', `no pack.json in ${dir}`)
-  const registry = new PackRegistry({ dataDir, bundledDir: bundledPacksDir(), open: () => Promise.reject(new Error('unused')) })
-  return registry.dirOf(value)
-}
+/** How long SIGTERM waits for the chunks in progress (Kubernetes' default grace period is 30 s). */
+const GRACE_MS = 25_000
 
 export const workerCommand: CliCommand = {
   name: 'worker',
@@ -38,7 +28,7 @@ export const workerCommand: CliCommand = {
   --threads      ONNX Runtime threads per engine (default 1)
   --lock-ms, --stalled-ms  BullMQ lock duration and stalled-job check interval (default 30000 each)
   Environment: STUDIO_REDIS, STUDIO_ROOTS, STUDIO_PACK, STUDIO_CONCURRENCY, STUDIO_THREADS, STUDIO_LOCK_MS,
-  STUDIO_STALLED_MS (flags win). SIGTERM or SIGINT: finish the chunks in progress, then exit 0.`,
+  STUDIO_STALLED_MS (flags win). SIGTERM or SIGINT: finish the chunks in progress (at most 25 s), then exit.`,
   async run(argv) {
     const { values } = parse(
       argv,
@@ -67,7 +57,7 @@ export const workerCommand: CliCommand = {
     const worker = await FleetWorker.start({
       redis,
       roots,
-      packDir: await packDir(values.pack ?? env.STUDIO_PACK ?? 'shapes-demo', values['data-dir'] ?? defaultDataDir()),
+      packDir: await resolvePackDir(values.pack ?? env.STUDIO_PACK, values['data-dir'] ?? defaultDataDir()),
       concurrency: count('concurrency', values.concurrency ?? env.STUDIO_CONCURRENCY),
       threads: count('threads', values.threads ?? env.STUDIO_THREADS),
       lockMs: count('lock-ms', values['lock-ms'] ?? env.STUDIO_LOCK_MS),
@@ -76,14 +66,25 @@ export const workerCommand: CliCommand = {
     })
     log(`worker ${worker.name}: pack ${describePack(worker.identity)} on ${worker.status.provider ?? '?'}; roots ${roots.map((r) => `${r.from}=${r.to}`).join(', ')}; queue at ${redactUrl(redis)}`)
     log('ready')
-    await new Promise<void>((done) => {
+    // [Note: fleet worker] a chunk abandoned here is not lost: its lock expires and another worker takes it
+    return new Promise<number>((done) => {
+      let stopping = false
       const stop = (sig: string) => {
-        log(`${sig}: finishing the chunks in progress`)
-        void worker.close().then(done, done)
+        // open Redis retries would keep the process alive: leave at once
+        if (stopping) process.exit(1)
+        stopping = true
+        log(`${sig}: finishing the chunks in progress (a second signal, or ${GRACE_MS / 1000} s, stops at once)`)
+        const t = setTimeout(() => {
+          log('stopping without waiting: the unfinished chunks go to other workers when their locks expire')
+          process.exit(1)
+        }, GRACE_MS)
+        void worker.close().then(() => {
+          clearTimeout(t)
+          done(0)
+        }, () => done(1))
       }
-      process.once('SIGTERM', () => stop('SIGTERM'))
-      process.once('SIGINT', () => stop('SIGINT'))
+      process.on('SIGTERM', () => stop('SIGTERM'))
+      process.on('SIGINT', () => stop('SIGINT'))
     })
-    return 0
   }
 }
