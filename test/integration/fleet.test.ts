@@ -6,12 +6,13 @@
 import { cpSync, existsSync, mkdirSync, readFileSync, realpathSync, symlinkSync, writeFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { Queue } from 'bullmq'
+import { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { StudioEvent } from '../../src/shared/contract'
 import type { JobSummary } from '../../src/shared/contract/jobs'
 import { EngineClient } from '../../src/main/engine/client/engine-client'
 import { FleetWorker } from '../../src/main/fleet/worker'
-import { CAPTION_QUEUE } from '../../src/main/fleet/protocol'
+import { BULL_PREFIX, CAPTION_QUEUE } from '../../src/main/fleet/protocol'
 import { createServices, type Services } from '../../src/main/services/services'
 import { DEMO_PACK, demoCopies, hasRedis, RedisServer } from '../fixtures/fleet'
 import { tempDir } from '../fixtures/images'
@@ -188,6 +189,10 @@ describe.skipIf(!built || !hasRedis)('worker fleet (in-process workers, real Red
     // no worker yet: the window's chunks wait in the queue
     const job = (await services.call('jobs.startCaption', { scope: { kind: 'filter', filter: 'all' }, fleet: { redis: redis.url, chunk: 4, window: 2 } })) as JobSummary
     await expect.poll(() => queue.getWaitingCount(), { timeout: 10_000 }).toBe(2)
+    // the Redis list KEDA's scaler watches (deploy/k8s/keda.yaml) is where the waiting chunks are
+    const raw = new Redis(redis.port, '127.0.0.1')
+    expect(await raw.llen(`${BULL_PREFIX}:${CAPTION_QUEUE}:wait`)).toBe(2)
+    raw.disconnect()
     expect(((await services.call('jobs.pause', { jobId: job.id })) as JobSummary).state).toBe('paused')
     await expect.poll(() => queue.getWaitingCount(), { timeout: 10_000 }).toBe(0)
     await startWorker()

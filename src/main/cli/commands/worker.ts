@@ -11,6 +11,9 @@ import { FleetWorker } from '../../fleet/worker'
 import { num, resolvePackDir } from '../cli-support'
 import { log, parse, type CliCommand } from '../command'
 
+/** The environment the worker reads (deploy/ and its test use the same names). */
+export const WORKER_ENV = ['STUDIO_REDIS', 'STUDIO_ROOTS', 'STUDIO_PACK', 'STUDIO_CONCURRENCY', 'STUDIO_THREADS', 'STUDIO_LOCK_MS', 'STUDIO_STALLED_MS', 'STUDIO_DATA_DIR'] as const
+
 /** How long SIGTERM waits for the chunks in progress (Kubernetes' default grace period is 30 s). */
 const GRACE_MS = 25_000
 
@@ -44,10 +47,12 @@ export const workerCommand: CliCommand = {
       },
       false
     )
-    const env = process.env
-    const redis = values.redis ?? env.STUDIO_REDIS
+    // only the names in WORKER_ENV can be read, so the list the deployment is checked against is complete
+    const env = (name: (typeof WORKER_ENV)[number]): string | undefined => process.env[name]
+    const redis = values.redis ?? env('STUDIO_REDIS')
     if (!redis) throw new StudioError('invalid_input', '--redis URL is required (or STUDIO_REDIS)')
-    const roots = parseRoots(values.roots ?? (env.STUDIO_ROOTS ? [env.STUDIO_ROOTS] : []))
+    const envRoots = env('STUDIO_ROOTS')
+    const roots = parseRoots(values.roots ?? (envRoots ? [envRoots] : []))
     if (roots.length === 0) throw new StudioError('invalid_input', '--roots is required (or STUDIO_ROOTS): a worker reads images only under mapped folders')
     const count = (flag: string, value: string | undefined) => {
       const n = num(value, flag, true)
@@ -57,11 +62,11 @@ export const workerCommand: CliCommand = {
     const worker = await FleetWorker.start({
       redis,
       roots,
-      packDir: await resolvePackDir(values.pack ?? env.STUDIO_PACK, values['data-dir'] ?? defaultDataDir()),
-      concurrency: count('concurrency', values.concurrency ?? env.STUDIO_CONCURRENCY),
-      threads: count('threads', values.threads ?? env.STUDIO_THREADS),
-      lockMs: count('lock-ms', values['lock-ms'] ?? env.STUDIO_LOCK_MS),
-      stalledMs: count('stalled-ms', values['stalled-ms'] ?? env.STUDIO_STALLED_MS),
+      packDir: await resolvePackDir(values.pack ?? env('STUDIO_PACK'), values['data-dir'] ?? defaultDataDir()),
+      concurrency: count('concurrency', values.concurrency ?? env('STUDIO_CONCURRENCY')),
+      threads: count('threads', values.threads ?? env('STUDIO_THREADS')),
+      lockMs: count('lock-ms', values['lock-ms'] ?? env('STUDIO_LOCK_MS')),
+      stalledMs: count('stalled-ms', values['stalled-ms'] ?? env('STUDIO_STALLED_MS')),
       log
     })
     log(`worker ${worker.name}: pack ${describePack(worker.identity)} on ${worker.status.provider ?? '?'}; roots ${roots.map((r) => `${r.from}=${r.to}`).join(', ')}; queue at ${redactUrl(redis)}`)
