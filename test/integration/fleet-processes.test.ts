@@ -12,7 +12,7 @@ import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { JobSummary } from '../../src/shared/contract/jobs'
 import { createServices, type Services } from '../../src/main/services/services'
-import { DEMO_PACK, demoCopies, hasRedis, RedisServer } from '../fixtures/fleet'
+import { DEMO_PACK, demoCopies, hasRedis, RedisServer, waitJob } from '../fixtures/fleet'
 import { tempDir } from '../fixtures/images'
 
 const run = promisify(execFile)
@@ -80,16 +80,6 @@ async function library(): Promise<Services> {
   await services.call('library.addRoot', { path: images })
   await services.call('library.waitForScans', {})
   return services
-}
-
-async function waitJob(services: Services, jobId: number, until: (j: JobSummary) => boolean, ms = 200_000): Promise<JobSummary> {
-  const t0 = Date.now()
-  for (;;) {
-    const { job } = (await services.call('jobs.get', { jobId })) as { job: JobSummary }
-    if (until(job)) return job
-    if (Date.now() - t0 > ms) throw new Error(`job ${jobId} still ${job.state} (${job.done}/${job.total}) after ${ms} ms`)
-    await new Promise((r) => setTimeout(r, 100))
-  }
 }
 
 /** Every item done and stored exactly once (a second store counts a second attempt); the workers that answered. */

@@ -14,7 +14,7 @@ import { EngineClient } from '../../src/main/engine/client/engine-client'
 import { FleetWorker } from '../../src/main/fleet/worker'
 import { BULL_PREFIX, CAPTION_QUEUE } from '../../src/main/fleet/protocol'
 import { createServices, type Services } from '../../src/main/services/services'
-import { DEMO_PACK, demoCopies, hasRedis, RedisServer } from '../fixtures/fleet'
+import { DEMO_PACK, demoCopies, hasRedis, RedisServer, waitJob } from '../fixtures/fleet'
 import { tempDir } from '../fixtures/images'
 
 const OUT = resolve(__dirname, '../../out/main')
@@ -51,16 +51,6 @@ async function withLibrary(root = images): Promise<{ services: Services; dataDir
   await s.services.call('library.addRoot', { path: root })
   await s.services.call('library.waitForScans', {})
   return s
-}
-
-async function waitJob(services: Services, jobId: number, until: (j: JobSummary) => boolean, ms = 60_000): Promise<JobSummary> {
-  const t0 = Date.now()
-  for (;;) {
-    const { job } = (await services.call('jobs.get', { jobId })) as { job: JobSummary }
-    if (until(job)) return job
-    if (Date.now() - t0 > ms) throw new Error(`job ${jobId} still ${job.state} (${job.done}/${job.total}) after ${ms} ms`)
-    await new Promise((r) => setTimeout(r, 100))
-  }
 }
 
 /** Every stored candidate by image path: text and scores in rank order. */

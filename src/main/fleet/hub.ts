@@ -229,7 +229,9 @@ export class FleetHub {
   async close(): Promise<void> {
     this.closed = true
     for (const r of this.running.values()) r.wake()
-    await this.consumer.close().catch(() => undefined)
-    await Promise.all([this.captions.close(), this.results.close()].map((p) => p.catch(() => undefined)))
+    // a host shutting down while Redis is away must not hang: after a few seconds, just disconnect
+    const graceful = Promise.all([this.consumer.close(), this.captions.close(), this.results.close()].map((p) => p.catch(() => undefined)))
+    const late = await Promise.race([graceful.then(() => false), new Promise<boolean>((r) => setTimeout(() => r(true), 3000).unref())])
+    if (late) await Promise.all([this.consumer.disconnect(), this.captions.disconnect(), this.results.disconnect()].map((p) => p.catch(() => undefined)))
   }
 }

@@ -6,7 +6,9 @@
 // what it has — a job for another pack (id, version or fingerprint) is failed at once with the reason
 // (UnrecoverableError: never retried, never answered with mixed embeddings), a path outside the roots or a
 // file whose bytes differ from the producer's is a per-image error. `concurrency` engines (each its own
-// worker thread with `threads` ONNX Runtime threads) caption chunks in parallel. The engine runs off this
+// worker thread with `threads` ONNX Runtime threads) caption chunks in parallel, and BullMQ holds one more
+// chunk per engine, read and hashed while the engine works, so an engine does not sit idle while the next
+// chunk is fetched from Redis and its answer sent. The engine runs off this
 // thread, so BullMQ's lock renewals keep flowing while it computes; a worker that dies loses its locks and
 // BullMQ's stalled-job check hands its chunks to another worker.
 import { hostname } from 'node:os'
@@ -98,7 +100,7 @@ export class FleetWorker {
   private listen(concurrency: number): void {
     const worker = new Worker(this.o.queue ?? CAPTION_QUEUE, (job) => this.process(job), {
       connection: consumerConnection(this.o.redis),
-      concurrency,
+      concurrency: concurrency * 2,
       name: this.name,
       lockDuration: this.o.lockMs ?? 30_000,
       stalledInterval: this.o.stalledMs ?? 30_000,

@@ -21,6 +21,7 @@ import { JobsRepo } from '../store/jobs-repo'
 import type { ServiceContext } from '../services/context'
 import { RateMeter } from './rate'
 import { SHUTDOWN, type FleetParams, type RemoteBatches } from './remote'
+import { parseRedisUrl } from '../fleet/redis'
 
 export interface CaptionOutcome {
   /** Ranked best first; `scores.score` is the ranking score used for auto-accept. */
@@ -84,6 +85,7 @@ export class JobRunner {
     const ids = this.resolveScope(req)
     if (ids.length === 0) throw new StudioError('invalid_input', req.onlyUncaptioned ? 'nothing to caption: every image in scope already has an accepted caption' : 'no readable images in scope')
     if (req.fleet && !this.remote) throw new StudioError('unsupported', 'this host cannot send batches to a worker fleet')
+    if (req.fleet) parseRedisUrl(req.fleet.redis)
     const params = { options: req.options, autoAcceptAbove: req.autoAcceptAbove, onlyUncaptioned: req.onlyUncaptioned, scope: req.scope.kind, ...(req.fleet ? { fleet: req.fleet } : {}) }
     const id = this.repo.create('caption', params, ids)
     this.kick()

@@ -16,7 +16,7 @@ import { loadTransformers } from '../../eval/bench/tjs'
 import { lineChartSvg } from '../../eval/bench/svg'
 import { log, parse, type CommandBody } from '../command'
 
-const PARTS = ['clip', 'vitb32', 'import', 'sqlite', 'batch'] as const
+const PARTS = ['clip', 'vitb32', 'import', 'sqlite', 'batch', 'fleet'] as const
 
 function images(dir: string): string[] {
   return readdirSync(dir).filter((f) => f.endsWith('.png')).sort().map((f) => join(dir, f))
@@ -44,7 +44,7 @@ function ensureVitB32(root: string, cacheDir: string): { dir: string } | { skip:
 }
 
 export const benchCommand: CommandBody = {
-  usage: `usage: caption-studio bench [--pack models/shapes-demo] [--only clip|vitb32|import|sqlite|batch]… [--quick]
+  usage: `usage: caption-studio bench [--pack models/shapes-demo] [--only clip|vitb32|import|sqlite|batch|fleet]… [--quick]
                            [--batch-images 2000] [--cache DIR] [--out docs/benchmarks.md]
 
   --quick   shorter measurements (1 s per row instead of 3 s) and smaller batches of data (for trying it out)
@@ -129,6 +129,12 @@ export const benchCommand: CommandBody = {
         )
       )
       doc.rssSvg = relative(resolve(out, '..'), svgPath)
+    }
+    if (only.has('fleet')) {
+      const { benchFleet, fleetFindings } = await import('../../eval/bench/fleet')
+      const f = await benchFleet({ root, packDir, scratch: join(cacheDir, 'scratch-fleet'), images: quick ? 200 : 400, rounds: quick ? 2 : 3, log })
+      if ('skip' in f) doc.skipped.push(f.skip)
+      else doc.findings.push(...fleetFindings(f, `${pack.id}@${pack.version}`))
     }
     doc.seconds = (performance.now() - t0) / 1000
     const jsonPath = out.replace(/\.md$/, '') + '.json'
