@@ -14,6 +14,7 @@ import type { JobSummary } from '../../src/shared/contract/jobs'
 import { createServices, type Services } from '../../src/main/services/services'
 import { DEMO_PACK, demoCopies, hasRedis, RedisServer, waitJob } from '../fixtures/fleet'
 import { tempDir } from '../fixtures/images'
+import { freePort } from '../../src/main/eval/bench/fleet'
 
 const run = promisify(execFile)
 const ROOT = resolve(__dirname, '../..')
@@ -172,11 +173,15 @@ describe.skipIf(!built || !hasRedis)('worker fleet processes (3 workers, real Re
     await services.close()
   })
 
-  it('the CLI with --queue prints the same JSON lines as a local run; roots and another pack version refuse', async () => {
+  it('the CLI with --queue prints the same JSON lines as a local run; no Redis, roots and another pack version refuse', async () => {
     const folder = realpathSync(tempDir('fleet-cli'))
     const count = (await demoCopies(folder, 24)).length
-    const caption = (...extra: string[]) => run('node', [CLI, 'caption', folder, '--pack', DEMO_PACK, '--json', '--seed', '7', ...extra], { cwd: ROOT, maxBuffer: 1 << 26 }).catch((e: { stdout: string; code: number }) => e)
+    const caption = (...extra: string[]) => run('node', [CLI, 'caption', folder, '--pack', DEMO_PACK, '--json', '--seed', '7', ...extra], { cwd: ROOT, maxBuffer: 1 << 26 }).catch((e: { stdout: string; stderr: string; code: number }) => e)
     const lines = (out: { stdout: string }): Record<string, unknown>[] => out.stdout.trim().split('\n').map((l) => ({ ...(JSON.parse(l) as Record<string, unknown>), timings: null }))
+    // no Redis at that address: a one-off run fails at once with the reason (exit 1), it does not wait
+    const nowhere = await caption('--queue', `redis://127.0.0.1:${await freePort()}`)
+    expect('code' in nowhere && nowhere.code).toBe(1)
+    expect((nowhere as { stderr: string }).stderr).toMatch(/cannot reach Redis at redis:\/\/127\.0\.0\.1:\d+: connect ECONNREFUSED/)
     // the running workers map only the other folder: every file here is outside their roots
     const outside = await caption('--queue', redis.url)
     expect('code' in outside && outside.code).toBe(3)

@@ -8,6 +8,7 @@ import { sha256File } from '../engine/packs/verify'
 import type { JobCaptionOptions } from '../jobs/runner'
 import { FleetHub, type BatchItem } from './hub'
 import { optionsHash, resultKey, type FleetCaption, type FleetResultData, type PackIdentity } from './protocol'
+import { checkRedis } from './redis'
 
 export type FleetAnswer = { ok: true; caption: FleetCaption; worker: string } | { ok: false; error: ErrorEnvelope }
 
@@ -53,6 +54,8 @@ export async function captionOnFleet(o: CliFleetRun): Promise<void> {
       else if (item.key === resultKey(hash, r.pack, oh)) answer(item.ref, { ok: true, caption: item.caption, worker: r.worker })
     }
   }
+  // a one-off run fails fast when Redis is not there (the studio's jobs wait for it instead)
+  await checkRedis(o.redis)
   const replyTo = `caption-studio-results-cli-${randomUUID()}`
   const hub = new FleetHub({ redis: o.redis, replyTo, sink, reconcileMs: 1000, ...(o.log ? { log: o.log } : {}) })
   const isPending = (i: number) => !answers[i]

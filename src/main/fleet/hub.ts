@@ -221,8 +221,11 @@ export class FleetHub {
 
   /** Remove this producer's results queue from Redis (a one-off producer, the CLI, when it is done). */
   async obliterateAnswers(): Promise<void> {
-    await this.consumer.close()
-    await this.results.obliterate({ force: true })
+    const work = (async () => {
+      await this.consumer.close()
+      await this.results.obliterate({ force: true })
+    })()
+    await Promise.race([work, new Promise((r) => setTimeout(r, 5000).unref())])
   }
 
   /** Stop reading answers (those unread stay in Redis) and close the connections. */
