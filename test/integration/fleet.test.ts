@@ -16,6 +16,7 @@ import { BULL_PREFIX, CAPTION_QUEUE } from '../../src/main/fleet/protocol'
 import { createServices, type Services } from '../../src/main/services/services'
 import { DEMO_PACK, demoCopies, hasRedis, RedisServer, waitJob } from '../fixtures/fleet'
 import { tempDir } from '../fixtures/images'
+import { freePort } from '../../src/main/eval/bench/fleet'
 
 const OUT = resolve(__dirname, '../../out/main')
 const WORKER_JS = join(OUT, 'engine-worker.js')
@@ -240,5 +241,17 @@ describe.skipIf(!built || !hasRedis)('worker fleet (in-process workers, real Red
     expect(await queue.getWaitingCount()).toBe(0)
     await Promise.all([queue.close(), answers.close()])
     await reopened.close()
+  })
+
+  it('with Redis unreachable a fleet job waits (running, nothing failed) and the studio still closes promptly', async () => {
+    const { services } = await withLibrary()
+    const nowhere = `redis://127.0.0.1:${await freePort()}`
+    const job = (await services.call('jobs.startCaption', { scope: { kind: 'filter', filter: 'all' }, fleet: { redis: nowhere } })) as JobSummary
+    await new Promise((r) => setTimeout(r, 2000))
+    expect(((await services.call('jobs.get', { jobId: job.id })) as { job: JobSummary }).job).toMatchObject({ state: 'running', done: 0, failed: 0 })
+    const t0 = Date.now()
+    await services.close()
+    expect(Date.now() - t0).toBeLessThan(8000)
+    await expect(services.call('jobs.startCaption', { scope: { kind: 'filter', filter: 'all' }, fleet: { redis: 'redis://h/99' } })).rejects.toThrow()
   })
 })

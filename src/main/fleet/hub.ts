@@ -75,7 +75,7 @@ export class FleetHub {
   private readonly consumer: Worker
   private readonly running = new Map<number, Running>()
   private lastErrorLog = 0
-  private closed = false
+  private readonly closing = new AbortController()
 
   constructor(private readonly o: FleetHubOptions) {
     this.captions = new Queue(o.queue ?? CAPTION_QUEUE, { connection: producerConnection(o.redis) })
@@ -114,23 +114,27 @@ export class FleetHub {
     let waker: (() => void) | null = null
     const me: Running = { wake: () => waker?.(), inflight: new Map() }
     this.running.set(b.batchId, me)
+    // [Note: fleet reconnects] while Redis is away BullMQ's calls wait for it; pause, cancel and shutdown
+    // must not, so every call of the loop gives up when the batch's signal or the hub's closing aborts
+    const signal = AbortSignal.any([b.signal, this.closing.signal])
     const onAbort = () => me.wake()
-    b.signal.addEventListener('abort', onAbort)
+    signal.addEventListener('abort', onAbort)
     let nextReconcile = Date.now() + (this.o.reconcileMs ?? 2000)
     try {
-      await this.drainAnswers(b.signal)
-      while (!b.signal.aborted && !this.closed) {
+      await this.drainAnswers(signal)
+      while (!signal.aborted) {
         let pause = this.o.reconcileMs ?? 2000
         try {
           if (Date.now() >= nextReconcile) {
-            await this.reconcile(b, me.inflight)
+            await unlessAborted(this.reconcile(b, me.inflight), signal)
             nextReconcile = Date.now() + (this.o.reconcileMs ?? 2000)
           }
           const pending = b.source.pending(2 * window * chunk)
           if (pending.length === 0) return
-          await this.refill(b, pending, me.inflight, chunk, window, oh)
+          await unlessAborted(this.refill(b, pending, me.inflight, chunk, window, oh), signal)
           pause = Math.max(0, nextReconcile - Date.now())
         } catch (err) {
+          if (signal.aborted) break
           // Redis away: the producer connection gave up on this call; try again shortly
           this.logError(err as Error)
           pause = 1000
@@ -144,9 +148,9 @@ export class FleetHub {
         })
         waker = null
       }
-      if (b.signal.reason !== SHUTDOWN && !this.closed) await this.withdraw(me.inflight)
+      if (b.signal.reason !== SHUTDOWN && !this.closing.signal.aborted) await Promise.race([this.withdraw(me.inflight), sleep(3000)])
     } finally {
-      b.signal.removeEventListener('abort', onAbort)
+      signal.removeEventListener('abort', onAbort)
       this.running.delete(b.batchId)
     }
   }
@@ -155,8 +159,8 @@ export class FleetHub {
    *  what the fleet already finished while it was away (bounded: a minute at most). */
   private async drainAnswers(signal: AbortSignal): Promise<void> {
     const until = Date.now() + 60_000
-    while (!signal.aborted && !this.closed && Date.now() < until) {
-      const c = await this.results.getJobCounts('wait', 'active', 'delayed').catch(() => null)
+    while (!signal.aborted && Date.now() < until) {
+      const c = await unlessAborted(this.results.getJobCounts('wait', 'active', 'delayed'), signal).catch(() => null)
       if (!c || (c.wait ?? 0) + (c.active ?? 0) + (c.delayed ?? 0) === 0) return
       await new Promise((r) => setTimeout(r, 100))
     }
@@ -225,16 +229,30 @@ export class FleetHub {
       await this.consumer.close()
       await this.results.obliterate({ force: true })
     })()
-    await Promise.race([work, new Promise((r) => setTimeout(r, 5000).unref())])
+    await Promise.race([work, sleep(5000)])
   }
 
   /** Stop reading answers (those unread stay in Redis) and close the connections. */
   async close(): Promise<void> {
-    this.closed = true
-    for (const r of this.running.values()) r.wake()
+    this.closing.abort()
     // a host shutting down while Redis is away must not hang: after a few seconds, just disconnect
     const graceful = Promise.all([this.consumer.close(), this.captions.close(), this.results.close()].map((p) => p.catch(() => undefined)))
-    const late = await Promise.race([graceful.then(() => false), new Promise<boolean>((r) => setTimeout(() => r(true), 3000).unref())])
-    if (late) await Promise.all([this.consumer.disconnect(), this.captions.disconnect(), this.results.disconnect()].map((p) => p.catch(() => undefined)))
+    const late = await Promise.race([graceful.then(() => false), sleep(3000).then(() => true)])
+    if (late) for (const c of [this.consumer, this.captions, this.results]) void c.disconnect().catch(() => undefined)
   }
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms).unref())
+
+/** `p`, or a rejection as soon as `signal` aborts (the call itself may go on in the background). */
+function unlessAborted<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(new Error('aborted'))
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(new Error('aborted'))
+    signal.addEventListener('abort', onAbort, { once: true })
+    p.then(
+      (x) => (signal.removeEventListener('abort', onAbort), resolve(x)),
+      (e: unknown) => (signal.removeEventListener('abort', onAbort), reject(e as Error))
+    )
+  })
 }
