@@ -49,6 +49,7 @@ export function createStudioFleet(deps: StudioFleetDeps): RemoteBatches {
   }
   const replyTo = `caption-studio-results-${studioId}`
   const optionHashes = new Map<number, string | null>()
+  const mismatches = new Map<number, number>()
 
   const optionsHashOf = (jobId: number): string | null => {
     if (!optionHashes.has(jobId)) {
@@ -69,7 +70,13 @@ export function createStudioFleet(deps: StudioFleetDeps): RemoteBatches {
         deps.deliver(r.batchId, item.ref, fromEnvelope(item.error as ErrorEnvelope))
         continue
       }
-      if (item.key !== resultKey(img.hash, r.pack, oh)) continue
+      if (item.key !== resultKey(img.hash, r.pack, oh)) {
+        // stale (the file changed and was rescanned meanwhile): queued again; an answer that never fits fails
+        const n = (mismatches.get(item.ref) ?? 0) + 1
+        mismatches.set(item.ref, n)
+        if (n >= 3) deps.deliver(r.batchId, item.ref, new StudioError('conflict', `the fleet's answers for this image were computed for other bytes, pack or options ${n} times`))
+        continue
+      }
       const out = { imageId: item.ref, packId: r.pack.id, ...item.caption }
       deps.deliver(r.batchId, item.ref, toCaptionOutcome(out, { worker: r.worker, fleetKey: item.key }))
     }
