@@ -1,7 +1,9 @@
 // CLI (plain Node). Helpers shared by the engine's CLI commands (caption, embed-captions, gap, vqa, models):
 // walking folders for images, reading caption files in the formats the studio knows, on/off flags, and
 // the engine client the CLI uses (the same worker as Electron and serve).
-import { engineWorkerPath } from '../paths'
+import { bundledPacksDir, engineWorkerPath } from '../paths'
+import { defaultDataDir } from '../services/data-dir'
+import { PackRegistry } from '../services/pack-registry'
 import { existsSync } from 'node:fs'
 import { opendir, readFile, stat } from 'node:fs/promises'
 import { basename, dirname, extname, join, resolve } from 'node:path'
@@ -63,6 +65,17 @@ export function packDirFrom(value: string | undefined): string {
   const dir = resolve(value ?? join('models', 'shapes-demo'))
   if (!existsSync(join(dir, 'pack.json'))) throw new StudioError('not_found', `no pack.json in ${dir} (pass --pack <dir>)`)
   return dir
+}
+
+/** --pack ID|DIR: a folder holding pack.json, or the id of a bundled or installed pack (default shapes-demo:
+ *  models/shapes-demo under the working directory, else the bundled one). */
+export async function resolvePackDir(value: string | undefined, dataDir = defaultDataDir()): Promise<string> {
+  const dir = resolve(value ?? join('models', 'shapes-demo'))
+  if (existsSync(join(dir, 'pack.json'))) return dir
+  const id = value ?? 'shapes-demo'
+  if (id.includes('/') || id.includes('\\')) throw new StudioError('not_found', `no pack.json in ${dir} (pass --pack <dir> or a pack id)`)
+  const registry = new PackRegistry({ dataDir, bundledDir: bundledPacksDir(), open: () => Promise.reject(new StudioError('internal', 'not opened here')) })
+  return registry.dirOf(id)
 }
 
 export function cliEngine(): EngineClient {

@@ -1,7 +1,7 @@
 // CLI (plain Node). Every CLI command, by name. Add a command by adding its module here.
 // [Note: engine fences] Commands that run the engine in-process (eval, eval-demo, bench) are loaded only when
 // they run, so `library add` or `export` never load onnxruntime-node; the others reach the engine through its
-// worker (cli-support.ts cliEngine).
+// worker (cli-support.ts cliEngine). `worker` loads lazily too, so only it (and `caption --queue`) loads BullMQ.
 import type { CliCommand, CommandBody } from './command'
 import { captionCommand } from './commands/caption'
 import { embedCaptionsCommand } from './commands/embed-captions'
@@ -30,6 +30,7 @@ export const COMMANDS: CommandEntry[] = [
   gapCommand,
   vqaCommand,
   modelsCommand,
+  { name: 'worker', summary: 'Caption batches from a worker-fleet queue in Redis (BullMQ); never opens a library', load: async () => (await import('./commands/worker')).workerCommand },
   { name: 'eval', summary: 'Caption an image folder with each configuration and score it (CIDEr-D, BLEU, ROUGE-L, truth, CLIP-S)', load: async () => (await import('./commands/eval')).evalCommand },
   { name: 'eval-demo', summary: 'Ablation table of the demo pack on ShapesWorld test and test-heldout → docs/results.md', load: async () => (await import('./commands/eval-demo')).evalDemoCommand },
   { name: 'bench', summary: 'Speed: CLIP/decoder vs raw ONNX Runtime and transformers.js, import, SQLite, batch stalls and memory → docs/benchmarks.md', load: async () => (await import('./commands/bench')).benchCommand },

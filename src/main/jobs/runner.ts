@@ -8,6 +8,8 @@
 // the worker preprocesses them together and runs the image encoder once for all (bench: the studio batch
 // was half as fast as in-process captioning when it sent one image per request). Each image is still written
 // in its own transaction; cancel or pause drop the unwritten rest of the chunk, which stays pending.
+// [Note: remote jobs] A job queued with `fleet` runs on the worker fleet instead (remote.ts): the items stay
+// here, answers come back through deliverRemote, progress and ETA are counted from them as for local jobs.
 import * as v from 'valibot'
 import { describeIssues } from '@shared/contract/define'
 import { CaptionOptionsSchema } from '@shared/contract/engine'
@@ -18,6 +20,8 @@ import type { NewCandidate } from '../store/captions-repo'
 import { JobsRepo } from '../store/jobs-repo'
 import type { ServiceContext } from '../services/context'
 import { RateMeter } from './rate'
+import { SHUTDOWN, type FleetParams, type RemoteBatches } from './remote'
+import { parseRedisUrl } from '../fleet/redis'
 
 export interface CaptionOutcome {
   /** Ranked best first; `scores.score` is the ranking score used for auto-accept. */
@@ -42,12 +46,16 @@ export class JobRunner {
   private current: { jobId: number; abort: AbortController } | null = null
   private idleWaiters: (() => void)[] = []
   private stopping = false
+  /** The remote job running now: its meter, and when progress was last emitted. */
+  private remoteRun: { jobId: number; meter: RateMeter; lastEmit: number } | null = null
+  private readonly thresholds = new Map<number, number | null>()
 
   constructor(
     private readonly ctx: ServiceContext,
     private readonly captioner: Captioner,
     private readonly storeConcepts: (imageId: number, concepts: { word: string; prob: number }[]) => void = () => undefined,
-    private readonly batch: { caption: BatchCaptioner; chunk: number } | null = null
+    private readonly batch: { caption: BatchCaptioner; chunk: number } | null = null,
+    private readonly remote: RemoteBatches | null = null
   ) {
     this.repo = new JobsRepo(ctx.db)
   }
@@ -76,7 +84,10 @@ export class JobRunner {
   enqueue(req: CaptionJobRequest): JobSummary {
     const ids = this.resolveScope(req)
     if (ids.length === 0) throw new StudioError('invalid_input', req.onlyUncaptioned ? 'nothing to caption: every image in scope already has an accepted caption' : 'no readable images in scope')
-    const id = this.repo.create('caption', { options: req.options, autoAcceptAbove: req.autoAcceptAbove, onlyUncaptioned: req.onlyUncaptioned, scope: req.scope.kind }, ids)
+    if (req.fleet && !this.remote) throw new StudioError('unsupported', 'this host cannot send batches to a worker fleet')
+    if (req.fleet) parseRedisUrl(req.fleet.redis)
+    const params = { options: req.options, autoAcceptAbove: req.autoAcceptAbove, onlyUncaptioned: req.onlyUncaptioned, scope: req.scope.kind, ...(req.fleet ? { fleet: req.fleet } : {}) }
+    const id = this.repo.create('caption', params, ids)
     this.kick()
     return this.summary(id)
   }
@@ -91,7 +102,7 @@ export class JobRunner {
     const s = this.summary(jobId)
     if (s.state === 'running' || s.state === 'queued') {
       this.repo.setState(jobId, 'paused')
-      if (this.current?.jobId === jobId) this.current.abort.abort()
+      if (this.current?.jobId === jobId) this.current.abort.abort('paused')
     }
     return this.progress(jobId)
   }
@@ -109,7 +120,7 @@ export class JobRunner {
     const s = this.summary(jobId)
     if (s.state !== 'done' && s.state !== 'cancelled') {
       this.repo.setState(jobId, 'cancelled')
-      if (this.current?.jobId === jobId) this.current.abort.abort()
+      if (this.current?.jobId === jobId) this.current.abort.abort('cancelled')
     }
     return this.progress(jobId)
   }
@@ -131,7 +142,7 @@ export class JobRunner {
   /** Stop the loop after the current image (used when the host shuts down). */
   async stop(): Promise<void> {
     this.stopping = true
-    this.current?.abort.abort()
+    this.current?.abort.abort(SHUTDOWN)
     await this.loop
   }
 
@@ -184,6 +195,9 @@ export class JobRunner {
     }
     const options = parsed.output
     const threshold = typeof job.params.autoAcceptAbove === 'number' ? job.params.autoAcceptAbove : null
+    this.thresholds.set(jobId, threshold)
+    const fleet = job.params.fleet as FleetParams | undefined
+    if (fleet && this.remote) return this.runRemote(jobId, fleet, options)
     this.repo.setState(jobId, 'running')
     const meter = new RateMeter()
     let lastEmit = 0
@@ -236,6 +250,62 @@ export class JobRunner {
     if (end.state === 'running') this.repo.setState(jobId, 'done')
     this.progress(jobId, meter)
     this.ctx.emit({ type: 'library.changed' })
+  }
+
+  /** [Note: remote jobs] The remote side dispatches and answers; the job is done when nothing is pending. */
+  private async runRemote(jobId: number, fleet: FleetParams, options: JobCaptionOptions): Promise<void> {
+    this.repo.setState(jobId, 'running')
+    const meter = new RateMeter()
+    this.remoteRun = { jobId, meter, lastEmit: 0 }
+    this.progress(jobId, meter)
+    const abort = new AbortController()
+    this.current = { jobId, abort }
+    try {
+      await this.remote!.run({ jobId, fleet, options, signal: abort.signal })
+    } catch (err) {
+      if (this.repo.summary(jobId)?.state === 'running') this.repo.setState(jobId, 'failed', `fleet: ${(err as Error).message}`)
+    } finally {
+      this.current = null
+      this.remoteRun = null
+    }
+    const end = this.summary(jobId)
+    if (end.state === 'running' && !this.stopping) {
+      if (end.pending === 0) this.repo.setState(jobId, 'done')
+      else this.repo.setState(jobId, 'failed', 'the connection to the fleet closed before the job finished')
+    }
+    this.progress(jobId, meter)
+    this.ctx.emit({ type: 'library.changed' })
+  }
+
+  /** [Note: remote jobs] One image's answer from elsewhere, stored only while its item is pending, so an
+   *  answer delivered twice is stored once. Returns whether it was stored (or recorded as a failure). */
+  deliverRemote(jobId: number, imageId: number, outcome: CaptionOutcome | Error): boolean {
+    if (!this.repo.isPending(jobId, imageId)) return false
+    try {
+      if (outcome instanceof Error) throw outcome
+      this.store(jobId, imageId, outcome, this.thresholdOf(jobId))
+      this.ctx.emit({ type: 'captions.changed', imageId })
+    } catch (err) {
+      this.repo.finishItem(jobId, imageId, 'failed', (err as Error).message, undefined)
+    }
+    const r = this.remoteRun
+    if (r?.jobId === jobId) {
+      r.meter.tick()
+      const now = Date.now()
+      if (now - r.lastEmit > EMIT_MS) {
+        r.lastEmit = now
+        this.progress(jobId, r.meter, this.ctx.images.get(imageId)?.rel_path)
+      }
+    }
+    return true
+  }
+
+  private thresholdOf(jobId: number): number | null {
+    if (!this.thresholds.has(jobId)) {
+      const t = this.repo.summary(jobId)?.params.autoAcceptAbove
+      this.thresholds.set(jobId, typeof t === 'number' ? t : null)
+    }
+    return this.thresholds.get(jobId)!
   }
 
   /** One engine request for the chunk when a batch captioner exists, else one request per image. */

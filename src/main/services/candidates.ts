@@ -4,6 +4,7 @@
 import { isBlankCaption } from '@shared/caption-text'
 import type { CaptionOutput } from '@shared/contract/engine'
 import type { NewCandidate } from '../store/captions-repo'
+import type { CaptionOutcome } from '../jobs/runner'
 
 export function toNewCandidates(out: CaptionOutput): NewCandidate[] {
   return out.candidates
@@ -27,4 +28,14 @@ export function toNewCandidates(out: CaptionOutput): NewCandidate[] {
       for (const [k, val] of Object.entries(c.scores)) if (typeof val === 'number') scores[k] = val
       return { text: c.text, source: { kind: 'model' as const, packId: out.packId, method: c.source, params }, scores }
     })
+}
+
+/** [Note: captioner seam] engine.caption's output as a batch job stores it: candidates, concepts, and what the
+ *  job item keeps (pack, engine milliseconds, plus `extra`: the fleet's worker and result key). */
+export function toCaptionOutcome(out: CaptionOutput, extra: Record<string, unknown> = {}): CaptionOutcome {
+  return {
+    candidates: toNewCandidates(out),
+    concepts: out.concepts.map((c) => ({ word: c.word, prob: c.prob })),
+    result: { packId: out.packId, ms: Math.round(out.timings.total ?? 0), ...extra }
+  }
 }

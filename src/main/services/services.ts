@@ -16,10 +16,14 @@ import { JobRunner, type BatchCaptioner, type Captioner, type CaptionOutcome } f
 import { createEngineService, type CaptionOutput } from './engine-handlers'
 import { createAnalysis } from './analysis-handlers'
 import { ReviewRepo } from '../store/review-repo'
-import { toNewCandidates } from './candidates'
+import { toCaptionOutcome } from './candidates'
 import { createSuggestHandlers } from './suggest-handlers'
 import { resolveImageSync } from '../library/image-path'
 import { EngineClient, type EngineCaller } from '../engine/client'
+import type { RemoteBatches } from '../jobs/remote'
+import * as v from 'valibot'
+import { CaptionOptionsSchema } from '@shared/contract/engine'
+import { StudioError } from '@shared/errors'
 
 export const VERSION = '0.1.0'
 
@@ -48,6 +52,8 @@ export interface ServiceOptions {
   /** Pack builds: engine factory (tests) and download tuning (tests shorten retries). */
   buildEngine?: () => EngineCaller
   download?: { retries?: number; idleTimeoutMs?: number; backoffMs?: number }
+  /** Worker-fleet jobs: how often Redis is asked about chunks in flight (tests shorten it). */
+  fleet?: { reconcileMs?: number }
 }
 
 /** Images per engine request in batch jobs: batched preprocessing and encoding, small enough that cancel
@@ -71,11 +77,7 @@ export function createServices(dataDir: string, host: SystemInfo['host'], opts: 
   const reviewRepo = new ReviewRepo(ctx.db)
   // [Note: captioner seam] Batch jobs and captions.suggest both caption through the engine service's
   // methods, mapped to stored candidates by toNewCandidates.
-  const toOutcome = (out: CaptionOutput): CaptionOutcome => ({
-    candidates: toNewCandidates(out),
-    concepts: out.concepts.map((c) => ({ word: c.word, prob: c.prob })),
-    result: { packId: out.packId, ms: Math.round(out.timings.total ?? 0) }
-  })
+  const toOutcome = (out: CaptionOutput): CaptionOutcome => toCaptionOutcome(out)
   const engineCaptioner: Captioner = async (imageId, options) => {
     await analysis.restore()
     return toOutcome(await engine.caption(imageId, options))
@@ -109,7 +111,34 @@ export function createServices(dataDir: string, host: SystemInfo['host'], opts: 
   // Batch jobs send JOB_CHUNK images per engine request (runner.ts, note "chunks"); a test's captioner
   // replaces both paths.
   const batch = opts.captioner ? (opts.batchCaptioner ?? null) : { caption: engineBatch, chunk: JOB_CHUNK }
-  const jobs = new JobRunner(ctx, opts.captioner ?? engineCaptioner, (imageId, concepts) => reviewRepo.setConcepts(imageId, concepts), batch)
+  // [Note: remote jobs] the fleet's code (BullMQ, ioredis) loads on the first fleet job only
+  let fleet: Promise<RemoteBatches> | null = null
+  const remote: RemoteBatches = {
+    async run(job) {
+      fleet ??= import('../fleet/studio').then((m) =>
+        m.createStudioFleet({
+          ctx,
+          activePackDir: async () => {
+            const l = await engine.listPacks()
+            const p = l.packs.find((x) => x.id === l.activeId && !x.problem)
+            if (!p) throw new StudioError('not_found', 'no caption pack is installed: install one with models.install')
+            return p.dir
+          },
+          pendingItems: (jobId, limit) => jobs.repo.nextPendingBatch(jobId, limit),
+          isPending: (jobId, imageId) => jobs.repo.isPending(jobId, imageId),
+          deliver: (jobId, imageId, outcome) => jobs.deliverRemote(jobId, imageId, outcome),
+          jobOptions: (jobId) => {
+            const o = v.safeParse(CaptionOptionsSchema, jobs.repo.summary(jobId)?.params.options ?? null)
+            return o.success ? o.output : null
+          },
+          ...(opts.fleet?.reconcileMs ? { reconcileMs: opts.fleet.reconcileMs } : {})
+        })
+      )
+      return (await fleet).run(job)
+    },
+    close: async () => (fleet ? (await fleet).close() : undefined)
+  }
+  const jobs = new JobRunner(ctx, opts.captioner ?? engineCaptioner, (imageId, concepts) => reviewRepo.setConcepts(imageId, concepts), batch, remote)
   const interop = createInteropHandlers(ctx, scans)
   const handlers: Handlers = {
     'system.info': () => ({ host, version: VERSION, dataDir, platform: `${process.platform}-${process.arch}` }),
@@ -138,6 +167,7 @@ export function createServices(dataDir: string, host: SystemInfo['host'], opts: 
       await interop.close().catch(() => undefined)
       await catalogService.builder.close()
       await jobs.stop()
+      await remote.close().catch(() => undefined)
       await scans.waitAll().catch(() => undefined)
       await client.dispose().catch(() => undefined)
       ctx.db.close()

@@ -85,6 +85,10 @@ export class JobsRepo {
       .all(jobId, Math.max(1, n)) as { imageId: number; seq: number; attempts: number }[]
   }
 
+  isPending(jobId: number, imageId: number): boolean {
+    return prepared(this.db, `SELECT 1 FROM job_items WHERE job_id = ? AND image_id = ? AND state = 'pending'`).get(jobId, imageId) !== undefined
+  }
+
   finishItem(jobId: number, imageId: number, state: 'done' | 'failed' | 'skipped', error: string | null, result: unknown): void {
     this.db
       .prepare(`UPDATE job_items SET state = ?, error = ?, result = ?, attempts = attempts + 1, updated_at = ${SQL_NOW} WHERE job_id = ? AND image_id = ?`)

@@ -15,6 +15,15 @@ export const JobScope = v.variant('kind', [
   v.object({ kind: v.literal('root'), rootId: Id })
 ])
 
+/** [Note: fleet protocol] Run the job on a worker fleet through Redis instead of this machine's engine: the
+ *  images' paths and content hashes go to the queue, never their pixels (docs/fleet.md). */
+export const FleetTarget = v.object({
+  redis: v.pipe(v.string(), v.maxLength(2000), v.regex(/^rediss?:\/\/[^\s]+$/, 'a Redis URL: redis://host:port or rediss://…')),
+  /** Images per queued chunk (default 8) and chunks queued or running at once (default 64). */
+  chunk: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(64))),
+  window: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(4096)))
+})
+
 export const CaptionJobRequest = v.object({
   scope: JobScope,
   /** Skip images that already have an accepted caption (default), or caption everything in scope. */
@@ -23,7 +32,9 @@ export const CaptionJobRequest = v.object({
    *  dropped, bad values refused when the job is queued, not per image); the pack defaults fill the rest. */
   options: v.optional(CaptionOptionsSchema, {}),
   /** Auto-accept the best candidate when its score is at least this (off by default: candidates wait for review). */
-  autoAcceptAbove: v.optional(v.nullable(v.pipe(v.number(), v.minValue(0))), null)
+  autoAcceptAbove: v.optional(v.nullable(v.pipe(v.number(), v.minValue(0))), null),
+  /** Caption on the fleet at this Redis instead of this machine (absent: this machine). */
+  fleet: v.optional(FleetTarget)
 })
 export type CaptionJobRequest = v.InferOutput<typeof CaptionJobRequest>
 

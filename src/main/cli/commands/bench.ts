@@ -20,7 +20,7 @@ import { lineChartSvg } from '../../eval/bench/svg'
 import { benchPhoto } from '../../eval/bench/photo-bench'
 import { log, parse, type CommandBody } from '../command'
 
-const PARTS = ['clip', 'vitb32', 'import', 'sqlite', 'batch', 'retrieval', 'photo'] as const
+const PARTS = ['clip', 'vitb32', 'import', 'sqlite', 'batch', 'retrieval', 'photo', 'fleet'] as const
 
 function images(dir: string): string[] {
   return readdirSync(dir).filter((f) => f.endsWith('.png')).sort().map((f) => join(dir, f))
@@ -48,7 +48,7 @@ function ensureVitB32(root: string, cacheDir: string): { dir: string } | { skip:
 }
 
 export const benchCommand: CommandBody = {
-  usage: `usage: caption-studio bench [--pack models/shapes-demo] [--only clip|vitb32|import|sqlite|batch|retrieval|photo]… [--quick]
+  usage: `usage: caption-studio bench [--pack models/shapes-demo] [--only clip|vitb32|import|sqlite|batch|retrieval|photo|fleet]… [--quick]
                            [--batch-images 2000] [--cache DIR] [--out docs/benchmarks.md]
                            [--retrieval-rows 590000] [--retrieval-connectivity N] [--retrieval-expansion-add N]
                            [--retrieval-expansion-search N] [--retrieval-quantization b1|i8]
@@ -165,6 +165,12 @@ export const benchCommand: CommandBody = {
       const p = await benchPhoto({ root, cacheDir, quick, threads, log })
       if ('skip' in p) doc.skipped.push(p.skip)
       else doc.photo = p
+    }
+    if (only.has('fleet')) {
+      const { benchFleet, fleetFindings } = await import('../../eval/bench/fleet')
+      const f = await benchFleet({ root, packDir, scratch: join(cacheDir, 'scratch-fleet'), images: quick ? 200 : 400, rounds: quick ? 2 : 3, log })
+      if ('skip' in f) doc.skipped.push(f.skip)
+      else doc.findings.push(...fleetFindings(f, `${pack.id}@${pack.version}`))
     }
     doc.seconds = (performance.now() - t0) / 1000
     const jsonPath = out.replace(/\.md$/, '') + '.json'

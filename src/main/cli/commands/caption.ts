@@ -1,10 +1,11 @@
-// CLI (plain Node). `caption <files|dirs…> [--pack DIR] [--json] [options]`: caption images through the engine
-// worker. [Note: CLI output] One JSON object per image on stdout ({file, caption, candidates, concepts, regions,
+// CLI (plain Node). `caption <files|dirs…> [--pack ID|DIR] [--json] [--queue redis://…] [options]`: caption
+// images through the engine worker, or with --queue on the worker fleet (src/main/fleet/cli-batch.ts), which
+// prints the same lines in the same order. [Note: CLI output] One JSON object per image on stdout ({file, caption, candidates, concepts, regions,
 // timings}, or {file, error} for a file that failed); progress and a summary on stderr. Exit 0 when every
 // file was captioned, 3 when some failed, 1 on a fatal error.
 import { StudioError } from '@shared/errors'
 import type { CaptionOptions, CaptionResult } from '../../engine/client'
-import { cliEngine, expandInputs, num, onOff, oneOf, packDirFrom } from '../cli-support'
+import { cliEngine, expandInputs, num, onOff, oneOf, resolvePackDir } from '../cli-support'
 import { emit, log, parse, type CliCommand } from '../command'
 import { dirname } from 'node:path'
 import { readPackJson } from '../../engine/packs/pack'
@@ -32,7 +33,8 @@ function compact(r: CaptionResult, conceptsDetail: boolean) {
 export const captionCommand: CliCommand = {
   name: 'caption',
   summary: 'Caption images or folders with a model pack (JSON lines on stdout)',
-  usage: `usage: caption-studio caption <files|dirs…> [--pack DIR] [--json] [--decoder ID] [--regions patch|crops|off]
+  usage: `usage: caption-studio caption <files|dirs…> [--pack ID|DIR] [--json] [--queue redis://HOST:PORT]
+       [--decoder ID] [--regions patch|crops|off]
        [--noise-samples N] [--noise-var V] [--clean-sample on|off] [--beam W] [--rerank on|off]
        [--retrieval on|off] [--align procrustes|ridge|off] [--align-prefix on|off] [--mixup on|off]
        [--concepts] [--seed S]
@@ -40,6 +42,8 @@ export const captionCommand: CliCommand = {
   Folders are walked for images (other files are skipped). Unset options take the pack's defaults.
   --json       one JSON object per image (default: "file<TAB>caption" lines)
   --concepts   include concept categories and probabilities (default: concept words only)
+  --queue      caption on the worker fleet at this Redis (caption-studio worker; docs/fleet.md) instead of here:
+               the same lines, in the same order; only paths and content hashes go to the queue
   Exit code: 0 all captioned, 3 some files failed (each has an {file, error} line), 1 fatal.`,
   async run(argv) {
     const { values, positionals } = parse(argv, {
@@ -57,10 +61,11 @@ export const captionCommand: CliCommand = {
       'align-prefix': { type: 'string' },
       mixup: { type: 'string' },
       concepts: { type: 'boolean' },
-      seed: { type: 'string' }
+      seed: { type: 'string' },
+      queue: { type: 'string' }
     })
     if (positionals.length === 0) throw new StudioError('invalid_input', 'no files or folders given')
-    const packDir = packDirFrom(values.pack)
+    const packDir = await resolvePackDir(values.pack)
     const options: CaptionOptions = {
       decoder: values.decoder,
       regions: oneOf(values.regions, ['patch', 'crops', 'off'] as const, 'regions'),
@@ -82,6 +87,7 @@ export const captionCommand: CliCommand = {
     const pack = await readPackJson(packDir)
     const notice = checkDomain({ id: pack.id, dir: packDir, ...(pack.domain ? { domain: pack.domain } : {}), ...(pack.samples ? { samplesDir: pack.samples.dir } : {}) }, [...new Set(files.map((f) => dirname(f)))], null).notice
     if (notice) log(`warning: ${notice.replace('Get the photo pack in Models.', 'Get the photo pack: caption-studio models get clip-vit-b32 --corpus coco-captions-2017')}`)
+    if (values.queue) return captionOnQueue(values.queue, pack, files, options, { json: !!values.json, concepts: !!values.concepts })
     const client = cliEngine()
     let failed = 0
     try {
@@ -111,4 +117,47 @@ export const captionCommand: CliCommand = {
     }
     return failed === 0 ? 0 : 3
   }
+}
+
+/** --queue: the fleet answers, printed as a local run prints them. */
+async function captionOnQueue(redis: string, pack: Awaited<ReturnType<typeof readPackJson>>, files: string[], options: CaptionOptions, out: { json: boolean; concepts: boolean }): Promise<number> {
+  const { captionOnFleet } = await import('../../fleet/cli-batch')
+  const { packIdentity } = await import('../../fleet/protocol')
+  const { redactUrl } = await import('../../fleet/redis')
+  const identity = packIdentity(pack)
+  log(`fleet at ${redactUrl(redis)}: pack ${pack.id} ${pack.version}; ${files.length} images`)
+  const abort = new AbortController()
+  const onSigint = () => abort.abort()
+  process.once('SIGINT', onSigint)
+  let failed = 0
+  const t0 = performance.now()
+  try {
+    await captionOnFleet({
+      redis,
+      pack: identity,
+      files,
+      options,
+      signal: abort.signal,
+      log,
+      onAnswer(i, a) {
+        const file = files[i]!
+        if (!a.ok) {
+          failed++
+          if (out.json) emit({ file, error: a.error.message, code: a.error.code })
+          else process.stdout.write(`${file}\tERROR ${a.error.message}\n`)
+          log(`error: ${a.error.message}`)
+          return
+        }
+        const r = { file, ...a.caption } as unknown as CaptionResult
+        if (out.json) emit(compact(r, out.concepts))
+        else process.stdout.write(`${file}\t${r.caption}\n`)
+      }
+    })
+  } finally {
+    process.removeListener('SIGINT', onSigint)
+  }
+  const ms = performance.now() - t0
+  if (abort.signal.aborted) throw new StudioError('cancelled', 'interrupted: the chunks not yet started were taken off the queue')
+  log(`${files.length - failed} captioned, ${failed} failed, ${Math.round(ms)} ms (${Math.round(ms / files.length)} ms/image) on the fleet`)
+  return failed === 0 ? 0 : 3
 }
