@@ -3,7 +3,7 @@
 // `file_name` is relative to the library root (Hugging Face imagefolder convention: the file sits in the
 // root folder). With several roots and no outDir, one file is written per root. An existing output file is
 // kept unless merge is `overwrite` (append is not meaningful for one JSON document and is refused).
-import { stat } from 'node:fs/promises'
+import { lstat } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { ExportFormat, ExportResult, MergeMode } from '@shared/contract/exports'
 import { StudioError } from '@shared/errors'
@@ -50,11 +50,14 @@ export async function exportFile(format: Exclude<ExportFormat, 'txt'>, rows: rea
     const dir = key.split('\u0000')[0]!
     const name = outDir && roots.size > 1 ? FILE_NAMES[format].replace(/(\.\w+)$/, `.root${list[0]!.rootId}$1`) : FILE_NAMES[format]
     const target = join(dir, name)
-    const present = await stat(target).then(
-      () => true,
-      () => false
-    )
-    if (present && merge === 'skip') {
+    const st = await lstat(target).catch(() => null)
+    if (st && !st.isFile()) {
+      // [Note: hostile sidecars] a link, folder or FIFO where the file goes is left alone in every mode
+      result.skipped += list.length
+      result.conflicts.push(`${target} exists and is not a regular file; left alone`)
+      continue
+    }
+    if (st && merge === 'skip') {
       result.skipped += list.length
       result.conflicts.push(`${target} exists (merge mode skip)`)
       continue

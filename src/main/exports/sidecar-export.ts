@@ -5,17 +5,28 @@
 // - Into a chosen folder: the library's subfolder structure is mirrored under it, so equal names in
 //   different subfolders never collide (photos/2019/a.jpg → OUT/photos/2019/a.txt).
 // Merge modes for an existing sidecar: skip (default), overwrite, append (as a new line).
-import { appendFile, mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises'
+// [Note: hostile sidecars] What already sits at a sidecar's path may be hostile (a shared folder): a link
+// out of the library (appending through it wrote outside), a link to /dev/zero or a FIFO (reading it never
+// ends), a folder, a huge file. Anything but a regular file of at most MAX_SIDECAR_BYTES is a conflict,
+// reported and left alone in every mode; new files are written through an exclusive temp file and a rename
+// (which replaces a path, never follows a link).
+import { appendFile, lstat, mkdir, readFile, rename, writeFile } from 'node:fs/promises'
 import { dirname, join, parse } from 'node:path'
 import type { ExportResult, MergeMode } from '@shared/contract/exports'
 import type { ExportRow } from './export-rows'
 
-async function exists(p: string): Promise<boolean> {
+/** A sidecar larger than this is not read for append (a caption file is a few hundred bytes). */
+export const MAX_SIDECAR_BYTES = 1_000_000
+
+/** What sits at `p`: nothing, a regular file (with its size), or something else (named). */
+async function existing(p: string): Promise<{ kind: 'none' } | { kind: 'file'; size: number } | { kind: 'other'; what: string }> {
   try {
-    await stat(p)
-    return true
+    const st = await lstat(p)
+    if (st.isFile()) return { kind: 'file', size: st.size }
+    const what = st.isSymbolicLink() ? 'a symbolic link' : st.isDirectory() ? 'a folder' : st.isFIFO() ? 'a FIFO' : 'not a regular file'
+    return { kind: 'other', what }
   } catch {
-    return false
+    return { kind: 'none' }
   }
 }
 
@@ -26,7 +37,8 @@ export function sidecarRelPath(relPath: string): string {
 
 export async function writeAtomic(path: string, content: string): Promise<void> {
   const tmp = `${path}.${process.pid}.${Date.now()}.tmp`
-  await writeFile(tmp, content, 'utf8')
+  // 'wx': fails if anything (a planted link included) already has the temp name, instead of writing through it
+  await writeFile(tmp, content, { encoding: 'utf8', flag: 'wx' })
   await rename(tmp, path)
 }
 
@@ -48,7 +60,13 @@ export async function exportSidecars(rows: readonly ExportRow[], merge: MergeMod
     }
     const text = list[0]!.text
     await mkdir(dirname(target), { recursive: true })
-    if (await exists(target)) {
+    const at = await existing(target)
+    if (at.kind === 'other' || (at.kind === 'file' && merge === 'append' && at.size > MAX_SIDECAR_BYTES)) {
+      result.conflicts.push(`${target}: ${at.kind === 'other' ? `${at.what}, not a sidecar` : `${at.size} bytes, too large for a sidecar`}; left alone`)
+      result.skipped++
+      continue
+    }
+    if (at.kind === 'file') {
       if (merge === 'skip') {
         result.skipped++
         continue
