@@ -24,6 +24,10 @@ afterAll(async () => {
   await services.close()
 })
 
+async function expectRefused(message: RegExp, cases: readonly (readonly [string, unknown])[]): Promise<void> {
+  for (const [op, input] of cases) await expect(services.call(op, input), op).rejects.toMatchObject({ code: 'invalid_input', message: expect.stringMatching(message) })
+}
+
 describe('bugs the fuzz found', () => {
   it('a NUL in a tag or caption is a space, not a failed SQLite CHECK (length() stops at a NUL): was a 500', async () => {
     // the fuzz's payload: {"imageIds":[3],"tag":"\u0000aa  ","kind":"concept","score":4.8e-104}
@@ -69,21 +73,27 @@ describe('bugs the fuzz found', () => {
     await expect(services.call('engine.fitRealignment', { pairs, method: 'ridge', lambda: 1, activate: false })).resolves.toMatchObject({ realignment: { method: 'ridge' } })
   })
 
-  it.skipIf(process.platform === 'win32')('a Windows-style path on a POSIX host is refused, not made under the working folder', async () => {
+  it.skipIf(process.platform === 'win32')('relative and (on POSIX) Windows-style paths are refused, not made under the working folder', async () => {
     const cwd = tempDir('fuzz-reg-cwd')
     const before = process.cwd()
     process.chdir(cwd)
     try {
+      // relative paths are refused by the contract (they resolved against the server's working folder)
+      await expectRefused(/absolute/, [
+        ['exports.run', { format: 'txt', outDir: 'out' }],
+        ['exports.run', { format: 'txt', outDir: '../out' }],
+        ['library.addRoot', { path: '.' }],
+        ['models.addCatalog', { path: 'catalog.json' }],
+        ['models.install', { source: 'models/shapes-demo' }]
+      ])
       // the fuzz's payload: exports.run {"format":"txt","outDir":"C:\\Windows\\System32"} made cwd/C:\Windows\System32
-      for (const [op, input] of [
+      await expectRefused(/not an absolute path on this/, [
         ['exports.run', { format: 'txt', outDir: 'C:\\Windows\\System32' }],
         ['exports.run', { format: 'jsonl', outDir: 'C:/x' }],
         ['library.addRoot', { path: 'C:\\x' }],
         ['models.addCatalog', { path: 'C:/catalog.json' }],
         ['models.install', { source: '\\\\server\\share\\pack' }]
-      ] as const) {
-        await expect(services.call(op, input), op).rejects.toMatchObject({ code: 'invalid_input', message: expect.stringMatching(/not an absolute path on this/) })
-      }
+      ])
       expect(readdirSync(cwd)).toEqual([])
       expect(existsSync(join(cwd, 'C:\\Windows\\System32'))).toBe(false)
     } finally {

@@ -1,7 +1,7 @@
 import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { isInside, resolveUnderRoot } from '../../src/main/library/safe-path'
+import { isInside, resolveUnderRoot, resolveUnderRootSync } from '../../src/main/library/safe-path'
 import { parseMediaPath } from '../../src/main/services/media'
 import { tempDir } from '../fixtures/images'
 
@@ -36,6 +36,12 @@ describe('resolveUnderRoot', () => {
   it('refuses symlinks that escape the root', async () => {
     expect(await resolveUnderRoot(root, 'link.jpg')).toBeNull()
     expect(await resolveUnderRoot(root, 'linkdir/secret.txt')).toBeNull()
+  })
+  it('refuses a file that is itself a symlink, also one that stays inside the root', async () => {
+    symlinkSync(join(root, 'sub', 'ok.jpg'), join(root, 'alias.jpg'))
+    expect(await resolveUnderRoot(root, 'alias.jpg')).toBeNull()
+    expect(resolveUnderRootSync(root, 'alias.jpg')).toBeNull()
+    expect(resolveUnderRootSync(root, 'sub/ok.jpg')).toMatch(/sub\/ok\.jpg$/)
   })
   it('refuses files that do not exist', async () => {
     expect(await resolveUnderRoot(root, 'nope.jpg')).toBeNull()

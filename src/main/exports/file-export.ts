@@ -5,7 +5,7 @@
 // kept unless merge is `overwrite` (append is not meaningful for one JSON document and is refused).
 // Rows that carry tags (the export asked for keywords) add `tags` to each JSONL object and a `tags` column
 // (comma-joined) to the CSV.
-import { stat } from 'node:fs/promises'
+import { lstat } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { ExportAction, ExportFormat, ExportResult, MergeMode } from '@shared/contract/exports'
 import { StudioError } from '@shared/errors'
@@ -57,11 +57,15 @@ export async function exportFile(format: FileFormat, rows: readonly ExportRow[],
     const dir = key.split('\u0000')[0]!
     const name = outDir && roots.size > 1 ? FILE_NAMES[format].replace(/(\.\w+)$/, `.root${list[0]!.rootId}$1`) : FILE_NAMES[format]
     const target = join(dir, name)
-    const present = await stat(target).then(
-      () => true,
-      () => false
-    )
-    if (present && merge === 'skip') {
+    const st = await lstat(target).catch(() => null)
+    if (st && !st.isFile()) {
+      // [Note: hostile sidecars] a link, folder or FIFO where the file goes is left alone in every mode
+      result.skipped += list.length
+      result.conflicts.push(`${target} exists and is not a regular file; left alone`)
+      planned.push({ path: target, action: 'refused' })
+      continue
+    }
+    if (st && merge === 'skip') {
       result.skipped += list.length
       result.conflicts.push(`${target} exists (merge mode skip)`)
       planned.push({ path: target, action: 'skip' })
@@ -70,7 +74,7 @@ export async function exportFile(format: FileFormat, rows: readonly ExportRow[],
     if (!dryRun) await writeAtomic(target, RENDER[format](list))
     result.written += list.length
     result.files.push(target)
-    planned.push({ path: target, action: present ? 'overwrite' : 'create' })
+    planned.push({ path: target, action: st ? 'overwrite' : 'create' })
   }
   return dryRun ? { ...result, dryRun: true, planned } : result
 }

@@ -9,7 +9,12 @@
 // kohya write it): the trigger first so `keep_tokens=1` keeps it in place while the rest is shuffled; it is
 // not repeated when the caption already starts with it, and tags are de-duplicated (case-insensitively, also
 // against the trigger). The extension may be .caption or .cap for trainers configured that way.
-import { appendFile, mkdir, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises'
+// [Note: hostile sidecars] What already sits at a sidecar's path may be hostile (a shared folder): a link
+// out of the library (appending through it wrote outside), a link to /dev/zero or a FIFO (reading it never
+// ends), a folder, a huge file. Anything but a regular file of at most MAX_SIDECAR_BYTES is a conflict,
+// reported and left alone in every mode; new files are written through an exclusive temp file and a rename
+// (which replaces a path, never follows a link).
+import { appendFile, lstat, mkdir, readFile, rename, unlink, writeFile } from 'node:fs/promises'
 import { dirname, join, parse } from 'node:path'
 import type { ExportAction, ExportResult, MergeMode } from '@shared/contract/exports'
 import type { ExportRow } from './export-rows'
@@ -39,12 +44,18 @@ export function kohyaLine(caption: string, tags: readonly string[] = [], trigger
   return parts.join(', ')
 }
 
-async function exists(p: string): Promise<boolean> {
+/** A sidecar larger than this is not read for append (a caption file is a few hundred bytes). */
+export const MAX_SIDECAR_BYTES = 1_000_000
+
+/** What sits at `p`: nothing, a regular file (with its size), or something else (named). */
+async function existing(p: string): Promise<{ kind: 'none' } | { kind: 'file'; size: number } | { kind: 'other'; what: string }> {
   try {
-    await stat(p)
-    return true
+    const st = await lstat(p)
+    if (st.isFile()) return { kind: 'file', size: st.size }
+    const what = st.isSymbolicLink() ? 'a symbolic link' : st.isDirectory() ? 'a folder' : st.isFIFO() ? 'a FIFO' : 'not a regular file'
+    return { kind: 'other', what }
   } catch {
-    return false
+    return { kind: 'none' }
   }
 }
 
@@ -58,10 +69,11 @@ export function sidecarRelPath(relPath: string, ext = 'txt'): string {
 export async function writeAtomic(path: string, content: string): Promise<void> {
   const tmp = `${path}.${process.pid}.${Date.now()}.tmp`
   try {
-    await writeFile(tmp, content, 'utf8')
+    // 'wx': fails if anything (a planted link included) already has the temp name, instead of writing through it
+    await writeFile(tmp, content, { encoding: 'utf8', flag: 'wx' })
     await rename(tmp, path)
   } catch (err) {
-    await unlink(tmp).catch(() => undefined)
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') await unlink(tmp).catch(() => undefined)
     throw err
   }
 }
@@ -88,7 +100,14 @@ export async function exportSidecars(rows: readonly ExportRow[], merge: MergeMod
     const row = list[0]!
     const text = opts.triggerWord || row.tags?.length ? kohyaLine(row.text, row.tags, opts.triggerWord) : row.text
     if (!dry) await mkdir(dirname(target), { recursive: true })
-    const present = await exists(target)
+    const at = await existing(target)
+    if (at.kind === 'other' || (at.kind === 'file' && merge === 'append' && at.size > MAX_SIDECAR_BYTES)) {
+      result.conflicts.push(`${target}: ${at.kind === 'other' ? `${at.what}, not a sidecar` : `${at.size} bytes, too large for a sidecar`}; left alone`)
+      result.skipped++
+      planned.push({ path: target, action: 'refused' })
+      continue
+    }
+    const present = at.kind === 'file'
     if (present) {
       if (merge === 'skip') {
         result.skipped++

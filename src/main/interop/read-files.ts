@@ -61,7 +61,8 @@ export async function listInputs(path: string, accept: (name: string) => boolean
   if (st.isFile()) return { dir: dirname(real), files: [real] }
   if (!st.isDirectory()) throw new StudioError('invalid_input', `"${path}" is not a file or folder`)
   const files: string[] = []
-  for await (const e of walkFiles(real, accept)) files.push(e.absPath)
+  // An entry with a problem (a link, FIFO, device, a name that is not UTF-8) is never opened: reading a FIFO blocks
+  for await (const e of walkFiles(real, accept)) if (!e.problem) files.push(e.absPath)
   return { dir: real, files }
 }
 

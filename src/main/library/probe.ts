@@ -1,20 +1,27 @@
 // Main process (plain Node). Content hash and image facts for one file. Decoding is bounded by
 // `limitInputPixels`, so a decompression bomb is an error, not a crash.
 import { createHash } from 'node:crypto'
-import { createReadStream } from 'node:fs'
+import { constants } from 'node:fs'
+import { open } from 'node:fs/promises'
 import sharp from 'sharp'
 
 /** 100 megapixels: far above any camera (50 MP images still work), far below what exhausts memory. */
 export const MAX_INPUT_PIXELS = 100_000_000
 
-export function hashFile(path: string): Promise<string> {
-  return new Promise((resolve, reject) => {
+/** sha256 of a regular file. Opened without following a symlink and without blocking (a FIFO put in the
+ *  file's place opens at once), then checked to be a regular file on the open descriptor, so what is hashed
+ *  is what was checked: a FIFO or device swapped in after the walk is refused, never read. */
+export async function hashFile(path: string): Promise<string> {
+  const fh = await open(path, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0) | (constants.O_NOFOLLOW ?? 0))
+  try {
+    const st = await fh.stat()
+    if (!st.isFile()) throw new Error('not a regular file (replaced since the folder was read?)')
     const h = createHash('sha256')
-    createReadStream(path)
-      .on('data', (chunk) => h.update(chunk))
-      .on('error', reject)
-      .on('end', () => resolve(h.digest('hex')))
-  })
+    for await (const chunk of fh.createReadStream({ autoClose: false, start: 0 })) h.update(chunk as Buffer)
+    return h.digest('hex')
+  } finally {
+    await fh.close()
+  }
 }
 
 export interface ImageFacts {

@@ -37,6 +37,9 @@ export class Thumbnails {
   private async make(hash: string, source: string): Promise<string> {
     const out = this.pathFor(hash)
     if (await this.exists(hash)) return out
+    // sharp would block forever on a FIFO put where the image was: only a regular file is decoded. (A swap
+    // between this check and sharp's own open remains possible; the scan's hash refuses it on the descriptor.)
+    if (!(await stat(source)).isFile()) throw new Error('not a regular file (replaced since it was scanned?)')
     await mkdir(join(this.dir, hash.slice(0, 2)), { recursive: true })
     const tmp = `${out}.${process.pid}.tmp`
     await sharp(source, { limitInputPixels: MAX_INPUT_PIXELS, failOn: 'warning' })

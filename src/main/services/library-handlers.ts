@@ -52,7 +52,7 @@ export class ScanManager {
       })
       .catch((err: unknown) => {
         this.ctx.emit({ type: 'library.scan', rootId, phase: 'failed', seen: 0, added: 0, errors: 1, message: (err as Error).message })
-        const r: ScanResult = { rootId, seen: 0, added: 0, changed: 0, moved: 0, missing: 0, duplicates: 0, errors: 1, skipped: 0 }
+        const r: ScanResult = { rootId, seen: 0, added: 0, changed: 0, moved: 0, missing: 0, duplicates: 0, errors: 1, skipped: 0, problems: [{ path: '', message: (err as Error).message }] }
         this.last.set(rootId, r)
         return r
       })

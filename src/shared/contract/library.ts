@@ -62,7 +62,9 @@ export const ScanResult = v.object({
   missing: v.number(),
   duplicates: v.number(),
   errors: v.number(),
-  skipped: v.number()
+  skipped: v.number(),
+  /** What was skipped and why (folders that cannot be opened, files that vanished), at most 100. */
+  problems: v.array(v.object({ path: v.string(), message: v.string() }))
 })
 export type ScanResult = v.InferOutput<typeof ScanResult>
 

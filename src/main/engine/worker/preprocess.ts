@@ -2,10 +2,12 @@
 // EXIF orientation applied (`rotate()`), alpha flattened onto white, sRGB, short side resized to `size` with
 // the pack's kernel and centre-cropped (sharp's `fit: cover`, `position: centre`), then (v/255 − mean)/std
 // per channel in NCHW float32.
-// [Note: bad inputs] Every failure becomes a StudioError naming the file: missing → not_found; not an image,
+// [Note: bad inputs] Every failure becomes a StudioError naming the file: missing → not_found; not a regular
+// file (a FIFO swapped in) or not an image,
 // truncated or corrupt → decode_error; above `limitInputPixels` → unsupported with the limit. sharp's default
 // failOn ('warning') is kept so a truncated file is refused instead of captioned half-grey. A 1×1 image is
 // valid (upscaled). Callers batch with `preprocessMany`, which never throws: one bad file cannot stop a batch.
+import { stat } from 'node:fs/promises'
 import { basename } from 'node:path'
 import sharp from 'sharp'
 import { StudioError } from '@shared/errors'
@@ -80,6 +82,8 @@ export async function preprocessFile(file: string, spec: PreprocessSpec, opts: P
   const limit = opts.limitInputPixels ?? DEFAULT_PIXEL_LIMIT
   const open = () => sharp(file, { limitInputPixels: limit, sequentialRead: true }).rotate().flatten({ background: FLATTEN })
   try {
+    // A FIFO where the image was would block sharp (and this worker) forever: decode regular files only.
+    if (!(await stat(file)).isFile()) throw new StudioError('decode_error', `${basename(file)}: not a regular file (replaced since it was scanned?)`)
     const pixels = await toModelInput(open(), spec)
     // Oriented dimensions, from the header only (cheap): swap for EXIF orientations 5–8.
     const meta = await sharp(file, { limitInputPixels: limit }).metadata()
