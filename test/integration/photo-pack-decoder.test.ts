@@ -40,6 +40,18 @@ function py(args: string[]): string {
   return r.stdout
 }
 
+type Cand = { text: string; source: { method: string; params: Record<string, unknown> } }
+
+/** Add one sample photo as its own library root and get the studio's suggestions for it. */
+async function suggest(photo: string, options: Record<string, unknown>): Promise<{ candidates: Cand[] }> {
+  const lib = tempDir('photos')
+  copyFileSync(join(SKIMAGE, photo), join(lib, photo))
+  await s.call('library.addRoot', { path: lib })
+  await s.call('library.waitForScans', {})
+  const { ids } = (await s.call('library.listIds', {})) as { ids: number[] }
+  return (await s.call('captions.suggest', { imageId: ids[ids.length - 1]!, options })) as { candidates: Cand[] }
+}
+
 beforeAll(async () => {
   if (why) return
   const hub = buildPhotoHub()
@@ -80,13 +92,7 @@ describe.skipIf(!!why)('the photo pack with an imported DeCap decoder', () => {
     expect(st.active.decoders.map((d) => d.id)).toEqual(['decap-coco'])
     expect(st.active.defaults).toMatchObject({ memoryProjection: true, noiseSamples: 1 })
 
-    const lib = tempDir('photos')
-    copyFileSync(join(SKIMAGE, 'chelsea.png'), join(lib, 'chelsea.png'))
-    await s.call('library.addRoot', { path: lib })
-    await s.call('library.waitForScans', {})
-    const { ids } = (await s.call('library.listIds', {})) as { ids: number[] }
-    type Cand = { text: string; source: { method: string; params: Record<string, unknown> } }
-    const r = (await s.call('captions.suggest', { imageId: ids[0]!, options: {} })) as { candidates: Cand[] }
+    const r = await suggest('chelsea.png', {})
     const dec = r.candidates.filter((c) => c.source.method.startsWith('decoder'))
     const ret = r.candidates.filter((c) => c.source.method === 'retrieval')
     expect(dec.length).toBeGreaterThan(0)
@@ -116,13 +122,7 @@ describe.skipIf(!!why)('the photo pack with an imported DeCap decoder', () => {
     expect(trained.check.onnxVsTorch).toBeLessThan(1e-4)
     py(['tools/modelkit/add_decoder.py', '--pack', packDir, '--decoder', join(work, 'bundle')])
     await s.call('models.activate', { id: 'photo-clip-vit-b32' })
-    const lib = tempDir('photos-own')
-    copyFileSync(join(SKIMAGE, 'coffee.png'), join(lib, 'coffee.png'))
-    await s.call('library.addRoot', { path: lib })
-    await s.call('library.waitForScans', {})
-    const { ids } = (await s.call('library.listIds', {})) as { ids: number[] }
-    type Cand = { text: string; source: { method: string; params: Record<string, unknown> } }
-    const r = (await s.call('captions.suggest', { imageId: ids[ids.length - 1]!, options: { decoder: 'ours', memoryProjection: false, noiseSamples: 4 } })) as { candidates: Cand[] }
+    const r = await suggest('coffee.png', { decoder: 'ours', memoryProjection: false, noiseSamples: 4 })
     const dec = r.candidates.filter((c) => c.source.method.startsWith('decoder'))
     expect(dec.length).toBeGreaterThan(0)
     for (const c of dec) {

@@ -92,10 +92,17 @@ def export_cached(dec, dim: int, init_path: str, step_path: str, opset: int = 14
                                         "present": {2: "batch", 4: "total"}})
 
 
-def check_cached(dec, dim: int, init_path: str, step_path: str, work: str, first_id: int, vocab: int, seed: int = 5) -> dict:
+def check_cached(dec, dim: int, init_path: str, step_path: str, first_id: int, vocab: int, seed: int = 5) -> dict:
     """Check an exported cached decoder: torch cached (DecoderInit + DecoderStep) against the uncached
     dec.forward, and onnxruntime-node (tools/modelkit/check_onnx.cjs) against torch for both graphs, on random
     prefixes and ids starting with `first_id`. Returns the worst max |diff| of each comparison."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="decoder-check-") as work:
+        return _check_cached(dec, dim, init_path, step_path, first_id, vocab, seed, work)
+
+
+def _check_cached(dec, dim, init_path, step_path, first_id, vocab, seed, work) -> dict:
     import json
     import os
     import subprocess
@@ -103,7 +110,6 @@ def check_cached(dec, dim: int, init_path: str, step_path: str, work: str, first
     import numpy as np
     import torch.nn.functional as F
 
-    os.makedirs(work, exist_ok=True)
     g = torch.Generator().manual_seed(seed)
 
     def save(name, t):

@@ -51,7 +51,7 @@ def import_decap(pt: str, pack_dir: str, out: str, d_id: str = "decap-coco", all
     os.makedirs(out, exist_ok=True)
     init_path, step_path = os.path.join(out, "decoder.onnx"), os.path.join(out, "decoder_step.onnx")
     export_cached(dec, DIM, init_path, step_path)
-    check = check_cached(dec, DIM, init_path, step_path, os.path.join(out, ".check"), tok["bos"], tok["vocab"])
+    check = check_cached(dec, DIM, init_path, step_path, tok["bos"], tok["vocab"])
     log(f"DeCap import: torch cached vs uncached {check['cachedVsUncached']:.2e}, onnxruntime vs torch {check['onnxVsTorch']:.2e}")
     if max(check["cachedVsUncached"], check["onnxVsTorch"]) > TOLERANCE:
         raise RuntimeError(f"the exported decoder differs from the torch module by more than {TOLERANCE}: {check}")
@@ -68,9 +68,6 @@ def import_decap(pt: str, pack_dir: str, out: str, d_id: str = "decap-coco", all
                        "vocabulary": tok["vocab"], "torch": torch.__version__},
         "defaults": {"memoryProjection": True, "noiseSamples": 1},
     }
-    for f in os.listdir(os.path.join(out, ".check")):
-        os.remove(os.path.join(out, ".check", f))
-    os.rmdir(os.path.join(out, ".check"))
     with open(os.path.join(out, "decoder.json"), "w", encoding="utf-8") as f:
         json.dump(bundle, f, indent=2)
     return bundle

@@ -180,10 +180,7 @@ def main_pack(a, t0: float) -> int:
     os.makedirs(a.out, exist_ok=True)
     init_path, step_path = os.path.join(a.out, "decoder.onnx"), os.path.join(a.out, "decoder_step.onnx")
     export_cached(dec, emb.shape[1], init_path, step_path)
-    check = check_cached(dec, emb.shape[1], init_path, step_path, os.path.join(a.out, ".check"), tok["bos"], tok["vocab"])
-    for f in os.listdir(os.path.join(a.out, ".check")):
-        os.remove(os.path.join(a.out, ".check", f))
-    os.rmdir(os.path.join(a.out, ".check"))
+    check = check_cached(dec, emb.shape[1], init_path, step_path, tok["bos"], tok["vocab"])
     if max(check["cachedVsUncached"], check["onnxVsTorch"]) > 1e-4:
         raise SystemExit(f"the exported decoder differs from the torch module: {check}")
     d_id = a.id or f"noise-{a.noise_variance:g}"
