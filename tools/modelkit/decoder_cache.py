@@ -90,3 +90,60 @@ def export_cached(dec, dim: int, init_path: str, step_path: str, opset: int = 14
                           input_names=["input_ids", "past"], output_names=["logits", "present"], opset_version=opset,
                           dynamic_axes={"input_ids": {0: "batch"}, "past": {2: "batch", 4: "past"}, "logits": {0: "batch"},
                                         "present": {2: "batch", 4: "total"}})
+
+
+def check_cached(dec, dim: int, init_path: str, step_path: str, first_id: int, vocab: int, seed: int = 5) -> dict:
+    """Check an exported cached decoder: torch cached (DecoderInit + DecoderStep) against the uncached
+    dec.forward, and onnxruntime-node (tools/modelkit/check_onnx.cjs) against torch for both graphs, on random
+    prefixes and ids starting with `first_id`. Returns the worst max |diff| of each comparison."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="decoder-check-") as work:
+        return _check_cached(dec, dim, init_path, step_path, first_id, vocab, seed, work)
+
+
+def _check_cached(dec, dim, init_path, step_path, first_id, vocab, seed, work) -> dict:
+    import json
+    import os
+    import subprocess
+
+    import numpy as np
+    import torch.nn.functional as F
+
+    g = torch.Generator().manual_seed(seed)
+
+    def save(name, t):
+        arr = t.detach().numpy()
+        kind = "int64" if arr.dtype == np.int64 else "float32"
+        path = os.path.join(work, name + ".bin")
+        arr.astype(np.int64 if kind == "int64" else np.float32).tofile(path)
+        return {"file": path, "shape": list(arr.shape), "dtype": kind}
+
+    dec = dec.eval()
+    cases, cached = [], 0.0
+    with torch.no_grad():
+        p = F.normalize(torch.randn(3, dim, generator=g), dim=-1)
+        ids = torch.randint(0, vocab, (3, 6), generator=g)
+        ids[:, 0] = first_id
+        full = dec(p, ids)
+        for T in (1, 6):
+            lg, pr = DecoderInit(dec)(p, ids[:, :T])
+            cached = max(cached, float((lg - full[:, :T]).abs().max()))
+            cases.append({"model": init_path, "inputs": {"prefix": save(f"p{T}", p), "input_ids": save(f"i{T}", ids[:, :T])},
+                          "outputs": {"logits": save(f"l{T}", lg), "present": save(f"pr{T}", pr)}})
+        _, present = DecoderInit(dec)(p, ids[:, :3])
+        for t in range(3, 6):
+            lg, nxt = DecoderStep(dec)(ids[:, t:t + 1], present)
+            cached = max(cached, float((lg[:, 0] - full[:, t]).abs().max()))
+            cases.append({"model": step_path, "inputs": {"input_ids": save(f"si{t}", ids[:, t:t + 1]), "past": save(f"sp{t}", present)},
+                          "outputs": {"logits": save(f"sl{t}", lg), "present": save(f"spr{t}", nxt)}})
+            present = nxt
+    spec = os.path.join(work, "cases.json")
+    with open(spec, "w") as f:
+        json.dump(cases, f)
+    res = subprocess.run(["node", os.path.join(os.path.dirname(os.path.abspath(__file__)), "check_onnx.cjs"), spec], capture_output=True, text=True)
+    if res.returncode != 0:
+        raise RuntimeError("onnx check failed:\n" + res.stdout + res.stderr)
+    out = json.loads(res.stdout.strip().splitlines()[-1])
+    return {"cachedVsUncached": cached, "onnxVsTorch": max(c["maxAbsDiff"] for c in out),
+            "onnxVsTorchLogits": max(c["maxAbsDiff"] for c in out if c["output"] == "logits")}

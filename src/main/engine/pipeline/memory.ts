@@ -1,0 +1,90 @@
+// Engine worker (plain Node) — also callable in-process (eval, bench). DeCap's projection decoding
+// (methods.md §2): the decoder input is replaced by its projection onto the caption memory,
+// p = normalize(softmax(M·q / τ) @ M), τ = 0.01 (DeCap's 100·sim), so a decoder trained on text embeddings
+// reads a text-like vector instead of an image embedding across the modality gap.
+// [Note: memory projection] The memory is the pack's caption datastore. A float32 datastore (the demo pack,
+// 4,000 rows) is used whole: one exact N×d scan per decoder input. A compact int8 datastore uses the
+// MEMORY_NEIGHBOURS = 256 rows nearest q as the memory — from the ANN index when it has one (COCO: ~590k rows,
+// where a full scan per input would cost more than the decode), else from the exact scan — each row
+// re-scored exactly as scale·(q·row) and summed as its dequantised value scale·row. Truncating the softmax to
+// the top 256 drops weights of at most exp((s₂₅₇ − s₁)/τ) each relative to the best row; DeCap's own 500k
+// memory is mostly far from any one query, so the sum is dominated by the nearest rows, but the result is a
+// top-k approximation of DeCap's full projection, not the same vector.
+import { StudioError } from '@shared/errors'
+import { dotI8, quantizeRow } from '../packs/datastore-format'
+import type { CompactDatastore } from '../packs/datastore-reader'
+import type { LoadedPack } from '../packs/pack'
+import { matVecRows, normalize, type Vec } from '../math/linalg'
+
+/** DeCap's temperature: softmax(100·sim). */
+export const MEMORY_TAU = 0.01
+/** Rows of a compact datastore taken as the memory (its nearest neighbours to the query). */
+export const MEMORY_NEIGHBOURS = 256
+
+export interface MemoryInfo {
+  /** Memory rows the projection was computed over. */
+  rows: number
+  tau: number
+}
+
+function softmaxInPlace(sims: Float32Array, tau: number): Float32Array {
+  let max = -Infinity
+  for (let i = 0; i < sims.length; i++) max = Math.max(max, sims[i]!)
+  let sum = 0
+  for (let i = 0; i < sims.length; i++) {
+    const e = Math.exp((sims[i]! - max) / tau)
+    sims[i] = e
+    sum += e
+  }
+  for (let i = 0; i < sims.length; i++) sims[i]! /= sum
+  return sims
+}
+
+/** Projection over a row-major float32 memory [n, dim] (every row). */
+export function projectDense(data: Float32Array, n: number, dim: number, q: Vec, tau = MEMORY_TAU): Vec {
+  const w = softmaxInPlace(matVecRows(data, n, dim, q), tau)
+  const out = new Float32Array(dim)
+  for (let i = 0; i < n; i++) {
+    const wi = w[i]!
+    if (wi === 0) continue
+    const off = i * dim
+    for (let k = 0; k < dim; k++) out[k]! += wi * data[off + k]!
+  }
+  return normalize(out)
+}
+
+/** Projection over the `k` rows of a compact datastore nearest q; returns the vector and the rows used. */
+export function projectCompact(store: CompactDatastore, q: Vec, k = MEMORY_NEIGHBOURS, tau = MEMORY_TAU): { vector: Vec; rows: number[] } {
+  const dim = store.dim
+  const q8 = new Int8Array(dim)
+  quantizeRow(q, 0, dim, q8, 0)
+  const cand = store.candidates(q8, Math.min(k, store.rows))
+  const buf = new Int8Array(cand.length * dim)
+  const sims = new Float32Array(cand.length)
+  cand.forEach((row, i) => {
+    store.rowInto(row, buf.subarray(i * dim, (i + 1) * dim))
+    sims[i] = store.scales[row]! * dotI8(q, buf, i * dim, dim)
+  })
+  const w = softmaxInPlace(sims, tau)
+  const out = new Float32Array(dim)
+  cand.forEach((row, i) => {
+    const c = w[i]! * store.scales[row]!
+    if (c === 0) return
+    const off = i * dim
+    for (let j = 0; j < dim; j++) out[j]! += c * buf[off + j]!
+  })
+  return { vector: normalize(out), rows: cand }
+}
+
+/** The pack's memory projection of q (L2-normalised); `unsupported` when the pack has no datastore. */
+export function projectOntoMemory(pack: LoadedPack, q: Vec): { vector: Vec; info: MemoryInfo } {
+  if (q.length !== pack.json.embedDim) throw new StudioError('internal', `memory projection: query is ${q.length}-d, the pack ${pack.json.embedDim}-d`)
+  const x = normalize(q)
+  if (pack.compactDatastore) {
+    const r = projectCompact(pack.compactDatastore, x)
+    return { vector: r.vector, info: { rows: r.rows.length, tau: MEMORY_TAU } }
+  }
+  const ds = pack.datastore
+  if (!ds) throw new StudioError('unsupported', `pack ${pack.json.id} has no caption datastore to project onto (memoryProjection needs one)`)
+  return { vector: projectDense(ds.data, ds.rows, ds.cols, x), info: { rows: ds.rows, tau: MEMORY_TAU } }
+}
