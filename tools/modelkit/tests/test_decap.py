@@ -164,6 +164,29 @@ class TestDeCap(unittest.TestCase):
             add_to_pack(pack, out, d_id="again")
         self.assertIn("another tokenizer", str(e.exception))
 
+    def test_export_tolerance_follows_the_output_scale_and_catches_a_wrong_export(self):
+        """[Note: export tolerance] (decoder_cache.py): weights at trained-like scale (×12: logits in the tens)
+        pass the relative bound; a graph exported from other weights (one position row moved) is refused."""
+        from decap import DeCapDecoder, check_state_dict
+        from decoder_cache import check_cached, check_fails, export_cached
+        scaled = {k: (v * 12 if v.dtype.is_floating_point and v.dim() > 0 and not k.endswith(("ln_1.weight", "ln_2.weight", "ln_f.weight")) else v)
+                  for k, v in self.sd.items()}
+        for name, sd, wrong in (("x12", scaled, False), ("moved", self.sd, True)):
+            dec = DeCapDecoder.from_state_dict(check_state_dict(sd), 300)
+            init, step = os.path.join(self.tmp, f"{name}.onnx"), os.path.join(self.tmp, f"{name}_step.onnx")
+            export_cached(dec, 512, init, step)
+            if wrong:
+                with torch.no_grad():
+                    # torch now differs from the exported graph at position 2 (not by a constant: LayerNorm removes that)
+                    dec.pos[2] += 0.05 * torch.randn(dec.pos.shape[1], generator=torch.Generator().manual_seed(0))
+            chk = check_cached(dec, 512, init, step, 1, 300)
+            print(f"export check {name}: {chk}", file=sys.stderr)
+            if wrong:
+                self.assertRegex(check_fails(chk) or "", r"max \|diff\| .* > ")
+            else:
+                self.assertGreater(chk["scale"], 5)
+                self.assertIsNone(check_fails(chk))
+
 
 if __name__ == "__main__":
     unittest.main()
