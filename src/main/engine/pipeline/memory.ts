@@ -16,7 +16,7 @@ import { StudioError } from '@shared/errors'
 import { dotI8 } from '../packs/datastore-format'
 import type { CompactDatastore } from '../packs/datastore-reader'
 import type { LoadedPack } from '../packs/pack'
-import { matVecRows, normalize, type Vec } from '../math/linalg'
+import { matVecRows, normalize, softmax, type Vec } from '../math/linalg'
 
 /** DeCap's temperature: softmax(100·sim). */
 export const MEMORY_TAU = 0.01
@@ -29,22 +29,9 @@ export interface MemoryInfo {
   tau: number
 }
 
-function softmaxInPlace(sims: Float32Array, tau: number): Float32Array {
-  let max = -Infinity
-  for (let i = 0; i < sims.length; i++) max = Math.max(max, sims[i]!)
-  let sum = 0
-  for (let i = 0; i < sims.length; i++) {
-    const e = Math.exp((sims[i]! - max) / tau)
-    sims[i] = e
-    sum += e
-  }
-  for (let i = 0; i < sims.length; i++) sims[i]! /= sum
-  return sims
-}
-
 /** Projection over a row-major float32 memory [n, dim] (every row). */
 export function projectDense(data: Float32Array, n: number, dim: number, q: Vec, tau = MEMORY_TAU): Vec {
-  const w = softmaxInPlace(matVecRows(data, n, dim, q), tau)
+  const w = softmax(matVecRows(data, n, dim, q), tau)
   const out = new Float32Array(dim)
   for (let i = 0; i < n; i++) {
     const wi = w[i]!
@@ -70,7 +57,7 @@ export function projectCompact(store: CompactDatastore, q: Vec, k = MEMORY_NEIGH
   })
   scored.sort((a, b) => b.sim - a.sim || a.row - b.row)
   const kept = scored.slice(0, want)
-  const w = softmaxInPlace(Float32Array.from(kept, (c) => c.sim), tau)
+  const w = softmax(kept.map((c) => c.sim), tau)
   const out = new Float32Array(dim)
   kept.forEach((c, i) => {
     const s = w[i]! * store.scales[c.row]!
