@@ -8,10 +8,10 @@
 // from the ANN index when it has one (COCO: ~590k rows, where a full scan per input would cost more than
 // the decode; b1 ranks by Hamming distance on sign bits), else from the exact int8 scan — are re-scored
 // exactly as scale·(q·row) with the float32 query, the best 256 kept and summed as their dequantised
-// values scale·row. Truncating the softmax to
-// the top 256 drops weights of at most exp((s₂₅₇ − s₁)/τ) each relative to the best row; DeCap's own 500k
-// memory is mostly far from any one query, so the sum is dominated by the nearest rows, but the result is a
-// top-k approximation of DeCap's full projection, not the same vector.
+// values scale·row. Truncating the softmax to the top 256 drops weights of at most exp((s₂₅₇ − s₁)/τ) each
+// relative to the best row; DeCap's own 500k memory is mostly far from any one query, so the sum is
+// dominated by the nearest rows, but the result is a top-k approximation of DeCap's full projection, not
+// the same vector.
 import { StudioError } from '@shared/errors'
 import { dotI8 } from '../packs/datastore-format'
 import type { CompactDatastore } from '../packs/datastore-reader'
