@@ -1,20 +1,23 @@
 // E2E (serve mode, Chromium): a new user with ordinary photos. First run offers the demo library and the
 // photo pack; with the demo pack active the studio says plainly that it only knows ShapesWorld; the model
 // manager gets the photo pack from a custom catalog on a fake hub (sizes and licences shown first, progress
-// with stage and ETA), and a real photo (skimage's samples) then gets retrieved candidates with provenance.
+// with stage and ETA), and a real photo (skimage's samples) then gets retrieved candidates with provenance; a
+// decoder the model kit adds to the pack (random DeCap-layout weights) then writes candidates beside them.
+import { spawnSync } from 'node:child_process'
 import { copyFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { startFakeHub, type FakeHub } from '../fixtures/fake-hub'
 import { tempDir } from '../fixtures/images'
-import { buildPhotoHub, photoHubUnavailable, REPO, REVISION } from '../fixtures/photo-hub'
+import { buildPhotoHub, photoHubUnavailable, PY, REPO, REVISION } from '../fixtures/photo-hub'
 import { expect, openStudio, screenshotPath, startServe, test } from './fixtures'
 
 const SKIMAGE = '/usr/lib/python3/dist-packages/skimage/data'
+const ROOT = join(__dirname, '..', '..')
 
 test('photos: first run, demo warning, get the photo pack, caption a real photo', async ({ page }) => {
   const why = photoHubUnavailable()
   test.skip(!!why, why ?? '')
-  test.setTimeout(300_000)
+  test.setTimeout(480_000)
   const hub = buildPhotoHub()
   let server: FakeHub | null = null
   const oldEndpoint = process.env.HF_ENDPOINT
@@ -65,7 +68,61 @@ test('photos: first run, demo warning, get the photo pack, caption a real photo'
       await expect(cands.first()).toBeVisible({ timeout: 60_000 })
       expect(await cands.count()).toBeGreaterThan(1)
       await expect(page.getByTestId('provenance').first()).toContainText(/retriev/i)
+      // the pack's patch route (graph surgery on the stock export): a 7×7 grid over the photo, showing the
+      // per-region similarity of the selected (top) candidate
+      const top = (await cands.first().locator('button.text').textContent())!.trim()
+      await expect(page.getByTestId('heatmap-legend')).toContainText(`region similarity to “${top}”`)
+      // (patch cells are titled with their value alone; crop boxes would be 'label: value')
+      const heat = page.getByTestId('heatmap').locator('rect > title')
+      await expect(heat).toHaveCount(49)
+      for (const t of await heat.allTextContents()) expect(t).toMatch(/^-?\d+\.\d{3}$/)
       await page.screenshot({ path: screenshotPath('64-photos-candidates') })
+
+      // 5. A decoder added by the model kit (DeCap's layout, RANDOM weights: tools/modelkit/import_decap.py),
+      //    the pack re-activated: decoder candidates beside the retrieved ones, with their provenance on hover.
+      const packDir = join(dataDir, 'packs', 'photo-clip-vit-b32')
+      const work = tempDir('photo-e2e-decap')
+      const py = (args: string[]) => {
+        const r = spawnSync(PY, args, { cwd: ROOT, encoding: 'utf8', env: { ...process.env, OMP_NUM_THREADS: '1' } })
+        if (r.status !== 0) throw new Error(`${args[0]}: ${r.stderr}`)
+      }
+      py(['-c', 'import sys; sys.path.insert(0, "tools/modelkit"); import torch, decap; torch.save(decap.random_state_dict(seed=4), sys.argv[1])', join(work, 'decap.pt')])
+      py(['tools/modelkit/import_decap.py', '--pt', join(work, 'decap.pt'), '--pack', packDir, '--out', join(work, 'bundle'), '--install', '--default', '--allow-other-tokenizer'])
+      await page.getByTestId('model-status').click()
+      const rows = page.getByTestId('pack-row')
+      await rows.filter({ hasText: 'shapes-demo' }).getByRole('button', { name: 'Activate' }).click()
+      await expect(page.getByTestId('model-status')).toContainText('shapes-demo')
+      await rows.filter({ hasText: 'photo-clip-vit-b32' }).getByRole('button', { name: 'Activate' }).click()
+      await expect(page.getByTestId('model-status')).toContainText('photo-clip-vit-b32')
+      await page.getByRole('button', { name: 'Close' }).last().click()
+      await page.keyboard.press('Escape')
+      await page.getByTestId('cell').nth(1).click()
+      await expect(page.getByTestId('decoder-id').first()).toHaveText('decap-coco', { timeout: 60_000 })
+      await expect(page.getByTestId('origin').first()).toContainText('COCO caption, CC BY 4.0')
+      const decoderBadge = page.getByTestId('candidate').filter({ has: page.getByTestId('decoder-id') }).first().getByTestId('provenance')
+      await expect(decoderBadge).toHaveAttribute('title', /decoder: decap-coco[\s\S]*seeds: [\s\S]*memory: projected onto \d+ datastore captions/)
+      // the noise seeds behind the decoder candidate (DeCap's defaults: 1 noise sample around the projection, or
+      // the clean decode of it): numbers or 'clean', never empty
+      expect(await decoderBadge.getAttribute('title')).toMatch(/seeds: (clean|\d+)(, (clean|\d+))*(\n|$)/)
+      await expect(heat).toHaveCount(49)
+      const cellValues = async () => (await heat.allTextContents()).join(' ')
+      await page.screenshot({ path: screenshotPath('65-photos-decoder-candidates') })
+
+      // 6. Hover the decoder candidate, then a retrieved one: the 7×7 overlay shows that caption's per-region
+      //    similarity (other values for each caption).
+      const decoderCand = page.getByTestId('candidate').filter({ has: page.getByTestId('decoder-id') }).first()
+      const decoderText = (await decoderCand.locator('button.text').textContent())!.trim()
+      await decoderCand.hover()
+      await expect(page.getByTestId('heatmap-legend')).toContainText(`region similarity to “${decoderText}”`)
+      await expect(heat).toHaveCount(49)
+      const decoderSims = await cellValues()
+      await page.screenshot({ path: screenshotPath('66-photos-decoder-hover-heatmap') })
+      const retrieved = page.getByTestId('candidate').filter({ has: page.getByTestId('origin') }).first()
+      const retrievedText = (await retrieved.locator('button.text').textContent())!.trim()
+      await retrieved.hover()
+      await expect(page.getByTestId('heatmap-legend')).toContainText(`region similarity to “${retrievedText}”`)
+      await expect.poll(cellValues).not.toBe(decoderSims)
+      await page.screenshot({ path: screenshotPath('67-photos-retrieved-hover-heatmap') })
     } finally {
       await serve.stop()
     }

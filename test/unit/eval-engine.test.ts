@@ -37,9 +37,13 @@ describe('runEvaluation on the fake pack', () => {
       command: 'test',
       log: (l) => lines.push(l)
     })
-    // the fake pack has only a σ² = 0.016 decoder: the σ² = 0 row is skipped, the other twelve run
+    // the fake pack has only a σ² = 0.016 decoder: the σ² = 0 rows (plain and DeCap's memory recipe) are
+    // skipped, the other fifteen run — the three memory-projection rows (src/main/eval/configs.ts) included,
+    // since the fake pack has a float32 caption datastore to project onto
     expect(lines).toContain('skipping dec σ²=0: pack has no σ² = 0 decoder')
-    expect(runs.map((r) => r.config)).toEqual(['retrieval', 'dec σ²=0.016', '+ patch', '+ crops', '+ patch + 8 noise + rerank', '+ procrustes prefix', '+ ridge prefix', '+ retrieval', '+ procrustes', '+ ridge', '+ mix-up', 'default'])
+    expect(lines).toContain('skipping dec σ²=0 + memory (DeCap): pack has no σ² = 0 decoder')
+    expect(runs.map((r) => r.config)).toEqual(['retrieval', 'dec σ²=0.016', '+ patch', '+ crops', '+ patch + 8 noise + rerank',
+      'dec σ²=0.016 + memory', '+ patch + memory', '+ patch + 8 noise + rerank + memory', '+ procrustes prefix', '+ ridge prefix', '+ retrieval', '+ procrustes', '+ ridge', '+ mix-up', 'default'])
     for (const r of runs) {
       expect(r.scores.failed, r.config).toBe(0)
       expect(r.scores.n).toBe(3)
@@ -52,6 +56,8 @@ describe('runEvaluation on the fake pack', () => {
     expect(plain.scores.rougeL).toBe(1)
     expect(plain.decoderPicks).toBe(1)
     expect(runs.find((r) => r.config === 'retrieval')!.decoderPicks).toBe(0)
+    // memory rows have no retrieval: every caption is the decoder's (of the projected embedding)
+    for (const name of ['dec σ²=0.016 + memory', '+ patch + memory', '+ patch + 8 noise + rerank + memory']) expect(runs.find((r) => r.config === name)!.decoderPicks, name).toBe(1)
     const md = resultsMarkdown(doc)
     expect(md).toContain('## solid (all 3 images)')
     expect(md).toContain('| dec σ²=0.016 |')

@@ -135,13 +135,17 @@ describe('ablationPlan', () => {
     const pack = packJson([{ id: 'plain', noiseVariance: 0 }, { id: 'n016', noiseVariance: 0.016 }], { arrays: { datastore: arr, concepts: arr, realignProcrustes: arr, realignRidge: arr } })
     const plan = ablationPlan(pack)
     const names = plan.map((p) => ('config' in p ? p.config.name : `skipped ${p.name}`))
-    expect(names).toEqual(['retrieval', 'dec σ²=0', 'dec σ²=0.016', '+ patch', '+ crops', '+ patch + 8 noise + rerank', '+ procrustes prefix', '+ ridge prefix', '+ retrieval', '+ procrustes', '+ ridge', '+ mix-up', 'default'])
+    expect(names).toEqual(['retrieval', 'dec σ²=0', 'dec σ²=0.016', '+ patch', '+ crops', '+ patch + 8 noise + rerank', 'dec σ²=0 + memory (DeCap)', 'dec σ²=0.016 + memory', '+ patch + memory', '+ patch + 8 noise + rerank + memory', '+ procrustes prefix', '+ ridge prefix', '+ retrieval', '+ procrustes', '+ ridge', '+ mix-up', 'default'])
     const get = (n: string) => plan.flatMap((p) => ('config' in p && p.config.name === n ? [p.config.options] : []))[0]!
     expect(get('dec σ²=0')).toMatchObject({ decoder: 'plain', noiseSamples: 1, noiseVariance: 0, regions: 'off', rerank: false, retrieval: false })
     expect(get('retrieval')).toMatchObject({ noiseSamples: 0, retrieval: true, retrievalK: 1, align: 'off' })
     expect(get('+ ridge')).toMatchObject({ decoder: 'n016', noiseSamples: 8, noiseVariance: 0.016, rerank: true, retrieval: true, align: 'ridge', rankBy: 'aclipS' })
     expect(get('+ retrieval')).toMatchObject({ align: 'off', rankBy: 'clipS' })
     expect(get('+ ridge prefix')).toMatchObject({ align: 'ridge', alignPrefix: true, retrieval: false, rankBy: 'clipS', noiseSamples: 8 })
+    expect(get('dec σ²=0 + memory (DeCap)')).toMatchObject({ decoder: 'plain', noiseSamples: 1, noiseVariance: 0, memoryProjection: true, regions: 'off' })
+    expect(get('+ patch + memory')).toMatchObject({ decoder: 'n016', noiseSamples: 1, noiseVariance: 0, memoryProjection: true, regions: 'patch' })
+    expect(get('+ patch + 8 noise + rerank + memory')).toEqual({ ...get('+ patch + 8 noise + rerank'), memoryProjection: true })
+    expect(get('+ patch + 8 noise + rerank').memoryProjection).toBe(false)
     expect(get('default')).toEqual({})
     expect(selectConfigs(plan, ['+ RIDGE']).map((p) => ('config' in p ? p.config.name : ''))).toEqual(['+ ridge'])
     expect(selectConfigs(plan, ['ridge']).map((p) => ('config' in p ? p.config.name : ''))).toEqual(['+ ridge prefix', '+ ridge'])
@@ -154,6 +158,10 @@ describe('ablationPlan', () => {
     expect(plan.filter((p) => 'skipped' in p).map((p) => ('skipped' in p ? `${p.name}: ${p.skipped}` : ''))).toEqual([
       'retrieval: pack has no datastore',
       'dec σ²=0: pack has no σ² = 0 decoder',
+      'dec σ²=0 + memory (DeCap): pack has no σ² = 0 decoder',
+      'dec σ²=0.016 + memory: pack has no datastore to project onto',
+      '+ patch + memory: pack has no datastore to project onto',
+      '+ patch + 8 noise + rerank + memory: pack has no datastore to project onto',
       '+ procrustes prefix: pack has no procrustes matrix',
       '+ ridge prefix: pack has no ridge matrix',
       '+ procrustes: pack has no procrustes matrix or no datastore',

@@ -1,5 +1,6 @@
 // Runs exported ONNX models in onnxruntime-node and compares them with torch outputs written by build_pack.py.
-// Usage: node tools/modelkit/check_onnx.cjs CASES.json   (prints one JSON line: [{model, output, maxAbsDiff}])
+// Usage: node tools/modelkit/check_onnx.cjs CASES.json   (prints one JSON line: [{model, output, maxAbsDiff, maxAbsRef}];
+// maxAbsRef = the largest |torch value|, the scale an fp32 rounding error is relative to)
 'use strict'
 const fs = require('fs')
 const path = require('path')
@@ -28,8 +29,12 @@ async function main() {
       const want = load(spec)
       if (JSON.stringify(got.dims) !== JSON.stringify(want.dims)) throw new Error(`${c.model}: ${name} dims ${got.dims} != ${want.dims}`)
       let m = 0
-      for (let i = 0; i < want.data.length; i++) m = Math.max(m, Math.abs(got.data[i] - want.data[i]))
-      out.push({ model: path.basename(c.model), output: name, dims: got.dims, maxAbsDiff: m })
+      let ref = 0
+      for (let i = 0; i < want.data.length; i++) {
+        m = Math.max(m, Math.abs(got.data[i] - want.data[i]))
+        ref = Math.max(ref, Math.abs(want.data[i]))
+      }
+      out.push({ model: path.basename(c.model), output: name, dims: got.dims, maxAbsDiff: m, maxAbsRef: ref })
     }
   }
   process.stdout.write(JSON.stringify(out) + '\n')

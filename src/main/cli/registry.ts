@@ -6,6 +6,7 @@ import type { CliCommand, CommandBody } from './command'
 import { captionCommand } from './commands/caption'
 import { embedCaptionsCommand } from './commands/embed-captions'
 import { exportCommand } from './commands/export'
+import { exportCorpusCommand } from './commands/export-corpus'
 import { gapCommand } from './commands/gap'
 import { libraryCommand } from './commands/library'
 import { modelsCommand } from './commands/models'
@@ -27,6 +28,7 @@ export const COMMANDS: CommandEntry[] = [
   exportCommand,
   captionCommand,
   embedCaptionsCommand,
+  exportCorpusCommand,
   gapCommand,
   vqaCommand,
   modelsCommand,

@@ -7,6 +7,12 @@
 //   C + crops        the multi-scale crop route, same
 //   C + noise+rerank C with the pack's default region route (patch when the pack's is off), 8 noise samples
 //                    at σ² = 0.016 plus the clean decode, reranked by CLIP-S                             = D
+//   memory rows      DeCap's gap remedy (pipeline/memory.ts): the decoder input projected onto the caption
+//                    datastore, normalize(softmax(100·sim) @ M). "dec σ²=0 + memory (DeCap)" is DeCap's own
+//                    recipe (a decoder trained without noise, one decode of the projected embedding);
+//                    "dec σ²=0.016 + memory" and "+ patch + memory" are projection instead of noise (one
+//                    decode); "D + memory" is both (projection, then 8 noise samples around it + the projected
+//                    clean decode, reranked) — memory projection vs noise injection vs both.
 //   D + ⟨align⟩ prefix  D with the decoder reading the realigned embedding (noise added after it), still CLIP-S
 //   D + retrieval    D plus the top-k datastore captions nearest the raw image embedding as candidates
 //   D + procrustes   ReCap: retrieval query realigned by the pack's Procrustes matrix, ranked by aCLIP-S
@@ -19,7 +25,7 @@
 // global embedding, not the fused one. Rows whose decoder the pack lacks are skipped with a reason. Every row
 // sets the options a pack's defaults could change (OFF), so only the "default" row follows pack.json.
 import type { CaptionOptions } from '../engine/client'
-import type { PackJson } from '../engine/packs/pack-schema'
+import { isCompactDatastore, type PackJson } from '../engine/packs/pack-schema'
 
 export interface EvalConfig {
   name: string
@@ -32,7 +38,7 @@ export type ConfigPlan = { config: EvalConfig } | { name: string; skipped: strin
 /** Noise samples of the sampling + reranking rows (MacCap uses 4, the pack format's default is 8). */
 export const NOISE_SAMPLES = 8
 
-const OFF: CaptionOptions = { regions: 'off', retrieval: false, align: 'off', alignPrefix: false, rerank: false, mixup: false, concepts: false, cleanSample: false }
+const OFF: CaptionOptions = { regions: 'off', retrieval: false, align: 'off', alignPrefix: false, memoryProjection: false, rerank: false, mixup: false, concepts: false, cleanSample: false }
 
 function decoderWith(pack: PackJson, variance: number): string | undefined {
   const exact = pack.decoders.find((d) => Math.abs(d.noiseVariance - variance) < 1e-9)
@@ -62,6 +68,13 @@ export function ablationPlan(pack: PackJson): ConfigPlan[] {
     const samples = NOISE_SAMPLES
     const noisy: CaptionOptions = { ...OFF, decoder: dec016, regions: route, noiseSamples: samples, noiseVariance: 0.016, cleanSample: true, rerank: true, rankBy: 'clipS' }
     add(`+ ${route} + ${samples} noise + rerank`, `${route} route, ${samples} noise samples at σ² = 0.016 plus the clean decode, ranked by CLIP-S`, noisy)
+    const memory = { memoryProjection: true }
+    const why = 'pack has no datastore to project onto'
+    const hasMemory = !!pack.arrays.datastore || isCompactDatastore(pack.datastore)
+    add('dec σ²=0 + memory (DeCap)', 'DeCap: the decoder trained without noise, one decode of the image embedding projected onto the caption datastore', hasMemory && dec0 ? { ...single(dec0), ...memory } : null, dec0 ? why : 'pack has no σ² = 0 decoder')
+    add('dec σ²=0.016 + memory', 'memory projection instead of noise: one decode of the projected image embedding', hasMemory ? { ...single(dec016), ...memory } : null, why)
+    add(`+ ${route} + memory`, `${route} route, one decode of the fused embedding projected onto the caption datastore`, hasMemory ? { ...single(dec016), regions: route, ...memory } : null, why)
+    add(`+ ${route} + ${samples} noise + rerank + memory`, `both: the fused embedding projected onto the caption datastore, then ${samples} noise samples around it plus the projected clean decode, ranked by CLIP-S`, hasMemory ? { ...noisy, ...memory } : null, why)
     for (const align of ['procrustes', 'ridge'] as const) {
       const has = align === 'procrustes' ? pack.arrays.realignProcrustes : pack.arrays.realignRidge
       add(`+ ${align} prefix`, `the decoder reads the ${align}-realigned embedding (noise added after realignment), no retrieval`, has ? { ...noisy, align, alignPrefix: true } : null, `pack has no ${align} matrix`)

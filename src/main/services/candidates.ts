@@ -16,6 +16,8 @@ export function toNewCandidates(out: CaptionOutput): NewCandidate[] {
         params.noiseVariance = c.provenance.decoder.noiseVariance
         params.seeds = c.provenance.decoder.samples.map((s) => s.seed)
         params.beam = c.provenance.decoder.beam
+        // DeCap's memory projection: the decoder read the input projected onto this many datastore rows
+        if (c.provenance.decoder.memory) params.memory = c.provenance.decoder.memory
       }
       if (c.provenance.retrieval) {
         params.retrievalSimilarity = c.provenance.retrieval.similarity

@@ -23,6 +23,7 @@ export const CaptionOptionsSchema = v.object({
   retrievalK: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(100))),
   align: v.optional(Align),
   alignPrefix: v.optional(v.boolean()),
+  memoryProjection: v.optional(v.boolean()),
   rerank: v.optional(v.boolean()),
   rankBy: v.optional(v.picklist(['aclipS', 'clipS', 'refClipS', 'refAclipS'])),
   mixup: v.optional(v.boolean()),
@@ -55,7 +56,9 @@ export const EngineCandidate = v.object({
         samples: v.array(v.object({ index: v.number(), seed: v.nullable(v.number()) })),
         logProb: v.number(),
         noiseVariance: v.number(),
-        beam: v.number()
+        beam: v.number(),
+        /** Set when the decoder read the input projected onto the caption memory (DeCap). */
+        memory: v.optional(v.object({ rows: v.number(), tau: v.number() }))
       })
     ),
     retrieval: v.optional(

@@ -37,9 +37,10 @@ export const captionCommand: CliCommand = {
        [--decoder ID] [--regions patch|crops|off]
        [--noise-samples N] [--noise-var V] [--clean-sample on|off] [--beam W] [--rerank on|off]
        [--retrieval on|off] [--align procrustes|ridge|off] [--align-prefix on|off] [--mixup on|off]
-       [--concepts] [--seed S]
+       [--memory-projection on|off] [--concepts] [--seed S]
 
   Folders are walked for images (other files are skipped). Unset options take the pack's defaults.
+  --memory-projection  DeCap: decode the image embedding projected onto the caption datastore
   --json       one JSON object per image (default: "file<TAB>caption" lines)
   --concepts   include concept categories and probabilities (default: concept words only)
   --queue      caption on the worker fleet at this Redis (caption-studio worker; docs/fleet.md) instead of here:
@@ -60,6 +61,7 @@ export const captionCommand: CliCommand = {
       align: { type: 'string' },
       'align-prefix': { type: 'string' },
       mixup: { type: 'string' },
+      'memory-projection': { type: 'string' },
       concepts: { type: 'boolean' },
       seed: { type: 'string' },
       queue: { type: 'string' }
@@ -78,6 +80,7 @@ export const captionCommand: CliCommand = {
       align: oneOf(values.align, ['procrustes', 'ridge', 'off'] as const, 'align'),
       alignPrefix: onOff(values['align-prefix'], 'align-prefix'),
       mixup: onOff(values.mixup, 'mixup'),
+      memoryProjection: onOff(values['memory-projection'], 'memory-projection'),
       seed: num(values.seed, 'seed', true)
     }
     for (const k of Object.keys(options) as (keyof CaptionOptions)[]) if (options[k] === undefined) delete options[k]

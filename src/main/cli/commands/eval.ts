@@ -81,8 +81,9 @@ export const evalCommand: CommandBody = {
   --scenes    ShapesWorld scenes (adds the truth rate)
   --config    run only this configuration (exact name, else every name containing the text; repeatable);
               default: all of
-              retrieval, dec σ²=0, dec σ²=0.016, + patch, + crops, + noise + rerank, + procrustes prefix,
-              + ridge prefix, + retrieval, + procrustes, + ridge, + mix-up, default
+              retrieval, dec σ²=0, dec σ²=0.016, + patch, + crops, + noise + rerank, the memory-projection
+              rows (dec σ²=0 + memory (DeCap), dec σ²=0.016 + memory, + patch + memory, + … + rerank + memory),
+              + procrustes prefix, + ridge prefix, + retrieval, + procrustes, + ridge, + mix-up, default
   --options   NAME=JSON: also run these caption options as a configuration named NAME (repeatable;
               with --options and no --config only the given options run)
   --options-file F   the same from a JSON file {"NAME": {options}, …}; with candidates given this way

@@ -91,6 +91,8 @@ export const PackDefaults = v.object({
   conceptTopK: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1)), 5),
   cleanSample: v.optional(v.boolean(), true),
   alignPrefix: v.optional(v.boolean(), false),
+  /** DeCap's projection of the decoder input onto the caption datastore (pipeline/memory.ts). */
+  memoryProjection: v.optional(v.boolean(), false),
   /** Ranking score; default aclipS with a realignment, else clipS. */
   rankBy: v.optional(v.picklist(['aclipS', 'clipS', 'refClipS', 'refAclipS'])),
   clipPrefix: v.optional(v.string(), '')

@@ -1,8 +1,9 @@
 // Engine worker (plain Node) — also callable in-process. The captioning pipeline over a batch of files.
 // [Note: caption pipeline] Per image: preprocess → image encoder (global g, tokens, attention) → salient
 // concepts → subregion aggregation (regions.ts; optional mix-up, concepts.ts) → fused f → optional
-// realignment of the prefix → N noisy copies of f, plus the *clean global* g when `cleanSample` (that is
-// exactly the plain CapDec-style decode, so CLIP reranking can never pick a caption scoring below it) →
+// realignment of the prefix → optional projection onto the caption memory (memory.ts, DeCap) → N noisy
+// copies of f, plus the *clean global* g when `cleanSample` (that is exactly the plain CapDec-style decode,
+// or DeCap's with the projection, so CLIP reranking can never pick a caption scoring below it) →
 // batched decoding → retrieval of the top-k datastore captions nearest normalize(g·W) → merge duplicates
 // (same normalised words) → CLIP-S / aCLIP-S / Ref* scores → rank (scoring.ts). With `rerank` off the
 // order is decoder order (clean first, then samples 0..N−1), retrieval last. Timings are per image; batched
@@ -14,6 +15,7 @@ import type { Engine } from '../worker/engine'
 import type { ImageEncoding } from '../worker/encoders'
 import { normalize, type Vec } from '../math/linalg'
 import type { DatastoreSource } from '../packs/pack-schema'
+import { projectOntoMemory, type MemoryInfo } from './memory'
 import { datastoreCaption, datastoreSource, retrieve } from './retrieval'
 import { resolveOptions, type CaptionOptions, type ResolvedOptions } from './options'
 import type { Preprocessed } from '../worker/preprocess'
@@ -33,7 +35,7 @@ export interface Candidate {
   score: number
   scores: Scores
   provenance: {
-    decoder?: { id: string; samples: { index: number; seed: number | null }[]; logProb: number; noiseVariance: number; beam: number }
+    decoder?: { id: string; samples: { index: number; seed: number | null }[]; logProb: number; noiseVariance: number; beam: number; memory?: MemoryInfo }
     retrieval?: RetrievalProvenance
   }
 }
@@ -131,9 +133,16 @@ async function captionOne(engine: Engine, input: CaptionInput, pre: Preprocessed
 
   t = now()
   const aligned = engine.realign(enc.embed, o.align)
-  const base = o.alignPrefix ? (engine.realign(fused, o.align) ?? fused) : fused
+  const unprojected = o.alignPrefix ? (engine.realign(fused, o.align) ?? fused) : fused
+  let memory: MemoryInfo | undefined
+  const project = (x: Vec): Vec => {
+    const p = projectOntoMemory(pack, x)
+    memory = p.info
+    return p.vector
+  }
+  const base = o.memoryProjection && o.noiseSamples > 0 ? project(unprojected) : unprojected
   const samples: NoiseSample[] = noiseSamples(base, o.noiseSamples, o.noiseVariance, o.seed, false)
-  if (o.cleanSample) samples.unshift({ index: -1, seed: null, prefix: normalize(enc.embed) })
+  if (o.cleanSample) samples.unshift({ index: -1, seed: null, prefix: o.memoryProjection ? project(enc.embed) : normalize(enc.embed) })
   const decoded = await engine.decode(o.decoder, samples.map((s) => s.prefix), { beam: o.beam, maxLength: o.maxLength, lengthPenalty: o.lengthPenalty, signal })
   timings.decode = now() - t
 
@@ -154,7 +163,7 @@ async function captionOne(engine: Engine, input: CaptionInput, pre: Preprocessed
       source: 'decoder',
       score: 0,
       scores: { cos: 0, clipS: 0, quality: 0 },
-      provenance: { decoder: { id: o.decoder, samples: [{ index: s.index, seed: s.seed }], logProb: d.logProb, noiseVariance: s.index < 0 ? 0 : o.noiseVariance, beam: o.beam } }
+      provenance: { decoder: { id: o.decoder, samples: [{ index: s.index, seed: s.seed }], logProb: d.logProb, noiseVariance: s.index < 0 ? 0 : o.noiseVariance, beam: o.beam, ...(memory ? { memory } : {}) } }
     })
   })
 

@@ -9,7 +9,10 @@
 // retrieval alone: its defaults resolve to no noise samples, no clean decode, retrieval on, reranked by
 // CLIP-S unless the caller or pack.json names another score; the pack's decoder defaults (schema defaults,
 // noiseSamples 8 / cleanSample true) are ignored. A caller that explicitly asks for decoding (a decoder id,
-// noiseSamples > 0, cleanSample true) gets an `unsupported` error naming the option, not a silent fallback.
+// noiseSamples > 0, cleanSample true, memoryProjection) gets an `unsupported` error naming the option, not a
+// silent fallback.
+// [Note: memoryProjection order] fused (patch/crops) → realigned when alignPrefix → projected onto the
+// caption memory → noise; the clean sample is the projected global embedding (DeCap's own input).
 import { StudioError } from '@shared/errors'
 import { hasDatastore, type PackJson } from '../packs/pack-schema'
 import type { RankBy } from '../math/scoring'
@@ -37,6 +40,8 @@ export interface CaptionOptions {
   align?: AlignMode
   /** Feed the realigned embedding (not only the retrieval query) to the decoder. */
   alignPrefix?: boolean
+  /** DeCap: project every decoder input onto the caption memory before noise (memory.ts). */
+  memoryProjection?: boolean
   rerank?: boolean
   rankBy?: RankBy
   mixup?: boolean
@@ -56,7 +61,8 @@ function checkDecoderless(pack: PackJson, o: CaptionOptions): void {
   const asked = [
     o.decoder !== undefined ? `decoder "${o.decoder}"` : '',
     o.noiseSamples !== undefined && o.noiseSamples > 0 ? `noiseSamples ${o.noiseSamples}` : '',
-    o.cleanSample === true ? 'cleanSample' : ''
+    o.cleanSample === true ? 'cleanSample' : '',
+    o.memoryProjection === true ? 'memoryProjection' : ''
   ].filter(Boolean)
   if (asked.length) throw new StudioError('unsupported', `pack ${pack.id} has no trained decoder and captions by retrieval only: ${asked.join(', ')} needs a decoder (leave it unset, or use noiseSamples 0 and cleanSample false)`)
 }
@@ -87,6 +93,7 @@ export function resolveOptions(pack: PackJson, o: CaptionOptions = {}): Resolved
     retrievalK: o.retrievalK ?? d.retrievalK,
     align,
     alignPrefix: o.alignPrefix ?? d.alignPrefix,
+    memoryProjection: o.memoryProjection ?? d.memoryProjection,
     rerank: o.rerank ?? d.rerank,
     rankBy: o.rankBy ?? d.rankBy ?? (align === 'off' ? 'clipS' : 'aclipS'),
     mixup: o.mixup ?? d.mixup,
@@ -101,6 +108,7 @@ export function resolveOptions(pack: PackJson, o: CaptionOptions = {}): Resolved
   if (!(r.noiseVariance >= 0)) throw new StudioError('invalid_input', 'noiseVariance must be ≥ 0')
   if (!Number.isInteger(r.beam) || r.beam < 1 || r.beam > 16) throw new StudioError('invalid_input', 'beam must be an integer in 1..16')
   if (!Number.isInteger(r.topK) || r.topK < 1) throw new StudioError('invalid_input', 'topK must be a positive integer')
+  if (r.memoryProjection && !hasDatastore(pack)) throw new StudioError('unsupported', `pack ${pack.id} has no caption datastore, which memoryProjection projects onto`)
   if (align === 'off') r.rankBy = r.rankBy === 'aclipS' ? 'clipS' : r.rankBy === 'refAclipS' ? 'refClipS' : r.rankBy
   return r
 }

@@ -1,7 +1,12 @@
 // Engine worker (plain Node) — also used in-process by tests and eval code. Holds one Engine per pack folder
 // (opened once, memoised as a promise) and executes EngineApi requests against it. Transport-free: the
 // worker entry (worker.ts) and the in-process client both call `handle`.
-import { resolve } from 'node:path'
+// [Note: pack changed on disk] A pack folder may be changed by hand while its engine is open (the model kit's
+// add_decoder.py adds a decoder to an installed pack). Every `open` request (activation, the CLI) compares
+// pack.json's size and mtime with those seen when the engine was opened, and re-opens — verifying every file
+// again — when they differ. Other requests keep using the open engine.
+import { statSync } from 'node:fs'
+import { join, resolve } from 'node:path'
 import { StudioError } from '@shared/errors'
 import { fitFromPairs, gapForPairs, regionSimilarityFor, scoreCaptionsFor } from '../pipeline/analysis'
 import { captionFiles } from '../pipeline/caption'
@@ -15,8 +20,19 @@ import { inspectModels } from './inspect-models'
 import { writeDatastore } from './datastore-write'
 import { patchRouteFor } from '../packs/graph-surgery'
 
+/** pack.json's size and mtime ('' when it cannot be read). */
+function stamp(dir: string): string {
+  try {
+    const st = statSync(join(dir, 'pack.json'))
+    return `${st.size}:${st.mtimeMs}`
+  } catch {
+    return ''
+  }
+}
+
 export class EngineHost {
   private readonly engines = new Map<string, Promise<Engine>>()
+  private readonly stamps = new Map<string, string>()
 
   constructor(private readonly defaults: OpenOptions = {}) {}
 
@@ -24,6 +40,7 @@ export class EngineHost {
     const key = resolve(packDir)
     let p = this.engines.get(key)
     if (!p) {
+      this.stamps.set(key, stamp(key))
       p = Engine.open(key, { ...this.defaults, ...options })
       this.engines.set(key, p)
       p.catch(() => this.engines.delete(key))
@@ -39,6 +56,8 @@ export class EngineHost {
   private async run(req: Call, signal: AbortSignal, onProgress: (p: ProgressInfo) => void): Promise<unknown> {
     switch (req.type) {
       case 'open': {
+        const key = resolve(req.args.packDir)
+        if (this.engines.has(key) && this.stamps.get(key) !== stamp(key)) await this.run({ type: 'close', args: { packDir: key } }, signal, onProgress)
         const e = await this.engine(req.args.packDir, req.args.options)
         if (req.args.warm) await e.warm()
         return e.status()
