@@ -9,6 +9,7 @@ import { createCaptionHandlers } from './captions-handlers'
 import { createContext, type ServiceContext } from './context'
 import { dispatch, type Handlers } from './dispatch'
 import { createLibraryHandlers, ScanManager } from './library-handlers'
+import type { ScanOptions } from '../library/scanner'
 import { createJobHandlers } from './jobs-handlers'
 import { createReviewHandlers } from './review-handlers'
 import { createInteropHandlers } from './interop-handlers'
@@ -54,6 +55,8 @@ export interface ServiceOptions {
   download?: { retries?: number; idleTimeoutMs?: number; backoffMs?: number }
   /** Worker-fleet jobs: how often Redis is asked about chunks in flight (tests shorten it). */
   fleet?: { reconcileMs?: number }
+  /** Scanner tuning (the import bench replays the previous path with it). */
+  scan?: ScanOptions
 }
 
 /** Images per engine request in batch jobs: batched preprocessing and encoding, small enough that cancel
@@ -62,7 +65,7 @@ const JOB_CHUNK = 4
 
 export function createServices(dataDir: string, host: SystemInfo['host'], opts: ServiceOptions = {}): Services {
   const ctx = createContext(dataDir, host)
-  const scans = new ScanManager(ctx)
+  const scans = new ScanManager(ctx, opts.scan)
   const imagePath = (imageId: number): string => resolveImageSync(ctx.images, imageId)
   // The worker is spawned lazily on the first engine call, so hosts that never caption pay nothing.
   const client = opts.engine ?? new EngineClient()

@@ -134,6 +134,16 @@ export class ImagesRepo {
       .run({ ...img, id })
   }
 
+  /** Runs `fn` in one transaction (the scanner writes its rows in batches). */
+  transaction(fn: () => void): void {
+    this.db.transaction(fn)()
+  }
+
+  /** A file whose pixels cannot be decoded: its row gets the error. False when the row is gone. */
+  setError(id: number, error: string): boolean {
+    return prepared(this.db, `UPDATE images SET error = ?, updated_at = ${SQL_NOW} WHERE id = ?`).run(error, id).changes > 0
+  }
+
   markSeen(id: number, scanGen: number): void {
     prepared(this.db, `UPDATE images SET scan_gen = ?, missing = 0 WHERE id = ?`).run(scanGen, id)
   }
