@@ -66,6 +66,8 @@ export async function probeImage(input: string | Buffer): Promise<ImageFacts> {
     }
     return { width: swap ? meta.height : meta.width, height: swap ? meta.width : meta.height, orientation, format: meta.format ?? null, error: null }
   } catch (err) {
-    return { width: null, height: null, orientation: null, format: null, error: `cannot read image: ${(err as Error).message}` }
+    // the same words whether the header was read from the file or from its bytes ([Note: one read])
+    const why = (err as Error).message.replace(/^Input buffer/, 'Input file')
+    return { width: null, height: null, orientation: null, format: null, error: `cannot read image: ${why}` }
   }
 }
