@@ -206,6 +206,7 @@ export async function scanRoot(deps: ScanDeps, rootId: number, rootPath: string,
     signal?.removeEventListener('abort', onAbort)
     result.errors += group.failed
   } else {
+    progress('thumbnails')
     for (const t of needThumb) {
       if (signal?.aborted) break
       try {
