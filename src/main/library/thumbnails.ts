@@ -63,7 +63,10 @@ export class Thumbnails {
     await sharp(source, { limitInputPixels: MAX_INPUT_PIXELS, failOn: 'warning' })
       .rotate()
       .resize(THUMB_SIZE, THUMB_SIZE, { fit: 'inside', withoutEnlargement: true })
-      .webp({ quality: 82 })
+      // [Note: thumbnail effort] libwebp's effort 1 instead of the default 4: on 640×480 photos the whole
+      // thumbnail (decode, resize, encode) took 12.7 ms instead of 21.6–27.3 ms in one run on the reference
+      // machine, for 4.3 instead of 4.0 KiB per thumbnail at the same quality setting.
+      .webp({ quality: 82, effort: 1 })
       .toFile(tmp)
     await rename(tmp, out)
     return out

@@ -136,6 +136,9 @@ export async function benchImportScale(o: ImportScaleOptions): Promise<ImportSca
   const albums = await ensureScalePhotos(o.photosDir, o.files, o.log)
   const prevAlbums = albums.slice(0, Math.max(1, Math.round(o.previousFiles / ALBUM)))
 
+  // The loop's lateness with nothing running: on a shared machine the OS alone delays timers this much.
+  const idle = await watchLoop(() => new Promise((r) => setTimeout(r, 5000)))
+  o.log(`import at scale: idle loop stall max ${idle.maxMs.toFixed(0)} ms`)
   o.log(`import at scale: previous path over ${prevAlbums.length} album(s), one root each, one after the other`)
   const prev = await importRun(prevAlbums, join(o.scratch, 'previous'), o.bundledPacksDir, PREVIOUS_PATH)
   await prev.services.close()
@@ -185,5 +188,5 @@ export async function benchImportScale(o: ImportScaleOptions): Promise<ImportSca
   }
   o.log(`import at scale: sweep ${JSON.stringify(sweep)}`)
   rmSync(o.scratch, { recursive: true, force: true })
-  return { width: 640, height: 480, cores: availableParallelism(), previous: prev.run, pipeline: cur.run, rescan, sweep }
+  return { width: 640, height: 480, cores: availableParallelism(), idleLoopMaxMs: idle.maxMs, previous: prev.run, pipeline: cur.run, rescan, sweep }
 }
