@@ -12,6 +12,7 @@ import { createLibraryHandlers, ScanManager } from './library-handlers'
 import type { ScanOptions } from '../library/scanner'
 import { createJobHandlers } from './jobs-handlers'
 import { createReviewHandlers } from './review-handlers'
+import { createHealthHandlers } from './health-handlers'
 import { createInteropHandlers } from './interop-handlers'
 import { JobRunner, type BatchCaptioner, type Captioner, type CaptionOutcome } from '../jobs/runner'
 import { createEngineService, type CaptionOutput } from './engine-handlers'
@@ -150,6 +151,7 @@ export function createServices(dataDir: string, host: SystemInfo['host'], opts: 
     ...createJobHandlers(jobs, catalogService.builder),
     ...catalogService.handlers,
     ...createReviewHandlers(ctx),
+    ...createHealthHandlers(ctx),
     ...interop.handlers,
     ...engine.handlers,
     ...analysis.handlers,

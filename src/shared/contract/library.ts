@@ -2,7 +2,8 @@
 import * as v from 'valibot'
 import { Empty, Id, Ok, UserPath, op } from './define'
 
-export const ImageFilter = v.picklist(['all', 'uncaptioned', 'accepted', 'candidates', 'errors'])
+/** failed: the last batch-captioning attempt of the image failed and it has no accepted caption. */
+export const ImageFilter = v.picklist(['all', 'uncaptioned', 'accepted', 'candidates', 'errors', 'failed'])
 export type ImageFilter = v.InferOutput<typeof ImageFilter>
 
 export const Root = v.object({
