@@ -2,7 +2,7 @@
 // through the HTTP API; the view shows the counts and three Observable Plot charts, and a click on a length
 // bin, a score bin, a keyword bar or a count tile filters the grid to exactly those images.
 import { makeImageFolder } from '../fixtures/images'
-import { apiOf, expect, openStudio, screenshotPath, test } from './fixtures'
+import { addScannedFolder, apiOf, expect, openStudio, screenshotPath, test } from './fixtures'
 
 const CAPTIONS: Record<string, [string, number]> = {
   'a/red.jpg': ['a red square on a gray background', 0.2],
@@ -14,12 +14,7 @@ const CAPTIONS: Record<string, [string, number]> = {
 
 test('health view: plots and counts; clicking a bin, a bar or a tile filters the grid', async ({ page, serve }) => {
   const api = apiOf(page.request, serve)
-  const folder = await makeImageFolder()
-  await api('library.addRoot', { path: folder.root })
-  await api('library.waitForScans', {})
-  const { ids } = await api<{ ids: number[] }>('library.listIds', {})
-  const rows = await api<{ id: number; relPath: string }[]>('library.getImages', { ids })
-  const id = Object.fromEntries(rows.map((r) => [r.relPath, r.id]))
+  const id = await addScannedFolder(api, (await makeImageFolder()).root)
   for (const [path, [text, clipS]] of Object.entries(CAPTIONS)) await api('captions.accept', { imageId: id[path], text, scores: { clipS } })
   await api('review.addTag', { imageIds: [id['a/red.jpg'], id['b/photo.tiff']], tag: 'red' })
   await api('review.addTag', { imageIds: [id['a/green.png']], tag: 'green' })

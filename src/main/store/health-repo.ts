@@ -4,7 +4,7 @@
 // summary. (better-sqlite3 binds JS numbers as REAL, so every bin index is CAST to an integer.)
 import type { HealthBin, HealthSummary } from '@shared/contract/health'
 import type { DB } from './db'
-import { FILTER_SQL, VISIBLE, WORDS_SQL } from './images-repo'
+import { FILTER_SQL, ImagesRepo, VISIBLE, WORDS_SQL } from './images-repo'
 
 const ACCEPTED_JOIN = `FROM images i JOIN captions acc ON acc.image_id = i.id AND acc.status = 'accepted' WHERE ${VISIBLE}`
 
@@ -25,28 +25,18 @@ export class HealthRepo {
   constructor(private readonly db: DB) {}
 
   summary(q: HealthQuery): HealthSummary {
-    const counts = this.db
-      .prepare(
-        `SELECT count(*) AS images,
-           count(*) FILTER (WHERE ${FILTER_SQL.accepted}) AS accepted,
-           count(*) FILTER (WHERE ${FILTER_SQL.uncaptioned}) AS uncaptioned,
-           count(*) FILTER (WHERE ${FILTER_SQL.candidates}) AS candidates,
-           count(*) FILTER (WHERE i.error IS NOT NULL) AS unreadable,
-           count(*) FILTER (WHERE i.missing = 1) AS missing,
-           count(*) FILTER (WHERE ${FILTER_SQL.failed}) AS failed
-         FROM images i WHERE ${VISIBLE}`
-      )
-      .get() as Record<string, number>
-    const exact = this.db.prepare(`SELECT count(*) AS n FROM images WHERE duplicate_of IS NOT NULL`).get() as { n: number }
+    // the status-bar counts, plus the one the health view adds
+    const c = new ImagesRepo(this.db).counts()
+    const failed = this.db.prepare(`SELECT count(*) AS n FROM images i WHERE ${VISIBLE} AND ${FILTER_SQL.failed}`).get() as { n: number }
     return {
-      images: counts.images ?? 0,
-      accepted: counts.accepted ?? 0,
-      uncaptioned: counts.uncaptioned ?? 0,
-      candidates: counts.candidates ?? 0,
-      unreadable: counts.unreadable ?? 0,
-      missing: counts.missing ?? 0,
-      failed: counts.failed ?? 0,
-      exactDuplicates: exact.n,
+      images: c.total,
+      accepted: c.accepted,
+      uncaptioned: c.uncaptioned,
+      candidates: c.candidates,
+      unreadable: c.errors,
+      missing: c.missing,
+      failed: failed.n,
+      exactDuplicates: c.duplicates,
       ...this.histograms(q),
       tags: this.topTags(q.tags)
     }
