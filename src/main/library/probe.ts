@@ -1,7 +1,8 @@
 // Main process (plain Node). Content hash and image facts for one file. Decoding is bounded by
 // `limitInputPixels`, so a decompression bomb is an error, not a crash.
 // [Note: one read] A file up to WHOLE_READ_MAX is read once, into memory, by the libuv threadpool: the hash
-// is taken from that buffer (sha256 on the main thread: about 0.05 ms per 100 kB photo with SHA-NI) and the
+// is taken from that buffer (sha256 on the main thread: 0.13 ms for a 21 kB 640×480 JPEG, measured once on
+// the loaded reference machine, so no worker thread is needed for it) and the
 // header probe reads the same buffer (sharp, off the main thread), so the scan opens each file once instead of
 // twice. Larger files are streamed (memory stays bounded with several files in flight) and probed by path.
 import { createHash } from 'node:crypto'
