@@ -8,8 +8,8 @@
 // first: adding, prioritizing and taking are O(1) amortised.
 // [Note: thumbnail concurrency] sharp runs each decode on the libuv threadpool (4 threads by default) with
 // libvips using every core inside it; the scan's file reads need that threadpool too. Two decodes in flight
-// keep both cores of the reference machine busy and leave threadpool slots to the reads (measured by the
-// import bench: docs/benchmarks.md).
+// (one per core of the reference machine) leave threadpool slots to the reads. The 2 is a choice, not a
+// measurement: the import bench sweeps the scan's `parallel`, not this.
 import type { Thumbnails } from './thumbnails'
 
 export interface ThumbItem {
