@@ -75,6 +75,15 @@ export function apiOf(request: APIRequestContext, serve: ServeProcess) {
   }
 }
 
+/** Adds `root` as a library folder through the API, waits for the scan, and returns image ids by relative path. */
+export async function addScannedFolder(api: ReturnType<typeof apiOf>, root: string): Promise<Record<string, number>> {
+  await api('library.addRoot', { path: root })
+  await api('library.waitForScans', {})
+  const { ids } = await api<{ ids: number[] }>('library.listIds', {})
+  const rows = await api<{ id: number; relPath: string }[]>('library.getImages', { ids })
+  return Object.fromEntries(rows.map((r) => [r.relPath, r.id]))
+}
+
 /** The demo library served, scanned, and its API caller: the start of most demo-pack tests. */
 export async function startScannedDemo(request: APIRequestContext): Promise<{ serve: ServeProcess; call: ReturnType<typeof apiOf> }> {
   const serve = await startDemoServe()

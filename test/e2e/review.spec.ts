@@ -4,7 +4,7 @@
 // pass over the panel (names of controls, keyboard reachability, text contrast in light and dark themes).
 import type { Page } from '@playwright/test'
 import { makeImageFolder } from '../fixtures/images'
-import { apiOf, expect, openStudio, screenshotPath, test, type ServeProcess } from './fixtures'
+import { addScannedFolder, apiOf, expect, openStudio, screenshotPath, test, type ServeProcess } from './fixtures'
 
 const CAPTIONS: Record<string, string> = {
   'a/red.jpg': 'a red square on a gray background',
@@ -16,12 +16,7 @@ const CAPTIONS: Record<string, string> = {
 
 async function captionLibrary(page: Page, serve: ServeProcess): Promise<Record<string, number>> {
   const api = apiOf(page.request, serve)
-  const folder = await makeImageFolder()
-  await api('library.addRoot', { path: folder.root })
-  await api('library.waitForScans', {})
-  const { ids } = await api<{ ids: number[] }>('library.listIds', {})
-  const rows = await api<{ id: number; relPath: string }[]>('library.getImages', { ids })
-  const id = Object.fromEntries(rows.map((r) => [r.relPath, r.id]))
+  const id = await addScannedFolder(api, (await makeImageFolder()).root)
   for (const [path, text] of Object.entries(CAPTIONS)) await api('captions.accept', { imageId: id[path], text })
   return id
 }

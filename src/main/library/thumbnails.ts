@@ -1,7 +1,7 @@
 // Main process (plain Node). Thumbnails by sharp, EXIF orientation applied, cached on disk by content
 // hash (so duplicates share one and a moved file keeps its thumbnail). A full decode happens here, so a
 // file whose header reads but whose pixels are broken (truncated) is found and reported.
-import { mkdir, rename, stat } from 'node:fs/promises'
+import { mkdir, readdir, rename, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import sharp from 'sharp'
 import { MAX_INPUT_PIXELS } from './probe'
@@ -25,6 +25,24 @@ export class Thumbnails {
     }
   }
 
+  /** Content hashes of every cached thumbnail: one listing per two-letter folder instead of a stat per
+   *  image, so a rescan of an unchanged library learns in a few reads which thumbnails it need not make. */
+  async existing(): Promise<Set<string>> {
+    const out = new Set<string>()
+    let dirs: string[]
+    try {
+      dirs = await readdir(this.dir)
+    } catch {
+      return out
+    }
+    for (const d of dirs) {
+      if (d.length !== 2) continue
+      const names = await readdir(join(this.dir, d)).catch(() => [] as string[])
+      for (const n of names) if (n.endsWith('.webp')) out.add(n.slice(0, -5))
+    }
+    return out
+  }
+
   /** Returns the cached thumbnail path, making it first if needed. Rejects when the image cannot be decoded. */
   ensure(hash: string, source: string): Promise<string> {
     const pending = this.inflight.get(hash)
@@ -45,7 +63,10 @@ export class Thumbnails {
     await sharp(source, { limitInputPixels: MAX_INPUT_PIXELS, failOn: 'warning' })
       .rotate()
       .resize(THUMB_SIZE, THUMB_SIZE, { fit: 'inside', withoutEnlargement: true })
-      .webp({ quality: 82 })
+      // [Note: thumbnail effort] libwebp's effort 1 instead of the default 4: on 640×480 photos the whole
+      // thumbnail (decode, resize, encode) took 12.7 ms instead of 21.6–27.3 ms in one run on the reference
+      // machine, for 4.3 instead of 4.0 KiB per thumbnail at the same quality setting.
+      .webp({ quality: 82, effort: 1 })
       .toFile(tmp)
     await rename(tmp, out)
     return out

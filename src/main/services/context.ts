@@ -8,6 +8,7 @@ import { CaptionsRepo } from '../store/captions-repo'
 import { openDatabase, type DB } from '../store/db'
 import { ImagesRepo } from '../store/images-repo'
 import { Thumbnails } from '../library/thumbnails'
+import { ThumbQueue } from '../library/thumb-queue'
 
 export type Listener = (event: StudioEvent) => void
 
@@ -18,6 +19,8 @@ export interface ServiceContext {
   images: ImagesRepo
   captions: CaptionsRepo
   thumbs: Thumbnails
+  /** Background thumbnails of scans, visible first ([Note: visible first]). */
+  thumbQueue: ThumbQueue
   emit(event: StudioEvent): void
   subscribe(listener: Listener): () => void
 }
@@ -26,13 +29,19 @@ export function createContext(dataDir: string, host: SystemInfo['host']): Servic
   mkdirSync(dataDir, { recursive: true })
   const db = openDatabase(join(dataDir, 'studio.sqlite'))
   const listeners = new Set<Listener>()
-  return {
+  const images = new ImagesRepo(db)
+  const ctx: ServiceContext = {
     host,
     dataDir,
     db,
-    images: new ImagesRepo(db),
+    images,
     captions: new CaptionsRepo(db),
     thumbs: new Thumbnails(join(dataDir, 'thumbs')),
+    // ctx.thumbs is read at each decode: tests replace its `ensure` to swap files mid-scan
+    thumbQueue: new ThumbQueue(
+      () => ctx.thumbs,
+      (item, err) => db.open && images.setError(item.id, `cannot decode image: ${err.message}`)
+    ),
     emit(event) {
       for (const l of listeners) {
         try {
@@ -47,4 +56,5 @@ export function createContext(dataDir: string, host: SystemInfo['host']): Servic
       return () => listeners.delete(listener)
     }
   }
+  return ctx
 }

@@ -4,7 +4,7 @@ import { basename } from 'node:path'
 import type { ImageSummary, Root, ScanResult } from '@shared/contract/library'
 import { StudioError } from '@shared/errors'
 import { hostAbsolutePath } from './user-path'
-import { scanRoot } from '../library/scanner'
+import { scanRoot, type ScanOptions } from '../library/scanner'
 import type { ImageWithCaption } from '../store/images-repo'
 import type { Handlers } from './dispatch'
 import type { ServiceContext } from './context'
@@ -36,7 +36,10 @@ export function toSummary(r: ImageWithCaption): ImageSummary {
 export class ScanManager {
   private readonly running = new Map<number, { promise: Promise<ScanResult>; abort: AbortController }>()
   private readonly last = new Map<number, ScanResult>()
-  constructor(private readonly ctx: ServiceContext) {}
+  constructor(
+    private readonly ctx: ServiceContext,
+    private readonly options: ScanOptions = {}
+  ) {}
 
   isScanning(rootId: number): boolean {
     return this.running.has(rootId)
@@ -45,7 +48,7 @@ export class ScanManager {
   start(rootId: number, path: string): void {
     if (this.running.has(rootId)) return
     const abort = new AbortController()
-    const promise = scanRoot(this.ctx, rootId, path, abort.signal)
+    const promise = scanRoot(this.ctx, rootId, path, abort.signal, this.options)
       .then((r) => {
         this.last.set(rootId, r)
         return r
@@ -123,6 +126,7 @@ export function createLibraryHandlers(ctx: ServiceContext, scans: ScanManager): 
         duplicates: ctx.images.duplicatesOf(id).map((d) => d.rel_path)
       }
     },
+    'library.visible': ({ ids }) => ({ prioritized: ctx.thumbQueue.prioritize(ids) }),
     'library.counts': () => ctx.images.counts(),
     'library.nextUncaptioned': ({ afterId }) => ({ id: ctx.images.nextUncaptioned(afterId) })
   }

@@ -9,8 +9,10 @@ import { createCaptionHandlers } from './captions-handlers'
 import { createContext, type ServiceContext } from './context'
 import { dispatch, type Handlers } from './dispatch'
 import { createLibraryHandlers, ScanManager } from './library-handlers'
+import type { ScanOptions } from '../library/scanner'
 import { createJobHandlers } from './jobs-handlers'
 import { createReviewHandlers } from './review-handlers'
+import { createHealthHandlers } from './health-handlers'
 import { createInteropHandlers } from './interop-handlers'
 import { JobRunner, type BatchCaptioner, type Captioner, type CaptionOutcome } from '../jobs/runner'
 import { createEngineService, type CaptionOutput } from './engine-handlers'
@@ -54,6 +56,8 @@ export interface ServiceOptions {
   download?: { retries?: number; idleTimeoutMs?: number; backoffMs?: number }
   /** Worker-fleet jobs: how often Redis is asked about chunks in flight (tests shorten it). */
   fleet?: { reconcileMs?: number }
+  /** Scanner tuning (the import bench replays the previous path with it). */
+  scan?: ScanOptions
 }
 
 /** Images per engine request in batch jobs: batched preprocessing and encoding, small enough that cancel
@@ -62,7 +66,7 @@ const JOB_CHUNK = 4
 
 export function createServices(dataDir: string, host: SystemInfo['host'], opts: ServiceOptions = {}): Services {
   const ctx = createContext(dataDir, host)
-  const scans = new ScanManager(ctx)
+  const scans = new ScanManager(ctx, opts.scan)
   const imagePath = (imageId: number): string => resolveImageSync(ctx.images, imageId)
   // The worker is spawned lazily on the first engine call, so hosts that never caption pay nothing.
   const client = opts.engine ?? new EngineClient()
@@ -147,6 +151,7 @@ export function createServices(dataDir: string, host: SystemInfo['host'], opts: 
     ...createJobHandlers(jobs, catalogService.builder),
     ...catalogService.handlers,
     ...createReviewHandlers(ctx),
+    ...createHealthHandlers(ctx),
     ...interop.handlers,
     ...engine.handlers,
     ...analysis.handlers,

@@ -57,8 +57,14 @@ export const FILTER_SQL: Record<ImageFilter, string> = {
   uncaptioned: `NOT ${HAS_ACCEPTED} AND i.error IS NULL AND i.missing = 0`,
   accepted: HAS_ACCEPTED,
   candidates: `NOT ${HAS_ACCEPTED} AND ${HAS_CANDIDATE}`,
-  errors: `(i.error IS NOT NULL OR i.missing = 1)`
+  errors: `(i.error IS NOT NULL OR i.missing = 1)`,
+  // one pass over job_items (grouped), not a lookup per image: job_items has no index on image_id
+  failed: `NOT ${HAS_ACCEPTED} AND i.id IN (SELECT ji.image_id FROM (SELECT image_id, max(job_id) AS j FROM job_items GROUP BY image_id) last
+    JOIN job_items ji ON ji.job_id = last.j AND ji.image_id = last.image_id WHERE ji.state = 'failed')`
 }
+
+/** Words of a whitespace-normalised caption `t` (single spaces, trimmed: see shared/caption-text.ts). */
+export const WORDS_SQL = (t: string) => `(length(${t}) - length(replace(${t}, ' ', '')) + 1)`
 
 export class ImagesRepo {
   constructor(private readonly db: DB) {}
@@ -132,6 +138,16 @@ export class ImagesRepo {
          format=@format, error=@error, scan_gen=@scanGen, missing=0, updated_at=${SQL_NOW} WHERE id=@id`
       )
       .run({ ...img, id })
+  }
+
+  /** Runs `fn` in one transaction (the scanner writes its rows in batches). */
+  transaction(fn: () => void): void {
+    this.db.transaction(fn)()
+  }
+
+  /** A file whose pixels cannot be decoded: its row gets the error. False when the row is gone. */
+  setError(id: number, error: string): boolean {
+    return prepared(this.db, `UPDATE images SET error = ?, updated_at = ${SQL_NOW} WHERE id = ?`).run(error, id).changes > 0
   }
 
   markSeen(id: number, scanGen: number): void {

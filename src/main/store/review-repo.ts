@@ -8,7 +8,7 @@ import type { ReviewQuery, Tag, TagKind } from '@shared/contract/review'
 import { hasTerm, tokenize } from '@shared/terms'
 import type { Caption } from '@shared/contract/captions'
 import type { DB } from './db'
-import { FILTER_SQL, VISIBLE } from './images-repo'
+import { FILTER_SQL, VISIBLE, WORDS_SQL } from './images-repo'
 import { textSearch } from './sql'
 
 export type ParsedReviewQuery = v.InferOutput<typeof ReviewQuery>
@@ -55,6 +55,14 @@ export class ReviewRepo {
     if (q.maxScore !== null) {
       outer.push('score <= ?')
       params.push(q.maxScore)
+    }
+    if (q.minWords !== null) {
+      outer.push(`text IS NOT NULL AND ${WORDS_SQL('text')} >= ?`)
+      params.push(q.minWords)
+    }
+    if (q.maxWords !== null) {
+      outer.push(`text IS NOT NULL AND ${WORDS_SQL('text')} <= ?`)
+      params.push(q.maxWords)
     }
     const order =
       q.sort === 'path' ? 'root_id, rel_path' : `score IS NULL, score ${q.sort === 'score-asc' ? 'ASC' : 'DESC'}, root_id, rel_path`

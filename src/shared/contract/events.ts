@@ -5,12 +5,15 @@ import { JobStage } from './jobs'
 export const ScanEvent = v.object({
   type: v.literal('library.scan'),
   rootId: v.number(),
-  phase: v.picklist(['walking', 'done', 'failed']),
+  /** walking: rows are being written; thumbnails: every row is there, thumbnails are still being made. */
+  phase: v.picklist(['walking', 'thumbnails', 'done', 'failed']),
   seen: v.number(),
   added: v.number(),
   errors: v.number(),
   currentPath: v.optional(v.string()),
-  message: v.optional(v.string())
+  message: v.optional(v.string()),
+  /** Thumbnails of this scan still queued or in progress. */
+  pending: v.optional(v.number())
 })
 
 export const LibraryChangedEvent = v.object({ type: v.literal('library.changed') })

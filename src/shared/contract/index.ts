@@ -13,6 +13,7 @@ import { models } from './models'
 import { suggest } from './suggest'
 import { library } from './library'
 import { review } from './review'
+import { health } from './health'
 import { system } from './system'
 
 export const operations = {
@@ -27,6 +28,7 @@ export const operations = {
   ...suggest,
   ...analysis,
   ...review,
+  ...health,
   ...interop
 } as const
 

@@ -2,7 +2,8 @@
 import * as v from 'valibot'
 import { Empty, Id, Ok, UserPath, op } from './define'
 
-export const ImageFilter = v.picklist(['all', 'uncaptioned', 'accepted', 'candidates', 'errors'])
+/** failed: the last batch-captioning attempt of the image failed and it has no accepted caption. */
+export const ImageFilter = v.picklist(['all', 'uncaptioned', 'accepted', 'candidates', 'errors', 'failed'])
 export type ImageFilter = v.InferOutput<typeof ImageFilter>
 
 export const Root = v.object({
@@ -85,6 +86,11 @@ export const library = {
     'Summaries for a visible range of the grid'
   ),
   'library.getImage': op(v.object({ id: Id }), ImageDetail, 'Everything known about one image'),
+  'library.visible': op(
+    v.object({ ids: v.pipe(v.array(Id), v.maxLength(500)) }),
+    v.object({ prioritized: v.number() }),
+    'The image ids the grid shows: their thumbnails are made first ([Note: visible first])'
+  ),
   'library.counts': op(Empty, Counts, 'Counts for the status bar'),
   'library.nextUncaptioned': op(
     v.object({ afterId: v.optional(Id) }),

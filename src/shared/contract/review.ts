@@ -26,6 +26,9 @@ export const ReviewFilters = v.object({
   scoreKey: v.optional(ScoreKey, 'clipS'),
   minScore: v.optional(v.nullable(v.pipe(v.number(), v.finite())), null),
   maxScore: v.optional(v.nullable(v.pipe(v.number(), v.finite())), null),
+  /** Words in the accepted caption, [minWords, maxWords] (images without an accepted caption drop out). */
+  minWords: v.optional(v.nullable(v.pipe(v.number(), v.integer(), v.minValue(0))), null),
+  maxWords: v.optional(v.nullable(v.pipe(v.number(), v.integer(), v.minValue(0))), null),
   /** Every listed tag must be on the image (kind omitted: keyword or concept). */
   tags: v.optional(v.pipe(v.array(v.object({ tag: TagText, kind: v.optional(TagKind) })), v.maxLength(20)), []),
   /** Every listed term (a word or phrase, see shared/terms.ts) must occur in the accepted caption… */

@@ -11,6 +11,7 @@ import { findRepoRoot, machineInfo } from '../../eval/machine'
 import { benchInProcessStall, benchStudioBatch } from '../../eval/bench/batch'
 import { benchClip, type ClipBenchResult } from '../../eval/bench/clip-bench'
 import { benchImport, benchSqlite, makePhotos } from '../../eval/bench/library'
+import { benchImportScale } from '../../eval/bench/import-scale'
 import { benchMarkdown, type BenchDoc } from '../../eval/bench/report'
 import { benchRetrieval } from '../../eval/bench/retrieval-bench'
 import { DEFAULT_INDEX_PARAMS } from '../../engine/packs/datastore-index'
@@ -52,11 +53,13 @@ export const benchCommand: CommandBody = {
                            [--batch-images 2000] [--cache DIR] [--out docs/benchmarks.md]
                            [--retrieval-rows 590000] [--retrieval-connectivity N] [--retrieval-expansion-add N]
                            [--retrieval-expansion-search N] [--retrieval-quantization b1|i8]
-                           [--retrieval-shard-rows N]
+                           [--retrieval-shard-rows N] [--import-files 50000] [--import-previous-files 5000]
 
   --quick   shorter measurements (1 s per row instead of 3 s) and smaller batches of data (for trying it out);
             the retrieval part uses 100,000 rows instead of 590,000 (the full one takes several minutes: the
             index build dominates)
+  --import-*  the import part's generated 640×480 library (made once into the cache, albums of 1,000) and how
+            many of its files the previous scan path imports (its files/s is compared with the pipeline's)
   --retrieval-*   datastore size and HNSW parameters of the retrieval part (defaults: the engine's own)
   The ViT-B/32-size models are exported by tools/modelkit/export_random_vitb32.py into the cache (needs torch).`,
   async run(argv) {
@@ -70,6 +73,8 @@ export const benchCommand: CommandBody = {
         cache: { type: 'string' },
         out: { type: 'string' },
         threads: { type: 'string' },
+        'import-files': { type: 'string' },
+        'import-previous-files': { type: 'string' },
         'retrieval-rows': { type: 'string' },
         'retrieval-connectivity': { type: 'string' },
         'retrieval-expansion-add': { type: 'string' },
@@ -126,6 +131,16 @@ export const benchCommand: CommandBody = {
       await makePhotos(photos, quick ? 60 : 200)
       doc.importBench = await benchImport(photos, join(cacheDir, 'scratch-import'), join(root, 'models'))
       log(`library import: ${JSON.stringify(doc.importBench)}`)
+      const files = Number(values['import-files'] ?? (quick ? 2000 : 50_000))
+      const previousFiles = Number(values['import-previous-files'] ?? Math.min(files, quick ? 1000 : 5000))
+      doc.importScale = await benchImportScale({
+        photosDir: join(cacheDir, `photos-640x480-n${files}`),
+        scratch: join(cacheDir, 'scratch-import-scale'),
+        bundledPacksDir: join(root, 'models'),
+        files,
+        previousFiles,
+        log
+      })
     }
     if (only.has('sqlite')) {
       doc.sqlite = benchSqlite(join(cacheDir, 'scratch-sqlite'))

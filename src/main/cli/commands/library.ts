@@ -23,6 +23,7 @@ ${IMPORT_USAGE}`,
     try {
       services.ctx.subscribe((e) => {
         if (e.type === 'library.scan' && e.phase === 'walking') log(`scanning root ${e.rootId}: ${e.seen} files, ${e.added} new, ${e.errors} errors`)
+        if (e.type === 'library.scan' && e.phase === 'thumbnails') log(`root ${e.rootId}: ${e.seen} files listed; making ${e.pending ?? 0} thumbnails`)
       })
       if (sub === 'add') {
         if (paths.length === 0) throw new Error('library add needs at least one folder')

@@ -107,10 +107,10 @@ export function benchSqlite(scratch: string, autocommitRows = 2000, transactionR
 }
 
 /** Photo-like JPEGs (smooth colour fields plus noise) for the import benchmark, made once into `dir`. */
-export async function makePhotos(dir: string, count: number, width = 1600, height = 1200): Promise<void> {
+export async function makePhotos(dir: string, count: number, width = 1600, height = 1200, first = 0): Promise<void> {
   mkdirSync(dir, { recursive: true })
   const have = new Set(readdirSync(dir))
-  for (let i = 0; i < count; i++) {
+  for (let i = first; i < first + count; i++) {
     const name = `photo_${String(i).padStart(4, '0')}.jpg`
     if (have.has(name)) continue
     const w = 64

@@ -3,6 +3,7 @@
 import type { BatchBench } from './batch'
 import type { BenchRow, ClipBenchResult } from './clip-bench'
 import type { ImportBench, SqliteBench } from './library'
+import { importScaleMarkdown, type ImportScaleBench } from './import-scale-report'
 import { machineMarkdown, type MachineInfo } from '../machine'
 import type { ReproRow } from './reproduce'
 import type { RetrievalBench } from './retrieval-bench'
@@ -19,6 +20,7 @@ export interface BenchDoc {
   clip: ClipBenchResult[]
   skipped: string[]
   importBench?: ImportBench
+  importScale?: ImportScaleBench
   sqlite?: SqliteBench
   batch?: BatchBench
   inProcess?: { images: number; loopMaxMs: number; loopP99Ms: number; loopUtilization: number; imagesPerSec: number }
@@ -131,6 +133,7 @@ export function benchMarkdown(d: BenchDoc): string {
       ''
     )
   }
+  if (d.importScale) out.push(...importScaleMarkdown(d.importScale))
   if (d.sqlite) {
     const s = d.sqlite
     out.push('## SQLite inserts', '', 'ImagesRepo.insert on a fresh studio database (WAL, synchronous NORMAL):', '', '| mode | rows / s |', '|---|---:|')

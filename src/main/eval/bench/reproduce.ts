@@ -5,6 +5,7 @@
 // on a shared machine, ratios should not. The previous run is read from docs/benchmarks.json, written next to
 // the markdown by every run.
 import type { BenchRow } from './clip-bench'
+import { importScaleRatios } from './import-scale-report'
 import { rowsFor, type BenchDoc } from './report'
 
 export interface RatioRecord {
@@ -37,6 +38,7 @@ export function ratiosOf(d: BenchDoc): Record<string, number> {
     }
   }
   if (d.importBench) put('import · studio ÷ sharp one at a time', d.importBench.oursFilesPerSec, d.importBench.sharpSequentialFilesPerSec)
+  if (d.importScale) Object.assign(out, importScaleRatios(d.importScale))
   if (d.sqlite) put('SQLite · transactions ÷ autocommit', d.sqlite.transactionRowsPerSec, d.sqlite.autocommitRowsPerSec)
   if (d.batch && d.inProcess) put('batch · studio job ÷ in-process', d.batch.imagesPerSec, d.inProcess.imagesPerSec)
   if (d.retrieval) {

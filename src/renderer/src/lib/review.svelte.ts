@@ -27,6 +27,9 @@ export class Review {
   scoreKey = $state<string>('clipS')
   minScore = $state<number | null>(null)
   maxScore = $state<number | null>(null)
+  /** Words in the accepted caption (set by the health view's length histogram). */
+  minWords = $state<number | null>(null)
+  maxWords = $state<number | null>(null)
   sort = $state<ReviewSort>('path')
   tags = $state<{ tag: string; kind?: TagKind }[]>([])
   terms = $state<string[]>([])
@@ -50,7 +53,7 @@ export class Review {
   private previewed: OpInput<'review.replacePreview'> | null = null
 
   active = $derived(
-    this.sort !== 'path' || this.minScore !== null || this.maxScore !== null || this.tags.length > 0 || this.terms.length > 0 || this.notTerms.length > 0
+    this.sort !== 'path' || this.minScore !== null || this.maxScore !== null || this.minWords !== null || this.maxWords !== null || this.tags.length > 0 || this.terms.length > 0 || this.notTerms.length > 0
   )
 
   constructor(private readonly studio: Studio) {}
@@ -62,6 +65,8 @@ export class Review {
           scoreKey: this.scoreKey,
           minScore: this.minScore,
           maxScore: this.maxScore,
+          minWords: this.minWords,
+          maxWords: this.maxWords,
           sort: this.sort,
           tags: $state.snapshot(this.tags),
           terms: $state.snapshot(this.terms),
@@ -73,6 +78,7 @@ export class Review {
 
   async clear(): Promise<void> {
     this.minScore = this.maxScore = null
+    this.minWords = this.maxWords = null
     this.sort = 'path'
     this.tags = []
     this.terms = []

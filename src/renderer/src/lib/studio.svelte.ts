@@ -75,7 +75,7 @@ export class Studio {
 
   private onEvent(e: StudioEvent): void {
     if (e.type === 'library.scan') {
-      this.scanning = e.phase === 'walking' ? e : null
+      this.scanning = e.phase === 'walking' || e.phase === 'thumbnails' ? e : null
       if (e.phase !== 'walking') this.libraryRefresh.request(0)
     } else if (e.type === 'library.changed') this.libraryRefresh.request(400)
     else if (e.type === 'captions.changed') void this.reloadSummary(e.imageId)
