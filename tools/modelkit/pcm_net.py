@@ -3,9 +3,9 @@ sentence decoder that attends to it, sized for ShapesWorld (width 128, 2 + 2 lay
 
 Inputs (the engine's own quantities, docs/pack-format.md decoder kind `pcm-net`):
 - `tokens` [B, 1 + G², D]: the image encoder's `token_embeds` (ln_post(all tokens)·proj; row 0 = CLS = the
-  global embedding g, then the G×G patches row-major). Not normalised. The model averages them over pool×pool
+  global embedding g, then the G×G patches row-major). Not necessarily normalised: the model L2-normalises every row, averages the patches over pool×pool
   blocks (8×8 → 4×4 patches of 16 px, about one ShapesWorld object each, as a ViT-B/32 patch is on COCO)
-  and L2-normalises every row.
+  and normalises the pooled rows again.
 - `concepts` [B, K, D]: the text embeddings of the image's K salient concepts (the pack's `concepts` rows picked
   by CLIP similarity of g to the vocabulary, softmax with τ = 0.01, top-K; normalised). Absent when mixup=False.
 - `input_ids` [B, T] starting with bos; output `logits` [B, T, V], logits[:, t] predicts token t+1.
@@ -116,7 +116,8 @@ class PCMNet(nn.Module):
         g = F.normalize(tokens[:, 0].float(), dim=-1) if g_override is None else g_override
         B, D = tokens.shape[0], tokens.shape[2]
         n, p = self.grid // self.pool, self.pool
-        v = tokens[:, 1:].float().reshape(B, n, p, n, p, D).mean(dim=(2, 4)).reshape(B, n * n, D)  # pool p×p patches
+        # rows normalised first (the engine hands tokens over normalised), then pooled over p×p patches
+        v = F.normalize(tokens[:, 1:].float(), dim=-1).reshape(B, n, p, n, p, D).mean(dim=(2, 4)).reshape(B, n * n, D)
         v = F.normalize(v, dim=-1)
         P = n * n
         eg = self.g_embed(g)[:, None] + self.pos[0] + self.ttype[0]

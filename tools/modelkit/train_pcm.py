@@ -113,13 +113,15 @@ def salient(g_n, concepts_n, k=CONCEPT_K):
     return torch.softmax(g_n @ concepts_n.t() / TAU, dim=-1).topk(k, dim=-1).indices
 
 
-def train_variant(vid, mixup, cxe, top_m, tok, tokens, cap_ids, cap_w, concept_idx, concepts_n, epochs, seed, batch=32, lr=1e-3):
+def train_variant(vid, mixup, cxe, top_m, tok, tokens, cap_ids, cap_w, concept_idx, concepts_n, epochs, seed, batch=32, lr=1e-3, max_steps=0):
     """Image-major batches: `batch` defective images, each with all its captions (cap_ids [N,5,T], cap_w [N,5]);
     the encoder runs once per image, the decoder once per caption (rep = 5)."""
     torch.manual_seed(seed)
     net = PCMNet(len(tok.vocab), tokens.shape[2], mixup=mixup, top_m=top_m)
     N, R = cap_ids.shape[0], cap_ids.shape[1]
     steps_per = N // batch
+    if max_steps:  # a time bound: at most max_steps optimiser steps over `epochs` passes
+        steps_per = min(steps_per, max(1, max_steps // epochs))
     total = steps_per * epochs
     opt = torch.optim.AdamW(param_groups(net, 0.01), lr=lr, betas=(0.9, 0.98))
     g = torch.Generator().manual_seed(seed)
@@ -246,6 +248,8 @@ def main(argv=None) -> int:
     ap.add_argument("--rate", type=float, default=0.3, help="defect probability per object (synth_defects.py)")
     ap.add_argument("--train", type=int, default=20000, help="training scenes (one defective render each)")
     ap.add_argument("--epochs", type=int, default=2)
+    ap.add_argument("--max-steps", type=int, default=0, help="cap on optimiser steps per variant (0: every batch of every epoch)")
+    ap.add_argument("--lr", type=float, default=1e-3)
     ap.add_argument("--top-m", type=int, default=2, help="mix-up: top-M affinity entries select the mixed patches")
     ap.add_argument("--suffix", default="", help="appended to every decoder id and file name (sweeps)")
     ap.add_argument("--seed", type=int, default=51)
@@ -283,7 +287,7 @@ def main(argv=None) -> int:
         mixup, cxe = VARIANTS[vid]
         did = vid + a.suffix
         t0 = time.time()
-        net = train_variant(did, mixup, cxe, a.top_m, tok, tokens, cap_ids, cap_w, concept_idx, concepts_n, a.epochs, a.seed)
+        net = train_variant(did, mixup, cxe, a.top_m, tok, tokens, cap_ids, cap_w, concept_idx, concepts_n, a.epochs, a.seed, lr=a.lr, max_steps=a.max_steps)
         secs = round(time.time() - t0, 1)
         fname = f"decoder_{did}.onnx"
         path = os.path.join(a.out, fname)
@@ -294,7 +298,7 @@ def main(argv=None) -> int:
             raise RuntimeError(f"{did}: ONNX differs from torch by {diff}")
         desc = (f"PCM-Net ({'mix-up top-M=' + str(a.top_m) if mixup else 'no mix-up'}, {'CLIP-weighted CE' if cxe else 'plain CE'}) "
                 f"trained on {len(pairs_img)} synthetic pairs (defect rate {a.rate})")
-        training = {**net.cfg, "epochs": a.epochs, "pairs": len(pairs_img), "seconds": secs, "seed": a.seed, "defectRate": a.rate,
+        training = {**net.cfg, "epochs": a.epochs, "maxSteps": a.max_steps, "lr": a.lr, "batchImages": 32, "pairs": len(pairs_img), "seconds": secs, "seed": a.seed, "defectRate": a.rate,
                     "cxe": cxe, "params": sum(p.numel() for p in net.parameters()), "onnxMaxAbsDiffVsTorch": diff}
         entries.append(decoder_entry(did, fname, net, D, CONCEPT_K, len(tok.vocab), desc, training))
         report["variants"][did] = training
