@@ -18,6 +18,8 @@
 //   D + procrustes   ReCap: retrieval query realigned by the pack's Procrustes matrix, ranked by aCLIP-S
 //   D + ridge        the same with the ridge matrix
 //   D + ridge + mixup  PCM-Net's patch-wise mix-up before aggregation (only meaningful with the patch route)
+//   pcm: <id>        each pcm-net decoder of the pack (PCM-Net trained on synthetic pairs; its ablations are
+//                    separate decoders: no mix-up, no CLIP weighting, neither), one decode, no reranking
 //   default          the pack's defaults, untouched (what `caption` does without options)
 // Ranking is set explicitly (CLIP-S, or aCLIP-S in the realigned rows, as ReCap scores) so that a pack's
 // `defaults.rankBy` changes only the "default" row.
@@ -25,7 +27,7 @@
 // global embedding, not the fused one. Rows whose decoder the pack lacks are skipped with a reason. Every row
 // sets the options a pack's defaults could change (OFF), so only the "default" row follows pack.json.
 import type { CaptionOptions } from '../engine/client'
-import { isCompactDatastore, type PackJson } from '../engine/packs/pack-schema'
+import { isCompactDatastore, isPcmDecoder, prefixDecoders, type PackJson } from '../engine/packs/pack-schema'
 
 export interface EvalConfig {
   name: string
@@ -41,7 +43,7 @@ export const NOISE_SAMPLES = 8
 const OFF: CaptionOptions = { regions: 'off', retrieval: false, align: 'off', alignPrefix: false, memoryProjection: false, rerank: false, mixup: false, concepts: false, cleanSample: false }
 
 function decoderWith(pack: PackJson, variance: number): string | undefined {
-  const exact = pack.decoders.find((d) => Math.abs(d.noiseVariance - variance) < 1e-9)
+  const exact = prefixDecoders(pack.decoders).find((d) => Math.abs(d.noiseVariance - variance) < 1e-9)
   return exact?.id
 }
 
@@ -92,6 +94,7 @@ export function ablationPlan(pack: PackJson): ConfigPlan[] {
       'pack has no concept vocabulary'
     )
   }
+  for (const p of pack.decoders.filter(isPcmDecoder)) add(`pcm: ${p.id}`, `PCM-Net decoder ${p.id}: ${p.description ?? ''}; one decode of the image tokens + salient concepts`, single(p.id))
   add('default', `the pack defaults, unchanged: ${JSON.stringify(d)}`, {})
   return plan
 }

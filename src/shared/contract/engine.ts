@@ -53,12 +53,16 @@ export const EngineCandidate = v.object({
     decoder: v.optional(
       v.object({
         id: v.string(),
+        /** Decoder kind: prefix-tokens, or pcm-net (PCM-Net: reads image tokens + salient concepts). */
+        kind: v.optional(v.string()),
         samples: v.array(v.object({ index: v.number(), seed: v.nullable(v.number()) })),
         logProb: v.number(),
         noiseVariance: v.number(),
         beam: v.number(),
         /** Set when the decoder read the input projected onto the caption memory (DeCap). */
-        memory: v.optional(v.object({ rows: v.number(), tau: v.number() }))
+        memory: v.optional(v.object({ rows: v.number(), tau: v.number() })),
+        /** pcm-net: which patches of the pooled grid the graph's mix-up mixed with which concept. */
+        mixup: v.optional(v.object({ grid: v.tuple([v.number(), v.number()]), mixed: v.array(v.object({ patch: v.number(), concept: v.string() })) }))
       })
     ),
     retrieval: v.optional(

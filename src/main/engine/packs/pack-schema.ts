@@ -54,11 +54,35 @@ export const DecoderCacheSpec = v.object({
 })
 export type DecoderCacheSpec = v.InferOutput<typeof DecoderCacheSpec>
 
+/** Decoder kind `pcm-net` (PCM-Net, methods.md §4; trained by tools/modelkit/train_pcm.py): an encoder–decoder
+ *  over the image's token features and its salient concepts' text features, with patch-wise mix-up inside the
+ *  graph. Inputs by role: `tokens` [batch, 1 + G², D] (the image encoder's token output, CLS first), optional
+ *  `concepts` [batch, K, D] (the pack's `concepts` rows of the K salient concepts; absent for a model trained
+ *  without mix-up), `ids`; output `logits` as a prefix-tokens decoder. `mixup` describes the in-graph mix-up
+ *  (K = conceptTopK; topM patches of the grid pooled pool×pool) for the heatmap. */
+export const PcmDecoderSpec = v.object({
+  ...ModelSpec.entries,
+  id: v.pipe(v.string(), v.minLength(1), v.maxLength(100)),
+  kind: v.literal('pcm-net'),
+  noiseVariance: v.optional(v.pipe(v.number(), v.minValue(0)), 0),
+  description: v.optional(v.string()),
+  roles: v.object({ tokens: v.string(), concepts: v.optional(v.string()), ids: v.string(), logits: v.string() }),
+  mixup: v.optional(
+    v.object({
+      topM: v.pipe(v.number(), v.integer(), v.minValue(1)),
+      tau: v.pipe(v.number(), v.gtValue(0)),
+      conceptTopK: v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(64)),
+      pool: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1)), 1)
+    })
+  )
+})
+export type PcmDecoderSpec = v.InferOutput<typeof PcmDecoderSpec>
+
 export const DecoderSpec = v.pipe(
   v.object({
     ...ModelSpec.entries,
     id: v.pipe(v.string(), v.minLength(1), v.maxLength(100)),
-    kind: v.string(),
+    kind: v.pipe(v.string(), v.check((k) => k !== 'pcm-net', 'a pcm-net decoder needs roles tokens, ids and logits (and concepts with mix-up)')),
     noiseVariance: v.optional(v.pipe(v.number(), v.minValue(0)), 0),
     description: v.optional(v.string()),
     roles: v.object({ prefix: v.string(), ids: v.string(), logits: v.string(), present: v.optional(v.string()) }),
@@ -67,6 +91,13 @@ export const DecoderSpec = v.pipe(
   v.check((d) => !d.cache || !!d.roles.present, 'a decoder with a `cache` step model needs roles.present: the main model must output the cache')
 )
 export type DecoderSpec = v.InferOutput<typeof DecoderSpec>
+
+/** Any decoder entry: a `pcm-net` one, or a prefix-tokens one (other kinds parse here and are refused when used). */
+export const AnyDecoderSpec = v.union([PcmDecoderSpec, DecoderSpec])
+export type AnyDecoderSpec = v.InferOutput<typeof AnyDecoderSpec>
+export const isPcmDecoder = (d: AnyDecoderSpec): d is PcmDecoderSpec => d.kind === 'pcm-net'
+/** The decoders that read one prefix embedding (every kind but pcm-net). */
+export const prefixDecoders = (decoders: readonly AnyDecoderSpec[]): DecoderSpec[] => decoders.filter((d): d is DecoderSpec => !isPcmDecoder(d))
 
 export const ArraySpec = v.object({ file: PackPath, shape: v.pipe(v.array(v.pipe(v.number(), v.integer(), v.minValue(1))), v.minLength(1)) })
 export type ArraySpec = v.InferOutput<typeof ArraySpec>
@@ -180,7 +211,7 @@ export const PackJson = v.object({
   /** `config`: a tokenizer_config.json beside a Hugging Face tokenizer.json (type "hf-tokenizer-json"). */
   tokenizer: v.object({ file: PackPath, type: v.string(), config: v.optional(PackPath) }),
   models: v.object({ image: ImageModelSpec, text: TextModelSpec }),
-  decoders: v.optional(v.array(DecoderSpec), []),
+  decoders: v.optional(v.array(AnyDecoderSpec), []),
   defaultDecoder: v.optional(v.string()),
   arrays: v.optional(
     v.object({
@@ -213,7 +244,7 @@ export function referencedFiles(p: PackJson): string[] {
   if (p.tokenizer.config) out.add(p.tokenizer.config)
   for (const d of p.decoders) {
     out.add(d.file)
-    if (d.cache) out.add(d.cache.file)
+    if (!isPcmDecoder(d) && d.cache) out.add(d.cache.file)
   }
   for (const a of Object.values(p.arrays)) if (a) out.add(a.file)
   if (p.datastore) out.add(p.datastore.captions)

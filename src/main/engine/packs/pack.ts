@@ -7,7 +7,7 @@ import { readFile } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import * as v from 'valibot'
 import { StudioError } from '@shared/errors'
-import { isCompactDatastore, PackJson, referencedFiles, type ArraySpec, type DatastoreSource, type DecoderSpec, type ModelSpec } from './pack-schema'
+import { isCompactDatastore, isPcmDecoder, PackJson, referencedFiles, type AnyDecoderSpec, type ArraySpec, type DatastoreSource, type DecoderSpec, type ModelSpec, type PcmDecoderSpec } from './pack-schema'
 import { openCompactDatastore, type CompactDatastore } from './datastore-reader'
 import { vectorsLayout } from './datastore-format'
 import { createTokenizer, type Tokenizer } from '../text/tokenizer'
@@ -84,7 +84,7 @@ export function checkConsistency(p: PackJson): void {
     if (ids.has(d.id)) throw new StudioError('model_error', `pack.json: decoder id "${d.id}" appears twice`)
     ids.add(d.id)
     checkRoles(`decoder ${d.id}`, d)
-    if (d.cache) checkRoles(`decoder ${d.id} cache`, d.cache)
+    if (!isPcmDecoder(d) && d.cache) checkRoles(`decoder ${d.id} cache`, d.cache)
   }
   if (p.defaultDecoder !== undefined && !ids.has(p.defaultDecoder)) throw new StudioError('model_error', `pack.json: defaultDecoder "${p.defaultDecoder}" is not a declared decoder`)
   const d = p.embedDim
@@ -181,13 +181,32 @@ export async function loadPack(dirIn: string, opts: LoadOptions = {}): Promise<L
   return pack
 }
 
-export function findDecoder(pack: PackJson, id?: string): DecoderSpec {
+/** Any decoder of the pack by id (default: the pack's default decoder). */
+export function findAnyDecoder(pack: PackJson, id?: string): AnyDecoderSpec {
   const want = id ?? pack.defaultDecoder ?? pack.decoders[0]?.id
   const d = pack.decoders.find((x) => x.id === want)
   if (!d) {
     const known = pack.decoders.map((x) => x.id).join(', ') || 'none'
     throw new StudioError('not_found', `decoder "${want ?? ''}" not in pack ${pack.id} (decoders: ${known})`)
   }
-  if (d.kind !== 'prefix-tokens') throw new StudioError('unsupported', `decoder ${d.id}: kind "${d.kind}" is not supported (only "prefix-tokens")`)
+  if (d.kind !== 'prefix-tokens' && d.kind !== 'pcm-net') throw new StudioError('unsupported', `decoder ${d.id}: kind "${d.kind}" is not supported (only "prefix-tokens" and "pcm-net")`)
+  return d
+}
+
+/** A prefix-tokens decoder (the one that reads a single embedding). */
+export function findDecoder(pack: PackJson, id?: string): DecoderSpec {
+  const d = findAnyDecoder(pack, id)
+  if (isPcmDecoder(d)) throw new StudioError('unsupported', `decoder ${d.id} is a pcm-net decoder: it reads image tokens and concepts, not a prefix embedding`)
+  return d
+}
+
+/** A pcm-net decoder; checks that the pack can feed it (token output, concepts of the declared count). */
+export function findPcmDecoder(pack: LoadedPack, id?: string): PcmDecoderSpec {
+  const d = findAnyDecoder(pack.json, id)
+  if (!isPcmDecoder(d)) throw new StudioError('unsupported', `decoder ${d.id} is not a pcm-net decoder`)
+  if (!pack.json.models.image.roles.tokens) throw new StudioError('unsupported', `decoder ${d.id}: the pack's image encoder has no token output`)
+  if (d.roles.concepts && (!pack.concepts || !d.mixup || d.mixup.conceptTopK > pack.concepts.rows)) {
+    throw new StudioError('model_error', `decoder ${d.id}: mix-up needs the pack's concepts array with at least mixup.conceptTopK rows`)
+  }
   return d
 }

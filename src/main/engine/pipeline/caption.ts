@@ -8,9 +8,16 @@
 // (same normalised words) → CLIP-S / aCLIP-S / Ref* scores → rank (scoring.ts). With `rerank` off the
 // order is decoder order (clean first, then samples 0..N−1), retrieval last. Timings are per image; batched
 // stages (preprocess, image encoder) report their batch time divided by the batch size.
+// [Note: pcm-net in the pipeline] With a `pcm-net` decoder (PCM-Net, pcm.ts) the decoder reads the image's
+// tokens and its salient concepts instead of a prefix embedding, and decodes once per image: the paper adds
+// noise only in training, so noiseSamples and cleanSample do not multiply its candidates (any value > 0 or
+// true asks for the one decode). Retrieval, scoring and ranking are unchanged. Its candidate's provenance
+// names the kind and which pooled patches the graph mixed with which concept.
 import { StudioError, toEnvelope, type ErrorEnvelope } from '@shared/errors'
 import { salientConcepts, type SalientConcept } from './concepts'
-import { noiseSamples, type NoiseSample } from './decode'
+import { noiseSamples, type Decoded, type NoiseSample } from './decode'
+import { preparePcm, type PcmMixMap } from './pcm'
+import { isPcmDecoder, type PcmDecoderSpec } from '../packs/pack-schema'
 import type { Engine } from '../worker/engine'
 import type { ImageEncoding } from '../worker/encoders'
 import { normalize, type Vec } from '../math/linalg'
@@ -35,7 +42,7 @@ export interface Candidate {
   score: number
   scores: Scores
   provenance: {
-    decoder?: { id: string; samples: { index: number; seed: number | null }[]; logProb: number; noiseVariance: number; beam: number; memory?: MemoryInfo }
+    decoder?: { id: string; kind: string; samples: { index: number; seed: number | null }[]; logProb: number; noiseVariance: number; beam: number; memory?: MemoryInfo; mixup?: PcmMixMap }
     retrieval?: RetrievalProvenance
   }
 }
@@ -79,7 +86,8 @@ const now = () => performance.now()
 
 export async function captionFiles(engine: Engine, inputs: readonly CaptionInput[], options: CaptionOptions = {}, hooks: CaptionHooks = {}): Promise<(CaptionResult | CaptionFailure)[]> {
   const o = resolveOptions(engine.pack.json, options)
-  if (o.noiseSamples > 0 || o.cleanSample) engine.decoder(o.decoder)
+  const spec = o.noiseSamples > 0 || o.cleanSample ? engine.anyDecoder(o.decoder) : null
+  const pcm = spec && isPcmDecoder(spec) ? spec : null
   engine.realignmentMatrix(o.align)
   const out: (CaptionResult | CaptionFailure)[] = []
   const boxes = o.regions === 'crops' ? cropBoxes() : undefined
@@ -90,7 +98,7 @@ export async function captionFiles(engine: Engine, inputs: readonly CaptionInput
     const ok = pre.flatMap((p) => (p.ok ? [p.value] : []))
     const tPre = (now() - t0) / Math.max(1, chunk.length)
     const t1 = now()
-    const enc = await engine.encodePixels(ok.map((p) => p.pixels), o.regions === 'patch')
+    const enc = await engine.encodePixels(ok.map((p) => p.pixels), o.regions === 'patch' || !!pcm)
     const tEnc = (now() - t1) / Math.max(1, ok.length)
     let k = 0
     for (let i = 0; i < chunk.length; i++) {
@@ -102,7 +110,7 @@ export async function captionFiles(engine: Engine, inputs: readonly CaptionInput
       } else {
         const e = enc[k++]!
         try {
-          out.push(await captionOne(engine, input, p.value, e, o, { preprocess: tPre, imageEncoder: tEnc }, hooks.signal))
+          out.push(await captionOne(engine, input, p.value, e, o, { preprocess: tPre, imageEncoder: tEnc }, pcm, hooks.signal))
         } catch (err) {
           if (err instanceof StudioError && err.code === 'cancelled') throw err
           out.push({ file: input.file, error: toEnvelope(err) })
@@ -118,7 +126,7 @@ async function aggregate(engine: Engine, pre: Preprocessed, enc: ImageEncoding, 
   return o.regions === 'off' ? null : aggregateRegions(engine, pre, enc, { ...o, regions: o.regions }, concepts)
 }
 
-async function captionOne(engine: Engine, input: CaptionInput, pre: Preprocessed, enc: ImageEncoding, o: ResolvedOptions, batched: Record<string, number>, signal?: AbortSignal): Promise<CaptionResult> {
+async function captionOne(engine: Engine, input: CaptionInput, pre: Preprocessed, enc: ImageEncoding, o: ResolvedOptions, batched: Record<string, number>, pcm: PcmDecoderSpec | null, signal?: AbortSignal): Promise<CaptionResult> {
   const timings: Record<string, number> = { ...batched }
   const tStart = now()
   const pack = engine.pack
@@ -140,10 +148,21 @@ async function captionOne(engine: Engine, input: CaptionInput, pre: Preprocessed
     memory = p.info
     return p.vector
   }
-  const base = o.memoryProjection && o.noiseSamples > 0 ? project(unprojected) : unprojected
-  const samples: NoiseSample[] = noiseSamples(base, o.noiseSamples, o.noiseVariance, o.seed, false)
-  if (o.cleanSample) samples.unshift({ index: -1, seed: null, prefix: o.memoryProjection ? project(enc.embed) : normalize(enc.embed) })
-  const decoded = await engine.decode(o.decoder, samples.map((s) => s.prefix), { beam: o.beam, maxLength: o.maxLength, lengthPenalty: o.lengthPenalty, signal })
+  const dopts = { beam: o.beam, maxLength: o.maxLength, lengthPenalty: o.lengthPenalty, signal }
+  let samples: NoiseSample[]
+  let decoded: Decoded[]
+  let mix: PcmMixMap | undefined
+  if (pcm) {
+    const prep = preparePcm(pack, pcm, enc.embed, enc.tokens)
+    mix = prep.mix ?? undefined
+    samples = [{ index: -1, seed: null, prefix: normalize(enc.embed) }]
+    decoded = await engine.decodePcm(pcm.id, [prep.input], dopts)
+  } else {
+    const base = o.memoryProjection && o.noiseSamples > 0 ? project(unprojected) : unprojected
+    samples = noiseSamples(base, o.noiseSamples, o.noiseVariance, o.seed, false)
+    if (o.cleanSample) samples.unshift({ index: -1, seed: null, prefix: o.memoryProjection ? project(enc.embed) : normalize(enc.embed) })
+    decoded = await engine.decode(o.decoder, samples.map((s) => s.prefix), dopts)
+  }
   timings.decode = now() - t
 
   const byKey = new Map<string, Candidate>()
@@ -163,7 +182,18 @@ async function captionOne(engine: Engine, input: CaptionInput, pre: Preprocessed
       source: 'decoder',
       score: 0,
       scores: { cos: 0, clipS: 0, quality: 0 },
-      provenance: { decoder: { id: o.decoder, samples: [{ index: s.index, seed: s.seed }], logProb: d.logProb, noiseVariance: s.index < 0 ? 0 : o.noiseVariance, beam: o.beam, ...(memory ? { memory } : {}) } }
+      provenance: {
+        decoder: {
+          id: o.decoder,
+          kind: pcm ? 'pcm-net' : 'prefix-tokens',
+          samples: [{ index: s.index, seed: s.seed }],
+          logProb: d.logProb,
+          noiseVariance: s.index < 0 ? 0 : o.noiseVariance,
+          beam: o.beam,
+          ...(memory ? { memory } : {}),
+          ...(mix ? { mixup: mix } : {})
+        }
+      }
     })
   })
 

@@ -54,12 +54,17 @@ export interface DecodeOptions {
 /** Decode every prefix; returns the best hypothesis per prefix, in input order. `runner` computes each
  *  step's logits (fullRerunSteps or cachedSteps over the same prefixes). */
 export async function decodePrefixes(runner: StepRunner, tokenizer: Tokenizer, prefixes: readonly Vec[], opts: DecodeOptions): Promise<Decoded[]> {
+  return decodeGroups(runner, tokenizer, prefixes.length, opts)
+}
+
+/** Beam search for `count` independent inputs (groups 0..count−1) whose step logits `runner` computes. */
+export async function decodeGroups(runner: StepRunner, tokenizer: Tokenizer, count: number, opts: DecodeOptions): Promise<Decoded[]> {
   const W = Math.max(1, opts.beam)
   const maxLen = Math.max(1, Math.min(opts.maxLength, tokenizer.maxLength - 1))
   const alpha = opts.lengthPenalty ?? 0
   const score = (h: Hyp) => (alpha ? h.logProb / Math.pow(h.ids.length - 1, alpha) : h.logProb)
-  let alive: Hyp[] = prefixes.map((_, g) => ({ group: g, ids: [tokenizer.bos], logProb: 0, parent: -1 }))
-  const finished: Hyp[][] = prefixes.map(() => [])
+  let alive: Hyp[] = Array.from({ length: count }, (_, g) => ({ group: g, ids: [tokenizer.bos], logProb: 0, parent: -1 }))
+  const finished: Hyp[][] = Array.from({ length: count }, () => [])
   for (let step = 0; step < maxLen && alive.length > 0; step++) {
     if (opts.signal?.aborted) throw new StudioError('cancelled', 'decoding cancelled')
     const { data, vocab: V, offset } = await runner.step(alive)

@@ -29,7 +29,7 @@ export interface StepRunner {
   step(alive: readonly StepHyp[]): Promise<StepLogits>
 }
 
-function output(res: ort.InferenceSession.OnnxValueMapType, name: string, file: string): ort.Tensor {
+export function output(res: ort.InferenceSession.OnnxValueMapType, name: string, file: string): ort.Tensor {
   const t = res[name]
   if (!t) throw new StudioError('model_error', `${file}: no "${name}" output`)
   return t as ort.Tensor
@@ -58,7 +58,7 @@ async function runWhole(session: ort.InferenceSession, spec: DecoderSpec, prefix
 }
 
 /** The logits of each row's last position, from a [B, L, vocab] output. */
-function lastLogits(res: ort.InferenceSession.OnnxValueMapType, name: string, file: string, B: number, L: number): StepLogits {
+export function lastLogits(res: ort.InferenceSession.OnnxValueMapType, name: string, file: string, B: number, L: number): StepLogits {
   const logits = output(res, name, file)
   const V = checkLogits(logits, B, L, file)
   return { data: logits.data as Float32Array, vocab: V, offset: (b) => (b * L + L - 1) * V }

@@ -3,12 +3,13 @@
 // pipelines (caption.ts, vqa.ts) build on.
 import { join } from 'node:path'
 import { StudioError } from '@shared/errors'
-import { decodePrefixes, type Decoded } from '../pipeline/decode'
+import { decodeGroups, decodePrefixes, type Decoded } from '../pipeline/decode'
 import { cachedSteps, fullRerunSteps } from './decode-steps'
+import { pcmSteps, type PcmInput } from './pcm-steps'
 import { encodeImages, encodeTexts, type ImageEncoding } from './encoders'
 import { type Vec } from '../math/linalg'
-import { findDecoder, loadPack, type LoadedPack } from '../packs/pack'
-import type { DecoderSpec, ModelSpec } from '../packs/pack-schema'
+import { findAnyDecoder, findDecoder, findPcmDecoder, loadPack, type LoadedPack } from '../packs/pack'
+import { isPcmDecoder, type AnyDecoderSpec, type DecoderSpec, type ModelSpec, type PcmDecoderSpec } from '../packs/pack-schema'
 import { preprocessMany, type PreprocessOutcome, type PreprocessOptions } from './preprocess'
 import { applyRealignment, fitRealignment, type AlignMethod, type EmbeddingPair, type Realignment } from '../math/realign'
 import { SessionPool, type Provider, type SessionInfo, type SessionPoolOptions } from './sessions'
@@ -72,9 +73,9 @@ export class Engine {
     await this.session(this.pack.json.models.image, 'image encoder')
     await this.session(this.pack.json.models.text, 'text encoder')
     if (this.pack.json.decoders.length) {
-      const d = findDecoder(this.pack.json, decoder)
+      const d = findAnyDecoder(this.pack.json, decoder)
       await this.session(d, `decoder ${d.id}`)
-      if (d.cache) await this.session(d.cache, `decoder ${d.id} cache step`)
+      if (!isPcmDecoder(d) && d.cache) await this.session(d.cache, `decoder ${d.id} cache step`)
     }
   }
 
@@ -140,6 +141,24 @@ export class Engine {
 
   decoder(id?: string): DecoderSpec {
     return findDecoder(this.pack.json, id)
+  }
+
+  /** Any decoder entry (prefix-tokens or pcm-net), checked to be one this engine runs. */
+  anyDecoder(id?: string): AnyDecoderSpec {
+    const d = findAnyDecoder(this.pack.json, id)
+    return isPcmDecoder(d) ? findPcmDecoder(this.pack, id) : d
+  }
+
+  pcmDecoder(id?: string): PcmDecoderSpec {
+    return findPcmDecoder(this.pack, id)
+  }
+
+  /** Decode with a pcm-net decoder: one input (image tokens + salient concepts) per image. */
+  async decodePcm(decoderId: string, inputs: readonly PcmInput[], opts: { beam: number; maxLength: number; lengthPenalty?: number; signal?: AbortSignal }): Promise<Decoded[]> {
+    if (inputs.length === 0) return []
+    const spec = findPcmDecoder(this.pack, decoderId)
+    const { session } = await this.session(spec, `decoder ${spec.id}`)
+    return decodeGroups(pcmSteps(session, spec, inputs, this.dim), this.pack.tokenizer, inputs.length, opts)
   }
 
   /** Decodes incrementally when the decoder has a `cache` step model, unless `cache: false` (for comparisons). */

@@ -7,6 +7,7 @@
 // the report gives ratios between rows of this run only.
 import { join } from 'node:path'
 import { captionFiles, Engine, type CaptionOptions, type PackJsonType } from '../../engine/worker'
+import { prefixDecoders } from '../../engine/packs/pack-schema'
 import * as ort from 'onnxruntime-node'
 import { topK } from '../../engine/math/linalg'
 import { fakePixels, openRaw, rawCachedDecodeSteps, rawDecodeSteps } from './raw-ort'
@@ -189,7 +190,8 @@ export async function benchClip(o: ClipBenchOptions): Promise<ClipBenchResult> {
   }
 
   // ---- decoders: greedy, a batch like 8 noise samples + the clean one
-  const dec = o.pack.decoders.find((d) => d.id === (o.pack.defaultDecoder ?? '')) ?? o.pack.decoders[0]
+  const decs = prefixDecoders(o.pack.decoders)
+  const dec = decs.find((d) => d.id === (o.pack.defaultDecoder ?? '')) ?? decs[0]
   if (dec) {
     o.log(`${packName}: decoder ${dec.id}, batch ${o.decodeBatch}`)
     const embs = (await engine.embedImages(o.images.slice(0, o.decodeBatch))).flatMap((r) => ('embedding' in r ? [r.embedding] : []))

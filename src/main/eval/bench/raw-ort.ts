@@ -3,7 +3,7 @@
 // capped, inter-op 1, sequential, all graph optimisations), and the same outputs fetched.
 import { join } from 'node:path'
 import * as ort from 'onnxruntime-node'
-import type { PackJson as PackJsonType } from '../../engine/packs/pack-schema'
+import { prefixDecoders, type PackJson as PackJsonType } from '../../engine/packs/pack-schema'
 
 export async function openRaw(packDir: string, file: string, threads: number): Promise<ort.InferenceSession> {
   return ort.InferenceSession.create(join(packDir, file), {
@@ -31,7 +31,7 @@ export function fakePixels(batch: number, size: number, seed = 1): ort.Tensor {
  * no bookkeeping — the same session.run calls a prefix-tokens decoder without a cache needs. Returns one call.
  */
 export function rawDecodeSteps(session: ort.InferenceSession, pack: PackJsonType, decoderId: string, batch: number, steps: number, bos: number): () => Promise<void> {
-  const spec = pack.decoders.find((d) => d.id === decoderId)
+  const spec = prefixDecoders(pack.decoders).find((d) => d.id === decoderId)
   if (!spec) throw new Error(`no decoder ${decoderId}`)
   const dim = pack.embedDim
   const prefix = new ort.Tensor('float32', new Float32Array(batch * dim).fill(1 / Math.sqrt(dim)), [batch, dim])
@@ -47,7 +47,7 @@ export function rawDecodeSteps(session: ort.InferenceSession, pack: PackJsonType
  * bookkeeping. Returns one call.
  */
 export function rawCachedDecodeSteps(init: ort.InferenceSession, step: ort.InferenceSession, pack: PackJsonType, decoderId: string, batch: number, steps: number, bos: number): () => Promise<void> {
-  const spec = pack.decoders.find((d) => d.id === decoderId)
+  const spec = prefixDecoders(pack.decoders).find((d) => d.id === decoderId)
   if (!spec?.cache || !spec.roles.present) throw new Error(`decoder ${decoderId} has no cache`)
   const c = spec.cache
   const dim = pack.embedDim
