@@ -13,6 +13,7 @@ import { models } from './models'
 import { suggest } from './suggest'
 import { library } from './library'
 import { review } from './review'
+import { search } from './search'
 import { system } from './system'
 
 export const operations = {
@@ -27,7 +28,8 @@ export const operations = {
   ...suggest,
   ...analysis,
   ...review,
-  ...interop
+  ...interop,
+  ...search
 } as const
 
 export type Operations = typeof operations
