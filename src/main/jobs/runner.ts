@@ -74,7 +74,7 @@ export class JobRunner {
 
   /** Resume jobs left running by a previous process, and queued ones. */
   start(): void {
-    if (this.repo.runnable().length > 0) this.kick()
+    if (this.runnable().length > 0) this.kick()
   }
 
   resolveScope(req: CaptionJobRequest): number[] {
@@ -102,6 +102,11 @@ export class JobRunner {
     const id = this.repo.create('caption', params, ids)
     this.kick()
     return this.summary(id)
+  }
+
+  /** Caption jobs first, then the item-worker kinds', each oldest first (running before queued). */
+  private runnable(): number[] {
+    return [this.repo.runnable('caption'), ...Object.keys(this.workers).map((k) => this.repo.runnable(k))].flat()
   }
 
   /** Queue a job of an ItemWorker kind over these images. */
@@ -174,14 +179,14 @@ export class JobRunner {
       })
       .finally(() => {
         this.loop = null
-        if (this.repo.runnable().length > 0) return this.kick()
+        if (this.runnable().length > 0) return this.kick()
         for (const w of this.idleWaiters.splice(0)) w()
       })
   }
 
   private async runAll(): Promise<void> {
     for (;;) {
-      const [next] = this.repo.runnable()
+      const [next] = this.runnable()
       if (next === undefined || this.stopping) return
       await this.runJob(next)
     }

@@ -67,12 +67,14 @@ export function hammingHex(a: string, b: string): number {
   return n
 }
 
-/** sharp-phash's 64-character 0/1 string → 16 hex digits. */
-export function bitsToHex(bits: string): string {
-  if (!/^[01]{64}$/.test(bits)) throw new Error(`not a 64-bit hash: ${bits.slice(0, 80)}`)
-  let out = ''
-  for (let i = 0; i < 64; i += 4) out += parseInt(bits.slice(i, i + 4), 2).toString(16)
-  return out
+/** Distance of two images' hash sets ([Note: crop windows]): each set is the whole image's hash followed by
+ *  hashes of crop windows; the distance is the least over whole↔whole, window(a)↔whole(b), whole(a)↔window(b). */
+export function pairBits(a: string, b: string): number {
+  const whole = (s: string) => s.slice(0, 16)
+  let best = hammingHex(whole(a), whole(b))
+  for (let i = 16; i < a.length; i += 16) best = Math.min(best, hammingHex(a.slice(i, i + 16), whole(b)))
+  for (let i = 16; i < b.length; i += 16) best = Math.min(best, hammingHex(whole(a), b.slice(i, i + 16)))
+  return best
 }
 
 /** Precision and recall of found groups against known ones, counted over pairs of images. */

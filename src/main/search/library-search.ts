@@ -6,7 +6,7 @@ import { StudioError } from '@shared/errors'
 import type { EmbeddingsRepo, Space } from '../store/embeddings-repo'
 import { quantize, int8View } from './quantize'
 import { VectorSpace, type Hit } from './vector-space'
-import { componentsOf, hammingHex, type Edge } from './grouping'
+import { componentsOf, pairBits, type Edge } from './grouping'
 
 /** Neighbours asked per image, and the lowest threshold the cached edges cover (the slider's range). */
 const NEIGHBOURS = 10
@@ -17,8 +17,9 @@ const GROUP_STEP = 256
 const GROUP_GRAPH_ROWS = 2_000
 
 export interface PhashSource {
-  /** 16 hex digits of the image's 64-bit pHash (cached by content hash), or null when it cannot be read. */
-  phash(imageId: number): Promise<string | null>
+  /** Each image's pHash set (16 hex digits per 64-bit hash, see grouping.ts pairBits; cached by content hash),
+   *  or null when it cannot be read. */
+  phashes(imageIds: readonly number[], signal?: AbortSignal): Promise<Map<number, string | null>>
 }
 
 export interface GroupOptions {
@@ -104,17 +105,12 @@ export class LibrarySearch {
     const all = await this.candidateEdges(space, o.signal)
     const over = all.filter((e) => e.similarity >= o.threshold)
     const candidateGroups = componentsOf(over)
-    const hashes = new Map<number, string | null>()
-    for (const g of candidateGroups)
-      for (const id of g) {
-        if (o.signal?.aborted) throw new StudioError('cancelled', 'duplicate grouping cancelled')
-        hashes.set(id, await this.phashes.phash(id))
-      }
+    const hashes = await this.phashes.phashes(candidateGroups.flat(), o.signal)
     const bits = new Map<Edge, number>()
     for (const e of over) {
       const ha = hashes.get(e.a)
       const hb = hashes.get(e.b)
-      if (ha && hb) bits.set(e, hammingHex(ha, hb))
+      if (ha && hb) bits.set(e, pairBits(ha, hb))
     }
     const kept = over.filter((e) => (bits.get(e) ?? Infinity) <= o.maxHashBits)
     const groups = componentsOf(kept).map((ids) => {

@@ -26,7 +26,7 @@ import { CaptionOptionsSchema } from '@shared/contract/engine'
 import { StudioError } from '@shared/errors'
 import { EmbeddingsRepo } from '../store/embeddings-repo'
 import { LibrarySearch } from '../search/library-search'
-import { createPhashSource } from '../search/phash'
+import { createPhashSource } from '../search/phash-cache'
 import { createIndexWorker, INDEX_KIND } from '../jobs/index-job'
 import { createSearchHandlers } from './search-handlers'
 
@@ -72,7 +72,7 @@ export function createServices(dataDir: string, host: SystemInfo['host'], opts: 
   // The worker is spawned lazily on the first engine call, so hosts that never caption pay nothing.
   const client = opts.engine ?? new EngineClient()
   const embeddings = new EmbeddingsRepo(ctx.db)
-  const search = new LibrarySearch(embeddings, createPhashSource({ repo: embeddings, images: ctx.images, imagePath }))
+  const search = new LibrarySearch(embeddings, createPhashSource({ repo: embeddings, images: ctx.images, imagePath, engine: client }))
   const engine = createEngineService({
     dataDir,
     imagePath,

@@ -55,7 +55,7 @@ export const DuplicatesRequest = v.object({
   /** Cosine a pair must reach in the pack's embedding space. */
   threshold: v.optional(v.pipe(v.number(), v.minValue(0.5), v.maxValue(1)), 0.9),
   /** Perceptual hashes may differ in at most this many bits of 64 (the confirmation). */
-  maxHashBits: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(32)), 14),
+  maxHashBits: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(32)), 10),
   /** Groups returned (counts always cover all of them); 0 for a preview of the counts only. */
   limit: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(100_000)), 500)
 })

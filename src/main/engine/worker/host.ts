@@ -14,6 +14,7 @@ import { embedCorpus } from './corpus-embed'
 import { inspectModels } from './inspect-models'
 import { writeDatastore } from './datastore-write'
 import { patchRouteFor } from '../packs/graph-surgery'
+import { perceptualHashes } from './phash'
 
 export class EngineHost {
   private readonly engines = new Map<string, Promise<Engine>>()
@@ -74,6 +75,8 @@ export class EngineHost {
       }
       case 'patchRoute':
         return patchRouteFor(req.args.visionFile, req.args.outFile, req.args.sourceName ? { sourceName: req.args.sourceName } : {})
+      case 'perceptualHashes':
+        return perceptualHashes(req.args.files, req.args.limitInputPixels ?? this.defaults.limitInputPixels, signal)
       case 'writeDatastore':
         return writeDatastore(req.args, signal, (p) => onProgress(p))
       case 'close': {

@@ -5,7 +5,8 @@
 // dimension, 512 B for a 512-d CLIP row, against 2 KB as float32; `dim` is kept so a row can be checked.
 // [Note: export exclusions] "Keep one, exclude the others" from a near-duplicate group marks images, it never
 // deletes files: one row per excluded image, honoured by every export format (captions-repo, export-repo).
-// Perceptual hashes are keyed by content hash (the same bytes hash the same wherever the file lives).
+// Perceptual hashes are keyed by content hash (the same bytes hash the same wherever the file lives); a row
+// holds several 64-bit hashes as 16 hex digits each (the whole image, then crop windows: phash.ts).
 import type { Migration } from './types'
 
 export const migration004: Migration = {
@@ -25,7 +26,7 @@ export const migration004: Migration = {
     CREATE INDEX image_embeddings_image ON image_embeddings(image_id);
     CREATE TABLE perceptual_hashes (
       content_hash TEXT PRIMARY KEY,
-      phash TEXT NOT NULL CHECK (length(phash) = 16)
+      phash TEXT NOT NULL CHECK (length(phash) > 0 AND length(phash) % 16 = 0)
     ) WITHOUT ROWID;
     CREATE TABLE export_exclusions (
       image_id INTEGER PRIMARY KEY REFERENCES images(id) ON DELETE CASCADE,
