@@ -85,6 +85,15 @@ export function createEngineService(ctx: EngineHandlerContext): EngineService {
     open: (dir) => client.call('open', { packDir: dir, options: { verifyCacheFile } })
   })
   const activeDir = async (): Promise<string> => (await packs.active()).dir
+  /** Each image's absolute path, or why it has none (not found, outside the library's roots). */
+  const pathsOf = (imageIds: readonly number[]): (string | Error)[] =>
+    imageIds.map((id) => {
+      try {
+        return ctx.imagePath(id)
+      } catch (err) {
+        return err as Error
+      }
+    })
   const files = (pairs: readonly { imageId: number; caption: string }[]) => pairs.map((p) => ({ file: ctx.imagePath(p.imageId), caption: p.caption }))
 
   /** One image's worker result as engine.caption's output, or the error the worker reported for it. */
@@ -124,13 +133,7 @@ export function createEngineService(ctx: EngineHandlerContext): EngineService {
     },
 
     async captionMany(imageIds, options, signal) {
-      const paths: (string | Error)[] = imageIds.map((id) => {
-        try {
-          return ctx.imagePath(id)
-        } catch (err) {
-          return err as Error
-        }
-      })
+      const paths = pathsOf(imageIds)
       const inputs = paths.flatMap((f) => (typeof f === 'string' ? [{ file: f }] : []))
       const { dir, packId, version } = await packs.active()
       const out = inputs.length ? await client.call('caption', { packDir: dir, inputs, options }, { signal }) : []
@@ -149,13 +152,7 @@ export function createEngineService(ctx: EngineHandlerContext): EngineService {
     },
 
     async embedImages(imageIds, signal, packId) {
-      const paths: (string | Error)[] = imageIds.map((id) => {
-        try {
-          return ctx.imagePath(id)
-        } catch (err) {
-          return err as Error
-        }
-      })
+      const paths = pathsOf(imageIds)
       const files = paths.filter((f): f is string => typeof f === 'string')
       const sp = await service.packSpace(packId)
       const { dir, version } = sp
