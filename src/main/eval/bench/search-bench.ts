@@ -88,7 +88,7 @@ export async function benchSearch(o: { packDir: string; scratch: string; quick: 
     const r = await search.query(space, normalized(q!), 200)
     const t2 = performance.now()
     if (i < 5) continue
-    exact &&= r.exact
+    exact = exact && r.exact
     lat.push(t2 - t0)
     textLat.push(t1 - t0)
   }
@@ -129,7 +129,7 @@ export async function benchSearch(o: { packDir: string; scratch: string; quick: 
   for (let i = 0; i < sq; i++) {
     const q = queries.subarray(i * 512, (i + 1) * 512)
     let t0 = performance.now()
-    got.push((await syn.search(q, 10)).hits.map((h) => h.id))
+    got.push(syn.graphSearch(q, 10).map((h) => h.id))
     annLat.push(performance.now() - t0)
     t0 = performance.now()
     want.push(syn.exact(q, 10).map((h) => h.id))
