@@ -11,6 +11,8 @@ import { gapCommand } from './commands/gap'
 import { libraryCommand } from './commands/library'
 import { modelsCommand } from './commands/models'
 import { vqaCommand } from './commands/vqa'
+import { searchCommand } from './commands/search'
+import { duplicatesCommand } from './commands/duplicates'
 
 /** A command listed by name and summary whose module loads on first use. */
 export interface LazyCommand {
@@ -31,6 +33,8 @@ export const COMMANDS: CommandEntry[] = [
   exportCorpusCommand,
   gapCommand,
   vqaCommand,
+  searchCommand,
+  duplicatesCommand,
   modelsCommand,
   { name: 'worker', summary: 'Caption batches from a worker-fleet queue in Redis (BullMQ); never opens a library', load: async () => (await import('./commands/worker')).workerCommand },
   { name: 'eval', summary: 'Caption an image folder with each configuration and score it (CIDEr-D, BLEU, ROUGE-L, truth, CLIP-S)', load: async () => (await import('./commands/eval')).evalCommand },

@@ -195,6 +195,7 @@ export class FleetWorker {
 
 /** The engine's result for one image as it travels (no file path: the producer knows its own). */
 function toFleetCaption(r: CaptionResult): FleetCaption {
-  const { file: _f, ...rest } = r
+  // the image embedding stays on the worker (fleet answers keep no embedding: index those images with the index job)
+  const { file: _f, embedding: _e, ...rest } = r
   return { ...rest, options: { ...r.options } } as FleetCaption
 }

@@ -38,6 +38,17 @@ export type Captioner = (imageId: number, options: JobCaptionOptions, signal: Ab
 /** Several images in one request: one outcome or error per image, in input order. */
 export type BatchCaptioner = (imageIds: number[], options: JobCaptionOptions, signal: AbortSignal) => Promise<(CaptionOutcome | Error)[]>
 
+/** [Note: item jobs] A job kind other than captioning that works image by image (the "index library" job,
+ *  index-job.ts): the same loop, pause, cancel (finished items kept), resume and progress as a caption job. */
+export interface ItemWorker<T = unknown> {
+  chunk: number
+  /** Refuse to run (the job fails with this message), e.g. the pack changed version since it was queued. */
+  check?(job: JobSummary): string | null
+  run(job: JobSummary, imageIds: number[], signal: AbortSignal): Promise<(T | Error)[]>
+  /** Store one image's result and finish its item (repo.finishItem) in one transaction. */
+  store(job: JobSummary, imageId: number, out: T): void
+}
+
 const EMIT_MS = 250
 
 export class JobRunner {
@@ -55,14 +66,15 @@ export class JobRunner {
     private readonly captioner: Captioner,
     private readonly storeConcepts: (imageId: number, concepts: { word: string; prob: number }[]) => void = () => undefined,
     private readonly batch: { caption: BatchCaptioner; chunk: number } | null = null,
-    private readonly remote: RemoteBatches | null = null
+    private readonly remote: RemoteBatches | null = null,
+    private readonly workers: Record<string, ItemWorker> = {}
   ) {
     this.repo = new JobsRepo(ctx.db)
   }
 
   /** Resume jobs left running by a previous process, and queued ones. */
   start(): void {
-    if (this.repo.runnable().length > 0) this.kick()
+    if (this.runnable().length > 0) this.kick()
   }
 
   resolveScope(req: CaptionJobRequest): number[] {
@@ -88,6 +100,19 @@ export class JobRunner {
     if (req.fleet) parseRedisUrl(req.fleet.redis)
     const params = { options: req.options, autoAcceptAbove: req.autoAcceptAbove, onlyUncaptioned: req.onlyUncaptioned, scope: req.scope.kind, ...(req.fleet ? { fleet: req.fleet } : {}) }
     const id = this.repo.create('caption', params, ids)
+    this.kick()
+    return this.summary(id)
+  }
+
+  /** Caption jobs first, then the item-worker kinds', each oldest first (running before queued). */
+  private runnable(): number[] {
+    return [this.repo.runnable('caption'), ...Object.keys(this.workers).map((k) => this.repo.runnable(k))].flat()
+  }
+
+  /** Queue a job of an ItemWorker kind over these images. */
+  enqueueItems(kind: string, params: Record<string, unknown>, ids: number[]): JobSummary {
+    if (!this.workers[kind]) throw new StudioError('unsupported', `this host runs no "${kind}" jobs`)
+    const id = this.repo.create(kind, params, ids)
     this.kick()
     return this.summary(id)
   }
@@ -154,14 +179,14 @@ export class JobRunner {
       })
       .finally(() => {
         this.loop = null
-        if (this.repo.runnable().length > 0) return this.kick()
+        if (this.runnable().length > 0) return this.kick()
         for (const w of this.idleWaiters.splice(0)) w()
       })
   }
 
   private async runAll(): Promise<void> {
     for (;;) {
-      const [next] = this.repo.runnable()
+      const [next] = this.runnable()
       if (next === undefined || this.stopping) return
       await this.runJob(next)
     }
@@ -186,6 +211,15 @@ export class JobRunner {
 
   private async runJob(jobId: number): Promise<void> {
     const job = this.summary(jobId)
+    const worker = this.workers[job.kind]
+    if (worker) {
+      const refused = worker.check?.(job) ?? null
+      if (refused) {
+        this.repo.setState(jobId, 'failed', refused)
+        return void this.progress(jobId)
+      }
+      return this.runLocal(jobId, worker.chunk, (ids, signal) => worker.run(job, ids, signal), (imageId, out) => worker.store(job, imageId, out))
+    }
     // The options were validated when the job was queued; a row written by an older version (or edited by
     // hand) is checked again, and a job whose options no longer parse fails with the reason.
     const parsed = v.safeParse(CaptionOptionsSchema, job.params.options ?? {})
@@ -198,6 +232,20 @@ export class JobRunner {
     this.thresholds.set(jobId, threshold)
     const fleet = job.params.fleet as FleetParams | undefined
     if (fleet && this.remote) return this.runRemote(jobId, fleet, options)
+    return this.runLocal(
+      jobId,
+      this.batch?.chunk ?? 1,
+      (ids, signal) => this.captionChunk(ids, options, signal),
+      (imageId, outcome) => {
+        this.store(jobId, imageId, outcome, threshold)
+        this.ctx.emit({ type: 'captions.changed', imageId })
+      }
+    )
+  }
+
+  /** The local loop of every item job: chunks of pending items, each result stored by `store` (which finishes
+   *  its item), pause and cancel between chunks, progress at most every EMIT_MS. */
+  private async runLocal<T>(jobId: number, chunk: number, work: (ids: number[], signal: AbortSignal) => Promise<(T | Error)[]>, store: (imageId: number, out: T) => void): Promise<void> {
     this.repo.setState(jobId, 'running')
     const meter = new RateMeter()
     let lastEmit = 0
@@ -205,7 +253,7 @@ export class JobRunner {
     for (;;) {
       const state = this.repo.summary(jobId)?.state
       if (state !== 'running' || this.stopping) return void this.progress(jobId, meter)
-      const items = this.repo.nextPendingBatch(jobId, this.batch?.chunk ?? 1)
+      const items = this.repo.nextPendingBatch(jobId, chunk)
       if (items.length === 0) break
       const ready: { imageId: number; rel: string | undefined }[] = []
       for (const item of items) {
@@ -218,9 +266,9 @@ export class JobRunner {
       if (ready.length === 0) continue
       const abort = new AbortController()
       this.current = { jobId, abort }
-      let outcomes: (CaptionOutcome | Error)[]
+      let outcomes: (T | Error)[]
       try {
-        outcomes = await this.captionChunk(ready.map((r) => r.imageId), options, abort.signal)
+        outcomes = await work(ready.map((r) => r.imageId), abort.signal)
       } catch (err) {
         outcomes = ready.map(() => err as Error)
       } finally {
@@ -233,8 +281,7 @@ export class JobRunner {
         const outcome = outcomes[i] ?? new StudioError('internal', 'no outcome for this image')
         try {
           if (outcome instanceof Error) throw outcome
-          this.store(jobId, r.imageId, outcome, threshold)
-          this.ctx.emit({ type: 'captions.changed', imageId: r.imageId })
+          store(r.imageId, outcome)
         } catch (err) {
           this.repo.finishItem(jobId, r.imageId, 'failed', (err as Error).message, undefined)
         }

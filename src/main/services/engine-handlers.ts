@@ -28,6 +28,8 @@ export interface EngineHandlerContext {
   bundledPacksDir?: string
   /** Engine transport (default: a lazily spawned worker, out/main/engine-worker.js). */
   engine?: EngineCaller
+  /** [Note: embedding spaces] Every image embedding a caption computed, with its pack space (search keeps it). */
+  onEmbedding?(imageId: number, space: { packId: string; version: string }, embedding: Float32Array): void
 }
 
 type Ops = typeof engineOps & typeof modelOps
@@ -62,6 +64,12 @@ export interface EngineService {
   /** A pack was installed or replaced on disk outside models.install (the pack builder): forget what the
    *  registry and the worker hold for it. */
   packChanged(dir: string): Promise<void>
+  /** A pack's folder, id and version (the active pack without an id), opened in the engine. */
+  packSpace(packId?: string): Promise<{ dir: string; packId: string; version: string }>
+  /** Global image embeddings of library images with a pack (default: the active one), one per id in order (or its error). */
+  embedImages(imageIds: readonly number[], signal?: AbortSignal, packId?: string): Promise<{ space: { packId: string; version: string }; vectors: (Float32Array | Error)[] }>
+  /** A search query's text embedding with the active pack, the pack's CLIP prompt (defaults.clipPrefix) first. */
+  embedQuery(text: string): Promise<{ space: { packId: string; version: string }; vector: Float32Array }>
 }
 
 export function createEngineHandlers(ctx: EngineHandlerContext): EngineHandlers {
@@ -77,13 +85,30 @@ export function createEngineService(ctx: EngineHandlerContext): EngineService {
     open: (dir) => client.call('open', { packDir: dir, options: { verifyCacheFile } })
   })
   const activeDir = async (): Promise<string> => (await packs.active()).dir
+  /** Each image's absolute path, or why it has none (not found, outside the library's roots). */
+  const pathsOf = (imageIds: readonly number[]): (string | Error)[] =>
+    imageIds.map((id) => {
+      try {
+        return ctx.imagePath(id)
+      } catch (err) {
+        return err as Error
+      }
+    })
   const files = (pairs: readonly { imageId: number; caption: string }[]) => pairs.map((p) => ({ file: ctx.imagePath(p.imageId), caption: p.caption }))
 
   /** One image's worker result as engine.caption's output, or the error the worker reported for it. */
-  function captionOutput(imageId: number, packId: string, r: Awaited<ReturnType<typeof client.call<'caption'>>>[number] | undefined): CaptionManyResult {
+  function captionOutput(imageId: number, space: { packId: string; version: string }, r: Awaited<ReturnType<typeof client.call<'caption'>>>[number] | undefined): CaptionManyResult {
     if (!r) return new StudioError('internal', 'engine returned no result')
     if ('error' in r) return fromEnvelope(r.error)
-    const { file: _f, ...rest } = r
+    const { file: _f, embedding, ...rest } = r
+    const packId = space.packId
+    if (embedding && ctx.onEmbedding) {
+      try {
+        ctx.onEmbedding(imageId, space, embedding)
+      } catch (err) {
+        process.stderr.write(`could not keep the embedding of image ${imageId}: ${(err as Error).message}\n`)
+      }
+    }
     return { imageId, packId, ...rest, options: { ...r.options } }
   }
 
@@ -100,29 +125,55 @@ export function createEngineService(ctx: EngineHandlerContext): EngineService {
 
     async caption(imageId, options = {}, references) {
       const file = ctx.imagePath(imageId)
-      const { dir, packId } = await packs.active()
+      const { dir, packId, version } = await packs.active()
       const [r] = await client.call('caption', { packDir: dir, inputs: [{ file, references }], options })
-      const out = captionOutput(imageId, packId, r)
+      const out = captionOutput(imageId, { packId, version }, r)
       if (out instanceof Error) throw out
       return out
     },
 
     async captionMany(imageIds, options, signal) {
-      const paths: (string | Error)[] = imageIds.map((id) => {
-        try {
-          return ctx.imagePath(id)
-        } catch (err) {
-          return err as Error
-        }
-      })
+      const paths = pathsOf(imageIds)
       const inputs = paths.flatMap((f) => (typeof f === 'string' ? [{ file: f }] : []))
-      const { dir, packId } = await packs.active()
+      const { dir, packId, version } = await packs.active()
       const out = inputs.length ? await client.call('caption', { packDir: dir, inputs, options }, { signal }) : []
       let k = 0
       return imageIds.map((imageId, i) => {
         const f = paths[i]!
-        return typeof f === 'string' ? captionOutput(imageId, packId, out[k++]) : f
+        return typeof f === 'string' ? captionOutput(imageId, { packId, version }, out[k++]) : f
       })
+    },
+
+    async packSpace(packId) {
+      if (packId === undefined) return packs.active()
+      const dir = await packs.dirOf(packId)
+      const st = await client.call('open', { packDir: dir, options: { verifyCacheFile } })
+      return { dir, packId: st.packId, version: st.version }
+    },
+
+    async embedImages(imageIds, signal, packId) {
+      const paths = pathsOf(imageIds)
+      const files = paths.filter((f): f is string => typeof f === 'string')
+      const sp = await service.packSpace(packId)
+      const { dir, version } = sp
+      const out = files.length ? await client.call('embedImages', { packDir: dir, files }, { signal }) : []
+      let k = 0
+      const vectors = paths.map((f) => {
+        if (typeof f !== 'string') return f
+        const r = out[k++]
+        if (!r) return new StudioError('internal', 'engine returned no embedding')
+        return 'error' in r ? fromEnvelope(r.error) : r.embedding
+      })
+      return { space: { packId: sp.packId, version }, vectors }
+    },
+
+    async embedQuery(text) {
+      const { dir, packId, version } = await packs.active()
+      const st = await client.call('status', { packDir: dir })
+      const prefix = typeof st.defaults.clipPrefix === 'string' ? st.defaults.clipPrefix : ''
+      const [vector] = await client.call('embedTexts', { packDir: dir, texts: [prefix + text] })
+      if (!vector) throw new StudioError('internal', 'engine returned no text embedding')
+      return { space: { packId, version }, vector }
     },
 
     async gap(pairs, fractions) {

@@ -19,13 +19,15 @@ import { readPackJson } from '../engine/packs/pack'
 export interface ActivePack {
   dir: string
   packId: string
+  /** pack.json's version: with the id, the embedding space of the pack ([Note: embedding spaces]). */
+  version: string
 }
 
 export interface PackRegistryOptions {
   dataDir: string
   bundledDir: string
   /** Opens the resolved pack in the engine (once per resolution); returns the id the engine reports. */
-  open(dir: string): Promise<{ packId: string }>
+  open(dir: string): Promise<{ packId: string; version: string }>
 }
 
 const StateFile = v.object({ activeId: v.optional(v.nullable(v.string()), null) })
@@ -94,8 +96,8 @@ export class PackRegistry {
     const { activeId } = await this.list()
     if (!activeId) throw new StudioError('not_found', 'no caption pack is installed: install one with models.install')
     const dir = await this.dirOf(activeId)
-    const { packId } = await this.o.open(dir)
-    return { dir, packId }
+    const { packId, version } = await this.o.open(dir)
+    return { dir, packId, version }
   }
 
   private async chosenId(): Promise<string | null> {

@@ -26,6 +26,11 @@ import type { RemoteBatches } from '../jobs/remote'
 import * as v from 'valibot'
 import { CaptionOptionsSchema } from '@shared/contract/engine'
 import { StudioError } from '@shared/errors'
+import { EmbeddingsRepo } from '../store/embeddings-repo'
+import { LibrarySearch } from '../search/library-search'
+import { createPhashSource } from '../search/phash-cache'
+import { createIndexWorker, INDEX_KIND } from '../jobs/index-job'
+import { createSearchHandlers } from './search-handlers'
 
 export const VERSION = '0.1.0'
 
@@ -70,12 +75,16 @@ export function createServices(dataDir: string, host: SystemInfo['host'], opts: 
   const imagePath = (imageId: number): string => resolveImageSync(ctx.images, imageId)
   // The worker is spawned lazily on the first engine call, so hosts that never caption pay nothing.
   const client = opts.engine ?? new EngineClient()
+  const embeddings = new EmbeddingsRepo(ctx.db)
+  const search = new LibrarySearch(embeddings, createPhashSource({ repo: embeddings, images: ctx.images, imagePath, engine: client }))
   const engine = createEngineService({
     dataDir,
     imagePath,
     emit: ctx.emit,
     bundledPacksDir: opts.bundledPacksDir ?? bundledPacksDir(),
-    engine: client
+    engine: client,
+    // [Note: embedding spaces] every caption keeps its image embedding in the pack's space
+    onEmbedding: (imageId, space, vector) => search.keep(space, imageId, vector)
   })
   const analysis = createAnalysis({ ctx, engine, client, imagePath })
   const reviewRepo = new ReviewRepo(ctx.db)
@@ -142,7 +151,14 @@ export function createServices(dataDir: string, host: SystemInfo['host'], opts: 
     },
     close: async () => (fleet ? (await fleet).close() : undefined)
   }
-  const jobs = new JobRunner(ctx, opts.captioner ?? engineCaptioner, (imageId, concepts) => reviewRepo.setConcepts(imageId, concepts), batch, remote)
+  const indexWorker = createIndexWorker({
+    db: ctx.db,
+    jobs: () => jobs.repo,
+    spaceOf: async (packId) => engine.packSpace(packId),
+    embed: (packId, ids, signal) => engine.embedImages(ids, signal, packId),
+    keep: (space, imageId, vector) => search.keep(space, imageId, vector)
+  })
+  const jobs = new JobRunner(ctx, opts.captioner ?? engineCaptioner, (imageId, concepts) => reviewRepo.setConcepts(imageId, concepts), batch, remote, { [INDEX_KIND]: indexWorker })
   const interop = createInteropHandlers(ctx, scans)
   const handlers: Handlers = {
     'system.info': () => ({ host, version: VERSION, dataDir, platform: `${process.platform}-${process.arch}` }),
@@ -155,7 +171,8 @@ export function createServices(dataDir: string, host: SystemInfo['host'], opts: 
     ...interop.handlers,
     ...engine.handlers,
     ...analysis.handlers,
-    ...createSuggestHandlers({ ctx, engine, reviewRepo, beforeEngine: analysis.restore })
+    ...createSuggestHandlers({ ctx, engine, reviewRepo, beforeEngine: analysis.restore }),
+    ...createSearchHandlers({ ctx, engine, repo: embeddings, reviewRepo, search, jobs })
   }
   if (opts.resumeJobs !== false) {
     jobs.start()

@@ -5,7 +5,7 @@ import type { Caption, CaptionSource } from '@shared/contract/captions'
 import { normalizeCaption } from '@shared/caption-text'
 import { StudioError } from '@shared/errors'
 import { prepared, type DB } from './db'
-import { SQL_NOW } from './sql'
+import { NOT_EXCLUDED, SQL_NOW } from './sql'
 
 interface CaptionRow {
   id: number
@@ -149,7 +149,7 @@ export class CaptionsRepo {
       .prepare(
         `SELECT i.id AS imageId, i.root_id AS rootId, r.path AS rootPath, i.rel_path AS relPath, i.width, i.height, c.text, c.id AS captionId
          FROM captions c JOIN images i ON i.id = c.image_id JOIN roots r ON r.id = i.root_id
-         WHERE c.status = 'accepted' AND r.removed_at IS NULL AND i.duplicate_of IS NULL AND (? IS NULL OR i.root_id = ?)
+         WHERE c.status = 'accepted' AND r.removed_at IS NULL AND i.duplicate_of IS NULL AND ${NOT_EXCLUDED} AND (? IS NULL OR i.root_id = ?)
          ORDER BY i.root_id, i.rel_path`
       )
       .all(rootId ?? null, rootId ?? null) as never

@@ -3,6 +3,7 @@
 // still gets its dc:subject).
 import type { TagKind } from '@shared/contract/review'
 import type { DB } from './db'
+import { NOT_EXCLUDED } from './sql'
 
 export interface TaggedRow {
   imageId: number
@@ -41,7 +42,7 @@ export function captionedOrTagged(db: DB, kinds: readonly TagKind[], rootId?: nu
     .prepare(
       `SELECT i.id AS imageId, i.root_id AS rootId, r.path AS rootPath, i.rel_path AS relPath, c.text AS text
        FROM images i JOIN roots r ON r.id = i.root_id LEFT JOIN captions c ON c.image_id = i.id AND c.status = 'accepted'
-       WHERE r.removed_at IS NULL AND i.duplicate_of IS NULL AND (? IS NULL OR i.root_id = ?) AND (c.id IS NOT NULL ${tagged})
+       WHERE r.removed_at IS NULL AND i.duplicate_of IS NULL AND ${NOT_EXCLUDED} AND (? IS NULL OR i.root_id = ?) AND (c.id IS NOT NULL ${tagged})
        ORDER BY i.root_id, i.rel_path`
     )
     .all(rootId ?? null, rootId ?? null) as Omit<TaggedRow, 'tags'>[]

@@ -22,3 +22,6 @@ export function textSearch(search: string): { sql: string; params: [string, stri
     params: [like, like]
   }
 }
+
+/** [Note: export exclusions] The condition every export query adds on image alias `i` (migration 004). */
+export const NOT_EXCLUDED = `NOT EXISTS (SELECT 1 FROM export_exclusions x WHERE x.image_id = i.id)`

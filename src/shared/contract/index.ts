@@ -14,6 +14,7 @@ import { suggest } from './suggest'
 import { library } from './library'
 import { review } from './review'
 import { health } from './health'
+import { search } from './search'
 import { system } from './system'
 
 export const operations = {
@@ -29,7 +30,8 @@ export const operations = {
   ...analysis,
   ...review,
   ...health,
-  ...interop
+  ...interop,
+  ...search
 } as const
 
 export type Operations = typeof operations

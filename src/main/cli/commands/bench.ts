@@ -21,7 +21,7 @@ import { lineChartSvg } from '../../eval/bench/svg'
 import { benchPhoto } from '../../eval/bench/photo-bench'
 import { log, parse, type CommandBody } from '../command'
 
-const PARTS = ['clip', 'vitb32', 'import', 'sqlite', 'batch', 'retrieval', 'photo', 'fleet'] as const
+const PARTS = ['clip', 'vitb32', 'import', 'sqlite', 'batch', 'retrieval', 'photo', 'fleet', 'search'] as const
 
 function images(dir: string): string[] {
   return readdirSync(dir).filter((f) => f.endsWith('.png')).sort().map((f) => join(dir, f))
@@ -49,7 +49,7 @@ function ensureVitB32(root: string, cacheDir: string): { dir: string } | { skip:
 }
 
 export const benchCommand: CommandBody = {
-  usage: `usage: caption-studio bench [--pack models/shapes-demo] [--only clip|vitb32|import|sqlite|batch|retrieval|photo|fleet]… [--quick]
+  usage: `usage: caption-studio bench [--pack models/shapes-demo] [--only clip|vitb32|import|sqlite|batch|retrieval|photo|fleet|search]… [--quick]
                            [--batch-images 2000] [--cache DIR] [--out docs/benchmarks.md]
                            [--retrieval-rows 590000] [--retrieval-connectivity N] [--retrieval-expansion-add N]
                            [--retrieval-expansion-search N] [--retrieval-quantization b1|i8]
@@ -57,7 +57,7 @@ export const benchCommand: CommandBody = {
 
   --quick   shorter measurements (1 s per row instead of 3 s) and smaller batches of data (for trying it out);
             the retrieval part uses 100,000 rows instead of 590,000 (the full one takes several minutes: the
-            index build dominates)
+            index build dominates); the search part 100,000 synthetic rows instead of 500,000
   --import-*  the import part's generated 640×480 library (made once into the cache, albums of 1,000) and how
             many of its files the previous scan path imports (its files/s is compared with the pipeline's)
   --retrieval-*   datastore size and HNSW parameters of the retrieval part (defaults: the engine's own)
@@ -186,6 +186,11 @@ export const benchCommand: CommandBody = {
       const f = await benchFleet({ root, packDir, scratch: join(cacheDir, 'scratch-fleet'), images: quick ? 200 : 400, rounds: quick ? 2 : 3, log })
       if ('skip' in f) doc.skipped.push(f.skip)
       else doc.findings.push(...fleetFindings(f, `${pack.id}@${pack.version}`))
+    }
+    if (only.has('search')) {
+      const { benchSearch, searchFindings } = await import('../../eval/bench/search-bench')
+      const s = await benchSearch({ packDir, scratch: join(cacheDir, 'scratch-search'), quick, log })
+      doc.findings.push(...searchFindings(s, `${pack.id}@${pack.version}`))
     }
     doc.seconds = (performance.now() - t0) / 1000
     const jsonPath = out.replace(/\.md$/, '') + '.json'

@@ -46,6 +46,8 @@ export interface EngineApi {
   embedCorpus: { args: { packDir: string } & EmbedCorpusArgs; result: EmbedCorpusResult }
   /** Pack builder: the embedded corpus → the pack's datastore files and their pack.json fragment. */
   writeDatastore: { args: WriteDatastoreArgs; result: WriteDatastoreResult }
+  /** Near-duplicates: perceptual hash sets of image files (no pack needed; worker/phash.ts). */
+  perceptualHashes: { args: { files: string[]; limitInputPixels?: number }; result: ({ file: string; hash: string } | { file: string; error: ErrorEnvelope })[] }
   /** Pack builder: MacCap's patch route by graph surgery on a stock vision model (CPU-bound, so here). */
   patchRoute: { args: { visionFile: string; outFile: string; sourceName?: string }; result: PatchRouteResult }
 }
@@ -67,4 +69,4 @@ export type FromWorker =
   | { type: 'error'; id: number; error: ErrorEnvelope }
   | ({ type: 'progress'; id: number } & ProgressInfo)
 
-export const METHODS: readonly Method[] = ['open', 'status', 'caption', 'embedImages', 'embedTexts', 'vqa', 'gap', 'regionSimilarity', 'score', 'fitRealignment', 'setRealignment', 'close', 'inspectModels', 'embedCorpus', 'writeDatastore', 'patchRoute']
+export const METHODS: readonly Method[] = ['open', 'status', 'caption', 'embedImages', 'embedTexts', 'vqa', 'gap', 'regionSimilarity', 'score', 'fitRealignment', 'setRealignment', 'close', 'inspectModels', 'embedCorpus', 'writeDatastore', 'patchRoute', 'perceptualHashes']

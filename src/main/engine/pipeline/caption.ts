@@ -68,6 +68,8 @@ export interface CaptionResult {
   regions: (Heatmap & { similarity: number[] }) | null
   timings: Record<string, number>
   options: ResolvedOptions
+  /** The normalised global image embedding (kept by the host per pack space, [Note: embedding spaces]). */
+  embedding: Float32Array
 }
 
 export interface CaptionFailure {
@@ -239,5 +241,5 @@ async function captionOne(engine: Engine, input: CaptionInput, pre: Preprocessed
   if (agg) regions = { ...agg.heatmap, similarity: regionSimilarity(agg.features, embOf.get(pick)!) }
   timings.rerank = now() - t
   timings.total = now() - tStart + batched.preprocess! + batched.imageEncoder!
-  return { file: pre.file, caption: pick.text, candidates, concepts, regions, timings, options: o }
+  return { file: pre.file, caption: pick.text, candidates, concepts, regions, timings, options: o, embedding: enc.embed }
 }

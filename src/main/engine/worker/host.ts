@@ -19,6 +19,7 @@ import { embedCorpus } from './corpus-embed'
 import { inspectModels } from './inspect-models'
 import { writeDatastore } from './datastore-write'
 import { patchRouteFor } from '../packs/graph-surgery'
+import { perceptualHashes } from './phash'
 
 /** pack.json's size and mtime ('' when it cannot be read). */
 function stamp(dir: string): string {
@@ -93,6 +94,8 @@ export class EngineHost {
       }
       case 'patchRoute':
         return patchRouteFor(req.args.visionFile, req.args.outFile, req.args.sourceName ? { sourceName: req.args.sourceName } : {})
+      case 'perceptualHashes':
+        return perceptualHashes(req.args.files, req.args.limitInputPixels ?? this.defaults.limitInputPixels, signal)
       case 'writeDatastore':
         return writeDatastore(req.args, signal, (p) => onProgress(p))
       case 'close': {

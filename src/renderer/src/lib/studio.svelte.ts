@@ -44,6 +44,12 @@ export class Studio {
   review = $state<ReviewFilters | null>(null)
   /** Score of each listed image on the review key (parallel to `ids`), while review filters are on. */
   scores = $state.raw<(number | null)[] | null>(null)
+  /** The search box ranks by meaning (CLIP text embedding) instead of matching file names and captions. */
+  semanticMode = $state(false)
+  /** "More like this": the grid is ranked by similarity to this image (its file name for the chip). */
+  likeImage = $state<{ id: number; name: string } | null>(null)
+  /** Cosine similarity of each listed image to the query (parallel to `ids`), while a semantic search is on. */
+  similarities = $state.raw<number[] | null>(null)
   readonly jobs: Jobs
   private undoStack: UndoEntry[] = []
   /** Library refreshes requested by events, coalesced (the first request's delay wins). */
@@ -101,13 +107,19 @@ export class Studio {
   async refreshAll(): Promise<void> {
     await this.guard(async () => {
       const query = this.review ? { ...this.review, status: this.filter, search: this.search } : null
-      const [{ ids, scores }, counts, roots] = await Promise.all([
-        query ? this.client.call('review.query', query) : this.client.call('library.listIds', { filter: this.filter, search: this.search }).then((r) => ({ ...r, scores: null })),
+      const semantic = this.semanticQuery()
+      const [{ ids, scores, similarities }, counts, roots] = await Promise.all([
+        semantic
+          ? this.client.call('search.query', { ...semantic, status: this.filter, review: this.review, limit: 500 }).then((r) => ({ ids: r.ids, scores: null, similarities: r.similarities }))
+          : query
+            ? this.client.call('review.query', query).then((r) => ({ ...r, similarities: null }))
+            : this.client.call('library.listIds', { filter: this.filter, search: this.search }).then((r) => ({ ...r, scores: null, similarities: null })),
         this.client.call('library.counts', {}),
         this.client.call('library.listRoots', {})
       ])
       this.ids = ids
       this.scores = scores
+      this.similarities = similarities
       // The selection follows the view: images filtered out are no longer selected.
       // eslint-disable-next-line svelte/prefer-svelte-reactivity -- a local lookup table, not state
       const visible = new Set(ids)
@@ -119,6 +131,26 @@ export class Studio {
       // The open image must not lose its summary (the grid, which reloads what it shows, is hidden then).
       if (this.currentId !== null) void this.ensureSummaries([this.currentId])
     })
+  }
+
+  /** The semantic query the grid lists, if any: "more like this" first, else the search box in semantic mode. */
+  private semanticQuery(): { likeImageId: number } | { text: string } | null {
+    if (this.likeImage) return { likeImageId: this.likeImage.id }
+    if (this.semanticMode && this.search.trim()) return { text: this.search.trim() }
+    return null
+  }
+
+  /** Rank the grid by similarity to one image and go back to the grid. */
+  async moreLikeThis(id: number): Promise<void> {
+    const name = this.summaries.get(id)?.fileName ?? `image ${id}`
+    this.likeImage = { id, name }
+    this.currentId = null
+    await this.refreshAll()
+  }
+
+  async clearLike(): Promise<void> {
+    this.likeImage = null
+    await this.refreshAll()
   }
 
   async refreshEngine(): Promise<void> {

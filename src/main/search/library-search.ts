@@ -1,0 +1,134 @@
+// Main process / serve / CLI (plain Node). The library's embeddings in use: one in-memory VectorSpace per pack
+// space ([Note: embedding spaces]), loaded from the store on first use and kept current as embeddings are
+// written (captioning and the index job both call `keep`), ranked search, and near-duplicate grouping
+// ([Note: near-duplicate groups]). Inference is not here: vectors come from the engine client.
+import { StudioError } from '@shared/errors'
+import type { EmbeddingsRepo, Space } from '../store/embeddings-repo'
+import { quantize, int8View } from './quantize'
+import { VectorSpace, type Hit } from './vector-space'
+import { componentsOf, pairBits, type Edge } from './grouping'
+
+/** Neighbours asked per image, and the lowest threshold the cached edges cover (the slider's range). */
+const NEIGHBOURS = 10
+export const MIN_THRESHOLD = 0.5
+/** Rows per neighbour step of the grouping (yield between steps: the host keeps answering). */
+const GROUP_STEP = 256
+/** Spaces above this many rows get their HNSW graph before grouping (the exact neighbour scan is quadratic). */
+const GROUP_GRAPH_ROWS = 2_000
+
+export interface PhashSource {
+  /** Each image's pHash set (16 hex digits per 64-bit hash, see grouping.ts pairBits; cached by content hash),
+   *  or null when it cannot be read. */
+  phashes(imageIds: readonly number[], signal?: AbortSignal): Promise<Map<number, string | null>>
+}
+
+export interface GroupOptions {
+  threshold: number
+  maxHashBits: number
+  signal?: AbortSignal
+}
+
+export interface Grouping {
+  candidateGroups: number[][]
+  groups: { ids: number[]; minSimilarity: number; maxHashBits: number }[]
+}
+
+const key = (s: Space) => `${s.packId}\0${s.version}`
+
+export class LibrarySearch {
+  private readonly spaces = new Map<string, VectorSpace>()
+  /** Candidate edges at MIN_THRESHOLD per space, valid while the space has `size` rows and `gen` writes. */
+  private readonly edges = new Map<string, { size: number; gen: number; edges: Edge[] }>()
+  private gen = 0
+
+  constructor(private readonly repo: EmbeddingsRepo, private readonly phashes: PhashSource) {}
+
+  /** Store an embedding and update the loaded space. */
+  keep(space: Space, imageId: number, vector: ArrayLike<number>): void {
+    this.repo.put(space, imageId, vector)
+    this.gen++
+    const s = this.spaces.get(key(space))
+    if (!s) return
+    const q = quantize(vector)
+    s.add({ dim: vector.length, ids: [imageId], scales: Float32Array.of(q.scale), rows: int8View(q.bytes) })
+  }
+
+  space(space: Space): VectorSpace {
+    let s = this.spaces.get(key(space))
+    if (!s) {
+      s = new VectorSpace()
+      s.add(this.repo.load(space))
+      this.spaces.set(key(space), s)
+    }
+    return s
+  }
+
+  /** The top `limit` images for a unit query vector, within `allowed` when given. */
+  async query(space: Space, q: Float32Array, limit: number, allowed?: ReadonlySet<number>, exclude?: number): Promise<{ hits: Hit[]; exact: boolean }> {
+    const s = this.space(space)
+    if (s.size === 0) return { hits: [], exact: true }
+    const allow = allowed || exclude !== undefined ? (id: number) => id !== exclude && (!allowed || allowed.has(id)) : undefined
+    return s.search(q, limit, allow, allowed?.size)
+  }
+
+  /** The stored vector of one image ("more like this"); not_found when it has none in this space. */
+  vectorOf(space: Space, imageId: number): Float32Array {
+    const v = this.space(space).vector(imageId)
+    if (!v) throw new StudioError('not_found', `image ${imageId} has no embedding for pack ${space.packId} ${space.version} yet: caption it or run the index job (caption-studio library index)`)
+    return v
+  }
+
+  /** Candidate edges (cosine ≥ MIN_THRESHOLD) of the space, computed in steps and cached until it changes. */
+  async candidateEdges(space: Space, signal?: AbortSignal): Promise<Edge[]> {
+    const s = this.space(space)
+    const cached = this.edges.get(key(space))
+    if (cached && cached.size === s.size && cached.gen === this.gen) return cached.edges
+    const gen = this.gen
+    if (s.size > GROUP_GRAPH_ROWS) await s.buildGraph()
+    const edges: Edge[] = []
+    for (let from = 0; from < s.size; from += GROUP_STEP) {
+      if (signal?.aborted) throw new StudioError('cancelled', 'duplicate grouping cancelled')
+      for (const n of s.neighbours(from, Math.min(s.size, from + GROUP_STEP), NEIGHBOURS, MIN_THRESHOLD)) {
+        const a = s.idAt(n.row)
+        // both ends usually list each other: dedupe keeps each pair once
+        n.near.forEach((o, i) => edges.push({ a, b: s.idAt(o), similarity: n.sims[i]! }))
+      }
+      await new Promise((r) => setImmediate(r))
+    }
+    const unique = dedupe(edges)
+    this.edges.set(key(space), { size: s.size, gen, edges: unique })
+    return unique
+  }
+
+  /** Groups at a threshold: embedding components, then the pHash-confirmed ones. */
+  async group(space: Space, o: GroupOptions): Promise<Grouping> {
+    const all = await this.candidateEdges(space, o.signal)
+    const over = all.filter((e) => e.similarity >= o.threshold)
+    const candidateGroups = componentsOf(over)
+    const hashes = await this.phashes.phashes(candidateGroups.flat(), o.signal)
+    const bits = new Map<Edge, number>()
+    for (const e of over) {
+      const ha = hashes.get(e.a)
+      const hb = hashes.get(e.b)
+      if (ha && hb) bits.set(e, pairBits(ha, hb))
+    }
+    const kept = over.filter((e) => (bits.get(e) ?? Infinity) <= o.maxHashBits)
+    const groups = componentsOf(kept).map((ids) => {
+      const members = new Set(ids)
+      const inside = kept.filter((e) => members.has(e.a))
+      return { ids, minSimilarity: Math.min(...inside.map((e) => e.similarity)), maxHashBits: Math.max(...inside.map((e) => bits.get(e)!)) }
+    })
+    return { candidateGroups, groups }
+  }
+}
+
+function dedupe(edges: Edge[]): Edge[] {
+  const seen = new Map<string, Edge>()
+  for (const e of edges) {
+    const [a, b] = e.a < e.b ? [e.a, e.b] : [e.b, e.a]
+    const k = `${a}:${b}`
+    const have = seen.get(k)
+    if (!have || have.similarity < e.similarity) seen.set(k, { a, b, similarity: e.similarity })
+  }
+  return [...seen.values()]
+}
