@@ -79,6 +79,8 @@ export class EngineClient implements EngineCaller {
   /** What a restarted engine must hold again: opened packs (with their options) and realignments. */
   private readonly opens = new Map<string, EngineApi['open']['args']>()
   private readonly realignments = new Map<string, EngineApi['setRealignment']['args']>()
+  /** Ids of replayed requests still running: their answers are signs of life, not results. */
+  private readonly replays = new Set<number>()
   private fault: FaultSpec | null = null
   private onceFault: FaultSpec | null = null
   private readonly sup: Supervision
@@ -89,6 +91,8 @@ export class EngineClient implements EngineCaller {
   /** When the engine last showed life for the request at the head of the queue. */
   private lastSign = 0
   private hung: string | null = null
+  /** The live engine has loaded its modules (`ready`). */
+  private ready = false
   private closing = false
   private kind: Isolation
 
@@ -151,14 +155,17 @@ export class EngineClient implements EngineCaller {
     this.live = { t, startedAt: Date.now(), exited }
     this.kind = t.kind
     this.hung = null
+    this.ready = false
     t.send({ type: 'init', id: 0, options })
     if (this.fault) t.send({ type: 'fault', id: this.nextId++, spec: this.fault })
     if (this.onceFault) t.send({ type: 'fault', id: this.nextId++, spec: this.onceFault })
     this.onceFault = null
     // Replays: their answers carry ids nobody waits for and are dropped.
+    this.replays.clear()
     if (this.generation++ > 0) {
-      for (const args of this.opens.values()) t.send({ type: 'open', id: this.nextId++, args: { ...args, warm: false } })
-      for (const args of this.realignments.values()) t.send({ type: 'setRealignment', id: this.nextId++, args })
+      const replay = (m: ToWorker) => (this.replays.add(m.id), t.send(m))
+      for (const args of this.opens.values()) replay({ type: 'open', id: this.nextId++, args })
+      for (const args of this.realignments.values()) replay({ type: 'setRealignment', id: this.nextId++, args })
     }
     for (const p of this.pending.values()) this.send(p)
     t.hold(this.pending.size > 0)
@@ -175,17 +182,26 @@ export class EngineClient implements EngineCaller {
     return undefined
   }
 
-  /** The head request showed life (it started, progressed, or the one before it answered). */
+  /** A request became the head (it was sent, the engine got ready, or what ran before it answered): its
+   *  window starts now. */
   private touch(): void {
     this.lastSign = Date.now()
+    if (this.watchTimer) clearTimeout(this.watchTimer)
+    this.watchTimer = null
     this.arm()
+  }
+
+  /** Progress only moves `lastSign`; the timer, when it fires, measures from there (check). */
+  /** The head's window: its method's, or the startup window while the engine loads. */
+  private window(head: Pending): number {
+    return this.ready ? this.sup.timeoutFor(head.method) : this.sup.startupMs
   }
 
   private arm(): void {
     if (this.watchTimer || !this.live) return
     const head = this.head()
     if (!head) return
-    const left = this.lastSign + this.sup.timeoutFor(head.method) - Date.now()
+    const left = this.lastSign + this.window(head) - Date.now()
     this.watchTimer = setTimeout(() => {
       this.watchTimer = null
       this.check()
@@ -196,15 +212,24 @@ export class EngineClient implements EngineCaller {
   private check(): void {
     const head = this.head()
     if (!head || !this.live) return
-    const limit = this.sup.timeoutFor(head.method)
+    const limit = this.window(head)
     if (Date.now() - this.lastSign < limit) return this.arm()
-    this.hung = `no answer to "${head.method}" for ${seconds(limit)}`
+    this.hung = this.ready ? `no answer to "${head.method}" for ${seconds(limit)}` : `it did not start within ${seconds(limit)}`
     this.live.t.kill()
   }
 
   private onMessage(m: FromWorker): void {
+    // The engine loaded its modules (a process start takes a while): the head's window starts now.
+    if (m.type === 'ready') {
+      this.ready = true
+      return this.touch()
+    }
     const p = this.pending.get(m.id)
-    if (!p) return
+    if (!p) {
+      // A replay ran (the request behind it starts its window now).
+      if (m.type !== 'progress' && this.replays.delete(m.id)) this.touch()
+      return
+    }
     const wasHead = this.head() === p
     if (m.type === 'progress') {
       if (wasHead) this.lastSign = Date.now()

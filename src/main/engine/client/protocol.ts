@@ -3,7 +3,7 @@
 // `id`. A request names an API method and its args; the engine answers with exactly one `result` or
 // `error` for that id, possibly preceded by `progress` messages. `cancel` aborts the request `target`,
 // queued or running; its answer is then an error with code `cancelled`. The first message of every engine
-// process is `init` (its options); `fault` arms test-only fault injection ([Note: engine faults]). The same
+// process is `init` (its options), answered by `ready` once the engine's modules are loaded; `fault` arms test-only fault injection ([Note: engine faults]). The same
 // messages travel over every transport (transport.ts): a worker port, child_process IPC ('advanced'
 // serialization, so typed arrays survive) or an Electron utilityProcess port.
 import type { ErrorEnvelope } from '@shared/errors'
@@ -81,6 +81,7 @@ export interface ProgressInfo {
 }
 
 export type FromWorker =
+  | { type: 'ready'; id: 0 }
   | { type: 'result'; id: number; value: unknown }
   | { type: 'error'; id: number; error: ErrorEnvelope }
   | ({ type: 'progress'; id: number } & ProgressInfo)

@@ -7,8 +7,10 @@
 // time, in order) must answer or report progress within its method's window. A separate heartbeat would
 // not see a request stuck on a promise that never settles (the engine's loop still ticks), and it would
 // kill legitimate long synchronous steps (an ONNX session created for a large model, an HNSW build), which
-// the long window tolerates. Windows: interactive methods 60 s (a chunk of four images on a CPU takes a few
-// seconds; progress after each image resets it), pack-building and whole-library methods 30 min.
+// the long window tolerates. Windows: interactive methods 60 s (STUDIO_ENGINE_TIMEOUT_MS overrides it) (a chunk of four images on a CPU takes a few
+// seconds; progress after each image resets it), pack-building and whole-library methods 30 min; a new
+// engine has 60 s to load its modules (a cold start of Node, ONNX Runtime and sharp took 3 s on the
+// shared 2-core machine) before the request's own window starts.
 import type { Isolation } from './transport'
 import type { Method } from './protocol'
 
@@ -21,6 +23,8 @@ export interface SupervisionOptions {
   requestTimeoutMs?: number
   /** Silence window of long requests (pack building, gap and realignment over a library). */
   longRequestTimeoutMs?: number
+  /** How long a new engine may take to load its modules and report `ready`. */
+  startupMs?: number
 }
 
 export interface EngineHealth {
@@ -34,7 +38,8 @@ export interface EngineHealth {
   restartInMs: number
 }
 
-const LONG: ReadonlySet<Method> = new Set<Method>(['embedCorpus', 'writeDatastore', 'patchRoute', 'inspectModels', 'gap', 'fitRealignment'])
+/** Opening verifies a pack's sha256 (hundreds of MB the first time); the others walk a corpus or a library. */
+const LONG: ReadonlySet<Method> = new Set<Method>(['open', 'embedCorpus', 'writeDatastore', 'patchRoute', 'inspectModels', 'gap', 'fitRealignment'])
 
 /** The env override (STUDIO_ENGINE_TIMEOUT_MS, for slow machines), else 60 s. */
 function defaultRequestTimeout(): number {
@@ -48,6 +53,7 @@ export class Supervision {
   private readonly healthy: number
   private readonly quick: number
   private readonly long: number
+  readonly startupMs: number
   private streak = 0
   crashes = 0
   lastCrash: EngineHealth['lastCrash'] = null
@@ -60,6 +66,7 @@ export class Supervision {
     this.healthy = o.healthyMs ?? 60_000
     this.quick = o.requestTimeoutMs ?? defaultRequestTimeout()
     this.long = o.longRequestTimeoutMs ?? Math.max(30 * 60_000, this.quick)
+    this.startupMs = o.startupMs ?? 60_000
   }
 
   timeoutFor(method: Method): number {

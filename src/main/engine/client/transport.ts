@@ -36,13 +36,15 @@ export type TransportFactory = (entry: string, events: TransportEvents) => Engin
 
 const TAIL_CHARS = 600
 
-/** Keeps the last characters a child wrote to stderr (and passes everything through to the host's stderr). */
-export function stderrTail(stream: Readable | NodeJS.ReadableStream | null | undefined): () => string {
+/** Passes what a child writes through to the host's stderr (its stdout too: a CLI's stdout carries JSON
+ *  lines, and nothing the engine prints belongs there) and keeps the last characters for an exit reason. */
+export function stderrTail(...streams: (Readable | NodeJS.ReadableStream | null | undefined)[]): () => string {
   let tail = ''
-  stream?.on('data', (b: Buffer | string) => {
-    process.stderr.write(b)
-    tail = (tail + b.toString()).slice(-TAIL_CHARS)
-  })
+  for (const stream of streams)
+    stream?.on('data', (b: Buffer | string) => {
+      process.stderr.write(b)
+      tail = (tail + b.toString()).slice(-TAIL_CHARS)
+    })
   return () => {
     const lines = tail.trim().split('\n').slice(-2).join(' / ').trim()
     return lines ? `: ${lines}` : ''
@@ -71,9 +73,9 @@ export const threadTransport: TransportFactory = (entry, events) => {
 
 export const processTransport: TransportFactory = (entry, events) => {
   // No inherited execArgv: an --inspect port or a test runner's loader flags do not belong to the engine.
-  const child = fork(entry, [], { serialization: 'advanced', stdio: ['ignore', 'inherit', 'pipe', 'ipc'], execArgv: [] })
-  const tail = stderrTail(child.stderr)
-  const stderr = child.stderr as (Readable & { ref?: () => void; unref?: () => void }) | null
+  const child = fork(entry, [], { serialization: 'advanced', stdio: ['ignore', 'pipe', 'pipe', 'ipc'], execArgv: [] })
+  const tail = stderrTail(child.stdout, child.stderr)
+  const pipes = [child.stdout, child.stderr] as (Readable & { ref?: () => void; unref?: () => void } | null)[]
   let gone = false
   const exit = (reason: string) => {
     if (gone) return
@@ -99,11 +101,11 @@ export const processTransport: TransportFactory = (entry, events) => {
       if (on) {
         child.ref()
         child.channel?.ref()
-        stderr?.ref?.()
+        for (const p of pipes) p?.ref?.()
       } else {
         child.unref()
         child.channel?.unref()
-        stderr?.unref?.()
+        for (const p of pipes) p?.unref?.()
       }
     },
     kill: () => void child.kill('SIGKILL')

@@ -45,6 +45,7 @@ channel.onMessage((msg: ToWorker) => {
     case 'init':
       configureSharp(msg.options.sharpThreads ?? 1)
       host ??= new EngineHost(msg.options)
+      send({ type: 'ready', id: 0 })
       void pump()
       return
     case 'fault':
