@@ -177,6 +177,8 @@ export function createEngineService(ctx: EngineHandlerContext): EngineService {
       await client.call('open', { packDir: dir, options: { verifyCacheFile }, warm: true })
       const st = await client.call('status', { packDir: dir })
       await packs.choose(id)
+      const { verify: _v, ...active } = st
+      lastActive = active
       ctx.emit({ type: 'engine.changed', packId: id })
       return { id, provider: st.provider ?? 'cpu', verifyMs: performance.now() - t0 }
     },
