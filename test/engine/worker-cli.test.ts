@@ -69,13 +69,17 @@ describe.skipIf(!built)('built engine worker and CLI', () => {
     expect('caption' in again[0]!).toBe(true)
   })
 
-  it('rejects pending calls when the worker dies and starts a fresh one on the next call', async () => {
+  it('fails the running call when the engine process dies and starts a fresh one for the next call', async () => {
     const fit = await client.call('fitRealignment', { packDir, method: 'ridge', pairs: [{ file: join(dir, 'red.png'), caption: 'a red square' }, { file: join(dir, 'imgs', 'a red.png'), caption: 'a red circle' }], activate: false })
     await client.call('setRealignment', { packDir, method: 'ridge', realignment: { method: fit.method, dim: fit.dim, matrix: fit.matrix, pairs: fit.pairs, lambda: fit.lambda, fitMs: fit.fitMs } })
     expect((await client.call('status', { packDir })).realignment.ridge).toBe('custom')
     const p = client.call('caption', { packDir, inputs: Array.from({ length: 20 }, () => ({ file: join(dir, 'red.png') })), options: { regions: 'crops' } })
-    await (client as unknown as { worker: { terminate(): Promise<number> } }).worker.terminate()
-    await expect(p).rejects.toThrow(/engine worker stopped/)
+    const pid = client.health().pid
+    expect(pid).toBeGreaterThan(0)
+    expect(pid).not.toBe(process.pid)
+    process.kill(pid!, 'SIGKILL')
+    await expect(p).rejects.toThrow(/caption engine crashed while running "caption" \(signal SIGKILL\)/)
+    expect(client.health()).toMatchObject({ isolation: 'process', crashes: 1 })
     const st = await client.call('open', { packDir })
     expect(st.packId).toBe('fake')
     // The host's realignment was replayed into the new worker.

@@ -69,7 +69,7 @@ describe('serve host', () => {
   })
 
   it('refuses internal operations over HTTP without the test flag ([Note: contract tiers])', async () => {
-    for (const op of ['library.waitForScans', 'jobs.waitIdle', 'engine.setRealignment', 'engine.caption']) {
+    for (const op of ['library.waitForScans', 'jobs.waitIdle', 'engine.setRealignment', 'engine.caption', 'engine.testFault']) {
       const r = await api(op, {})
       expect(r.status, op).toBe(403)
       expect(JSON.parse(r.body)).toMatchObject({ ok: false, error: { code: 'unauthorized' } })

@@ -3,6 +3,7 @@
 import { rendererDir } from '../paths'
 import { app, BrowserWindow } from 'electron'
 import { createServices, type Services } from '../services/services'
+import { utilityProcessTransport } from './engine-process'
 import { registerOperations } from './ipc'
 import { handleProtocol, registerSchemePrivileges } from './protocol'
 import { createMainWindow, hardenSessionAndContents } from './window'
@@ -17,7 +18,8 @@ if (!app.requestSingleInstanceLock()) app.quit()
 
 app.whenReady().then(() => {
   const dataDir = process.env.STUDIO_DATA_DIR ?? app.getPath('userData')
-  services = createServices(dataDir, 'electron')
+  // [Note: crash isolation] inference runs in a utility process: an ONNX Runtime crash cannot end this one
+  services = createServices(dataDir, 'electron', { engineTransport: utilityProcessTransport })
   hardenSessionAndContents()
   handleProtocol(services, rendererDir())
   registerOperations(services, () => win?.webContents ?? null)

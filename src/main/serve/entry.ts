@@ -22,7 +22,7 @@ async function main(): Promise<void> {
     strict: true
   })
   const dataDir = values['data-dir'] ?? defaultDataDir()
-  const services = createServices(dataDir, 'serve', { catalogFiles: values.catalog ?? [] })
+  const services = createServices(dataDir, 'serve', { catalogFiles: values.catalog ?? [], testFaults: values['test-ops'] })
   const token = values.token ?? process.env.STUDIO_TOKEN
   const running = await startServer(services, { host: values.host, port: Number(values.port), testOps: values['test-ops'], ...(token ? { token } : {}) })
   for (const folder of values.add ?? []) await services.call('library.addRoot', { path: resolve(folder) })

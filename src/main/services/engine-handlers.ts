@@ -4,6 +4,11 @@
 // and report progress as `models.install` events. Which pack is active is pack-registry.ts's business
 // (resolved once, invalidated on install and activation). Verified file hashes are remembered in
 // `<dataDir>/pack-verify.json`.
+// [Note: crash isolation] The engine runs in its own process, supervised by the EngineClient: a crash or
+// a hang fails the request it was running with an EngineCrashError and the engine restarts. A batch
+// chunk (several images in one request) that crashed the engine is captioned again one image per
+// request, so only an image that crashes the engine by itself fails, with the crash's message; the
+// others of the chunk get their captions.
 // [Note: handler seams] Other services (captions.suggest, batch jobs, analysis) call these methods, never
 // another handler: handlers are only the dispatch table's entry points.
 import { join, resolve } from 'node:path'
@@ -13,7 +18,7 @@ import type { StudioEvent } from '@shared/contract/events'
 import type { models as modelOps } from '@shared/contract/models'
 import { fromEnvelope, StudioError } from '@shared/errors'
 import { hostAbsolutePath } from './user-path'
-import { EngineClient, type EngineCaller } from '../engine/client'
+import { EngineClient, EngineCrashError, type EngineCaller } from '../engine/client'
 import { installPack, isUrl } from '../engine/packs/install'
 import { readPackJson } from '../engine/packs/pack'
 import { VerifyCache, verifyFiles } from '../engine/packs/verify'
@@ -26,10 +31,12 @@ export interface EngineHandlerContext {
   emit(event: StudioEvent): void
   /** Folder of read-only bundled packs (default: `<cwd>/models`). */
   bundledPacksDir?: string
-  /** Engine transport (default: a lazily spawned worker, out/main/engine-worker.js). */
+  /** Engine transport (default: a lazily started engine process, out/main/engine-worker.js). */
   engine?: EngineCaller
   /** [Note: embedding spaces] Every image embedding a caption computed, with its pack space (search keeps it). */
   onEmbedding?(imageId: number, space: { packId: string; version: string }, embedding: Float32Array): void
+  /** Answer engine.testFault ([Note: engine faults]); only hosts started for tests (serve --test-ops). */
+  testFaults?: boolean
 }
 
 type Ops = typeof engineOps & typeof modelOps
@@ -95,6 +102,12 @@ export function createEngineService(ctx: EngineHandlerContext): EngineService {
       }
     })
   const files = (pairs: readonly { imageId: number; caption: string }[]) => pairs.map((p) => ({ file: ctx.imagePath(p.imageId), caption: p.caption }))
+  /** The last status the engine gave: shown while a crashed engine waits for its restart. */
+  let lastActive: Out<'engine.status'>['active'] = null
+  const supervisor = () => {
+    const h = client.health?.()
+    return h ? { supervisor: h } : {}
+  }
 
   /** One image's worker result as engine.caption's output, or the error the worker reported for it. */
   function captionOutput(imageId: number, space: { packId: string; version: string }, r: Awaited<ReturnType<typeof client.call<'caption'>>>[number] | undefined): CaptionManyResult {
@@ -114,12 +127,15 @@ export function createEngineService(ctx: EngineHandlerContext): EngineService {
 
   const service: Omit<EngineService, 'handlers'> = {
     async status() {
+      // A crashed engine restarts after its backoff (up to 30 s): the status does not wait for it.
+      if ((client.health?.().restartInMs ?? 0) > 0) return { active: lastActive, problem: lastActive ? null : 'the caption engine is restarting', ...supervisor() }
       try {
         const st = await client.call('status', { packDir: await activeDir() })
         const { verify: _v, ...rest } = st
-        return { active: rest, problem: null }
+        lastActive = rest
+        return { active: rest, problem: null, ...supervisor() }
       } catch (err) {
-        return { active: null, problem: (err as Error).message }
+        return { active: null, problem: (err as Error).message, ...supervisor() }
       }
     },
 
@@ -136,7 +152,22 @@ export function createEngineService(ctx: EngineHandlerContext): EngineService {
       const paths = pathsOf(imageIds)
       const inputs = paths.flatMap((f) => (typeof f === 'string' ? [{ file: f }] : []))
       const { dir, packId, version } = await packs.active()
-      const out = inputs.length ? await client.call('caption', { packDir: dir, inputs, options }, { signal }) : []
+      const one = (input: { file: string }) => client.call('caption', { packDir: dir, inputs: [input], options }, { signal })
+      let out: Awaited<ReturnType<typeof one>> = []
+      try {
+        if (inputs.length) out = await client.call('caption', { packDir: dir, inputs, options }, { signal })
+      } catch (err) {
+        if (!(err instanceof EngineCrashError) || inputs.length < 2) throw err
+        // [Note: crash isolation] one image per request: only the image that crashes the engine fails
+        out = []
+        for (const input of inputs) {
+          const r = await one(input).catch((e: unknown) => {
+            if (e instanceof EngineCrashError) return [{ file: input.file, error: e.toEnvelope() }]
+            throw e
+          })
+          out.push(...r)
+        }
+      }
       let k = 0
       return imageIds.map((imageId, i) => {
         const f = paths[i]!
@@ -197,6 +228,8 @@ export function createEngineService(ctx: EngineHandlerContext): EngineService {
       await client.call('open', { packDir: dir, options: { verifyCacheFile }, warm: true })
       const st = await client.call('status', { packDir: dir })
       await packs.choose(id)
+      const { verify: _v, ...active } = st
+      lastActive = active
       ctx.emit({ type: 'engine.changed', packId: id })
       return { id, provider: st.provider ?? 'cpu', verifyMs: performance.now() - t0 }
     },
@@ -266,6 +299,13 @@ export function createEngineService(ctx: EngineHandlerContext): EngineService {
     'engine.fitRealignment': async ({ pairs, method, lambda, activate }) => {
       const { skipped, ...realignment } = await client.call('fitRealignment', { packDir: await activeDir(), pairs: files(pairs), method, lambda, activate })
       return { realignment, skipped }
+    },
+
+    'engine.testFault': async ({ kind, file, once }) => {
+      if (!ctx.testFaults) throw new StudioError('unauthorized', 'engine.testFault is for tests: this studio was not started for tests (serve --test-ops)')
+      if (!client.injectFault) throw new StudioError('unsupported', 'this engine runs in the host process: there is no engine process to fault')
+      client.injectFault(kind === 'none' ? null : { kind, ...(file ? { file } : {}), ...(once ? { once } : {}) })
+      return { ok: true as const }
     },
 
     'engine.setRealignment': async ({ method, realignment }) => {

@@ -21,7 +21,7 @@ import { ReviewRepo } from '../store/review-repo'
 import { toCaptionOutcome } from './candidates'
 import { createSuggestHandlers } from './suggest-handlers'
 import { resolveImageSync } from '../library/image-path'
-import { EngineClient, type EngineCaller } from '../engine/client'
+import { EngineClient, type EngineCaller, type TransportFactory } from '../engine/client'
 import type { RemoteBatches } from '../jobs/remote'
 import * as v from 'valibot'
 import { CaptionOptionsSchema } from '@shared/contract/engine'
@@ -50,8 +50,13 @@ export interface ServiceOptions {
   batchCaptioner?: { caption: BatchCaptioner; chunk: number }
   /** Resume interrupted jobs at start (hosts: yes; one-shot CLI commands: no). */
   resumeJobs?: boolean
-  /** Engine transport (default: the engine worker next to this bundle). */
+  /** Engine transport (default: the engine process next to this bundle). */
   engine?: EngineCaller
+  /** How the default engines (studio and pack builds) are started (default: a child process; Electron: its
+   *  utility process, [Note: engine transports]). */
+  engineTransport?: TransportFactory
+  /** Answer engine.testFault (serve --test-ops only, [Note: engine faults]). */
+  testFaults?: boolean
   /** Folder of bundled packs (default: the repository's models/). */
   bundledPacksDir?: string
   /** User catalog files given to this host (`--catalog FILE`). */
@@ -73,8 +78,11 @@ export function createServices(dataDir: string, host: SystemInfo['host'], opts: 
   const ctx = createContext(dataDir, host)
   const scans = new ScanManager(ctx, opts.scan)
   const imagePath = (imageId: number): string => resolveImageSync(ctx.images, imageId)
-  // The worker is spawned lazily on the first engine call, so hosts that never caption pay nothing.
-  const client = opts.engine ?? new EngineClient()
+  // The engine starts lazily on the first engine call, so hosts that never caption pay nothing.
+  const transport = opts.engineTransport ? { transport: opts.engineTransport } : {}
+  const client = opts.engine ?? new EngineClient(transport)
+  // [Note: crash isolation] every client hears that the engine crashed and is being restarted
+  client.onCrash?.((h) => ctx.emit({ type: 'engine.crashed', crashes: h.crashes, reason: h.lastCrash?.reason ?? 'unknown', restartInMs: h.restartInMs }))
   const embeddings = new EmbeddingsRepo(ctx.db)
   const search = new LibrarySearch(embeddings, createPhashSource({ repo: embeddings, images: ctx.images, imagePath, engine: client }))
   const engine = createEngineService({
@@ -84,7 +92,8 @@ export function createServices(dataDir: string, host: SystemInfo['host'], opts: 
     bundledPacksDir: opts.bundledPacksDir ?? bundledPacksDir(),
     engine: client,
     // [Note: embedding spaces] every caption keeps its image embedding in the pack's space
-    onEmbedding: (imageId, space, vector) => search.keep(space, imageId, vector)
+    onEmbedding: (imageId, space, vector) => search.keep(space, imageId, vector),
+    ...(opts.testFaults ? { testFaults: true } : {})
   })
   const analysis = createAnalysis({ ctx, engine, client, imagePath })
   const reviewRepo = new ReviewRepo(ctx.db)
@@ -118,7 +127,7 @@ export function createServices(dataDir: string, host: SystemInfo['host'], opts: 
       return p ? { id: p.id, dir: p.dir } : null
     },
     demoPackDir: existsSync(join(opts.bundledPacksDir ?? bundledPacksDir(), 'shapes-demo', 'pack.json')) ? join(opts.bundledPacksDir ?? bundledPacksDir(), 'shapes-demo') : null,
-    ...(opts.buildEngine ? { buildEngine: opts.buildEngine } : {}),
+    buildEngine: opts.buildEngine ?? (() => new EngineClient({ intraOpThreads: undefined, ...transport })),
     ...(opts.download ? { download: opts.download } : {})
   })
   // Batch jobs send JOB_CHUNK images per engine request (runner.ts, note "chunks"); a test's captioner

@@ -136,6 +136,14 @@ export const RealignmentSchema = v.object({
 })
 export type RealignmentData = v.InferOutput<typeof RealignmentSchema>
 
+export const EngineSupervisor = v.object({
+  isolation: v.picklist(['thread', 'process', 'utility']),
+  pid: v.nullable(v.number()),
+  crashes: v.number(),
+  lastCrash: v.nullable(v.object({ at: v.string(), reason: v.string(), method: v.nullable(v.string()) })),
+  restartInMs: v.number()
+})
+
 export const EngineStatusOutput = v.object({
   active: v.nullable(
     v.object({
@@ -154,7 +162,10 @@ export const EngineStatusOutput = v.object({
       concepts: v.number()
     })
   ),
-  problem: v.nullable(v.string())
+  problem: v.nullable(v.string()),
+  /** [Note: crash isolation] Where the engine runs and how often it crashed or hung (each time it was
+   *  restarted); absent when the engine runs in the host's own thread (tests, eval). */
+  supervisor: v.optional(EngineSupervisor)
 })
 
 export const engine = {
@@ -207,6 +218,12 @@ export const engine = {
     v.object({ pairs: v.pipe(v.array(Pair), v.minLength(2), v.maxLength(50_000)), method: v.picklist(['procrustes', 'ridge']), lambda: v.optional(v.pipe(Num, v.gtValue(0))), activate: v.optional(v.boolean(), true) }),
     v.object({ realignment: RealignmentSchema, skipped: Skipped }),
     'Fit a realignment from accepted (image, caption) pairs; the caller persists the returned matrix per library (the studio uses analysis.refit)',
+    'internal'
+  ),
+  'engine.testFault': op(
+    v.object({ kind: v.picklist(['abort', 'hang', 'none']), file: v.optional(v.pipe(v.string(), v.minLength(1), v.maxLength(4096))), once: v.optional(v.boolean()) }),
+    Ok,
+    'Tests only ([Note: engine faults]): make the engine process abort or hang when it next runs a request naming `file`; refused unless the host was started for tests (serve --test-ops)',
     'internal'
   ),
   'engine.setRealignment': op(

@@ -49,8 +49,12 @@ export const ModelInstallEvent = v.object({
 /** The active caption pack changed (engine domain). */
 export const EngineChangedEvent = v.object({ type: v.literal('engine.changed'), packId: v.nullable(v.string()) })
 
+/** The engine process crashed or stopped answering and is being restarted (engine domain, [Note: crash
+ *  isolation]); engine.status has the details. */
+export const EngineCrashedEvent = v.object({ type: v.literal('engine.crashed'), crashes: v.number(), reason: v.string(), restartInMs: v.number() })
+
 /** Sidecars changed by another program whose re-import would change something (interop domain). */
 export const SidecarOffersEvent = v.object({ type: v.literal('interop.sidecars'), offers: v.number() })
 
-export const StudioEvent = v.variant('type', [ScanEvent, LibraryChangedEvent, CaptionChangedEvent, JobProgressEvent, ModelInstallEvent, EngineChangedEvent, SidecarOffersEvent])
+export const StudioEvent = v.variant('type', [ScanEvent, LibraryChangedEvent, CaptionChangedEvent, JobProgressEvent, ModelInstallEvent, EngineChangedEvent, EngineCrashedEvent, SidecarOffersEvent])
 export type StudioEvent = v.InferOutput<typeof StudioEvent>

@@ -1,8 +1,11 @@
-// Shared by the engine worker and its hosts (plain Node). [Note: engine protocol] Messages are
+// Shared by the engine process and its hosts (plain Node). [Note: engine protocol] Messages are
 // structured-clone-safe plain objects (Float32Array allowed), discriminated by `type` and correlated by
-// `id`. A request names an API method and its args; the worker answers with exactly one `result` or
+// `id`. A request names an API method and its args; the engine answers with exactly one `result` or
 // `error` for that id, possibly preceded by `progress` messages. `cancel` aborts the request `target`,
-// queued or running; its answer is then an error with code `cancelled`.
+// queued or running; its answer is then an error with code `cancelled`. The first message of every engine
+// process is `init` (its options), answered by `ready` once the engine's modules are loaded; `fault` arms test-only fault injection ([Note: engine faults]). The same
+// messages travel over every transport (transport.ts): a worker port, child_process IPC ('advanced'
+// serialization, so typed arrays survive) or an Electron utilityProcess port.
 import type { ErrorEnvelope } from '@shared/errors'
 import type { FileCaptionPair, RegionSimilarity } from '../pipeline/analysis'
 import type { CaptionFailure, CaptionInput, CaptionResult } from '../pipeline/caption'
@@ -56,7 +59,22 @@ export type Method = keyof EngineApi
 
 export type EngineRequest = { [K in Method]: { type: K; id: number; args: EngineApi[K]['args'] } }[Method]
 export type CancelRequest = { type: 'cancel'; id: number; target: number }
-export type ToWorker = EngineRequest | CancelRequest
+/** What an engine process is started with (sent as its first message). */
+export type EngineInit = OpenOptions & { sharpThreads?: number }
+export type InitMessage = { type: 'init'; id: 0; options: EngineInit }
+/** [Note: engine faults] Tests only: make the engine process abort (`process.abort()`, as a native crash
+ *  would) or hang (block its thread: it stops answering) when it starts a request that names `file` (a
+ *  path suffix; any request if omitted) and is not a control request (status, close, setRealignment).
+ *  Reached only through engine.testFault, which only hosts created with `testFaults` answer (serve
+ *  --test-ops). `once`: only the engine running now (else every restarted engine gets it too, like an
+ *  image that crashes ONNX Runtime whenever it is seen). `null` disarms. */
+export interface FaultSpec {
+  kind: 'abort' | 'hang'
+  file?: string
+  once?: boolean
+}
+export type FaultMessage = { type: 'fault'; id: number; spec: FaultSpec | null }
+export type ToWorker = EngineRequest | CancelRequest | InitMessage | FaultMessage
 
 export interface ProgressInfo {
   done: number
@@ -65,6 +83,7 @@ export interface ProgressInfo {
 }
 
 export type FromWorker =
+  | { type: 'ready'; id: 0 }
   | { type: 'result'; id: number; value: unknown }
   | { type: 'error'; id: number; error: ErrorEnvelope }
   | ({ type: 'progress'; id: number } & ProgressInfo)

@@ -1,31 +1,33 @@
-// Engine worker entry (worker_threads; built to out/main/engine-worker.js). [Note: engine protocol]
-// Requests run one at a time (a concurrency-1 queue: ONNX Runtime already uses the cores we allow it, and
-// interleaving two batches only adds memory); `cancel` is handled immediately, for queued or running work.
-import { parentPort, workerData } from 'node:worker_threads'
+// Engine process entry (built to out/main/engine-worker.js): a child Node process of serve, the CLI and the
+// worker fleet, an Electron utility process under Electron, or a worker thread (channel.ts). [Note: engine
+// protocol] The first message is `init`; requests run one at a time (a concurrency-1 queue: ONNX Runtime
+// already uses the cores we allow it, and interleaving two batches only adds memory); `cancel` is handled
+// immediately, for queued or running work; `fault` arms test-only fault injection (fault.ts).
 import { StudioError, toEnvelope } from '@shared/errors'
+import { parentChannel } from './channel'
+import { faultMatches, triggerFault } from './fault'
 import { EngineHost } from './host'
 import { configureSharp } from './preprocess'
-import type { EngineRequest, FromWorker, OpenOptions, ToWorker } from '../client/protocol'
+import type { EngineRequest, FaultSpec, FromWorker, ToWorker } from '../client/protocol'
 
-if (!parentPort) throw new Error('engine-worker.js must be started as a worker thread')
-const port = parentPort
-const init = (workerData ?? {}) as OpenOptions & { sharpThreads?: number }
-configureSharp(init.sharpThreads ?? 1)
-const host = new EngineHost(init)
+const channel = parentChannel()
 const controllers = new Map<number, AbortController>()
 const queue: EngineRequest[] = []
+let host: EngineHost | null = null
+let fault: FaultSpec | null = null
 let running = false
 
-const send = (m: FromWorker) => port.postMessage(m)
+const send = (m: FromWorker) => channel.post(m)
 
 async function pump(): Promise<void> {
-  if (running) return
+  if (running || !host) return
   running = true
   while (queue.length) {
     const req = queue.shift()!
     const ctl = controllers.get(req.id) ?? new AbortController()
     try {
       if (ctl.signal.aborted) throw new StudioError('cancelled', 'cancelled before it started')
+      if (fault && faultMatches(fault, req)) triggerFault(fault)
       const value = await host.handle(req.type, req.args as never, ctl.signal, (p) => send({ type: 'progress', id: req.id, ...p }))
       send({ type: 'result', id: req.id, value })
     } catch (err) {
@@ -38,12 +40,23 @@ async function pump(): Promise<void> {
   running = false
 }
 
-port.on('message', (msg: ToWorker) => {
-  if (msg.type === 'cancel') {
-    controllers.get(msg.target)?.abort()
-    return
+channel.onMessage((msg: ToWorker) => {
+  switch (msg.type) {
+    case 'init':
+      configureSharp(msg.options.sharpThreads ?? 1)
+      host ??= new EngineHost(msg.options)
+      send({ type: 'ready', id: 0 })
+      void pump()
+      return
+    case 'fault':
+      fault = msg.spec
+      return
+    case 'cancel':
+      controllers.get(msg.target)?.abort()
+      return
+    default:
+      controllers.set(msg.id, new AbortController())
+      queue.push(msg)
+      void pump()
   }
-  controllers.set(msg.id, new AbortController())
-  queue.push(msg)
-  void pump()
 })

@@ -1,12 +1,15 @@
-// Main process code paths (plain Node; the engine in its worker thread). A studio batch as a user runs it —
+// Main process code paths (plain Node; the engine in its own child process). A studio batch as a user runs it —
 // library scan, then a caption job over the whole root through the job runner and the engine worker — with
 // the main thread's event-loop delay (perf_hooks.monitorEventLoopDelay) and the process's resident memory
 // sampled throughout. For contrast, the same pipeline called in-process on the main thread.
-// [Note: RSS] The engine worker is a worker_thread, so process RSS covers the host, the worker, ONNX Runtime
-// and sharp together. Samples are taken every `sampleMs` by a timer on the main thread.
+// [Note: RSS] The engine runs in a child process ([Note: crash isolation]), so each sample adds the
+// engine process's resident memory (/proc/<pid>/status VmRSS, Linux) to the host's: host, engine, ONNX
+// Runtime and sharp together, as when the engine was a worker thread. Samples are taken every `sampleMs`
+// by a timer on the main thread.
 import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { join } from 'node:path'
-import { rmSync } from 'node:fs'
+import { readFileSync, rmSync } from 'node:fs'
+import { EngineClient } from '../../engine/client'
 import { captionFiles, Engine } from '../../engine/worker'
 import { createServices } from '../../services/services'
 
@@ -37,11 +40,22 @@ export interface BatchBench {
   stalls: { seconds: number; ms: number; done: number }[]
 }
 
-const mib = () => process.memoryUsage().rss / 2 ** 20
+/** Resident memory of another process in MiB (0 where /proc is not there or the process is gone). */
+function rssOf(pid: number | null): number {
+  if (pid === null) return 0
+  try {
+    const kb = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]
+    return kb ? Number(kb) / 1024 : 0
+  } catch {
+    return 0
+  }
+}
 
 export async function benchStudioBatch(imagesDir: string, scratch: string, bundledPacksDir: string, packId: string, log: (l: string) => void, sampleMs = 500): Promise<BatchBench> {
   rmSync(scratch, { recursive: true, force: true })
-  const services = createServices(join(scratch, 'data'), 'cli', { bundledPacksDir })
+  const engine = new EngineClient()
+  const services = createServices(join(scratch, 'data'), 'cli', { bundledPacksDir, engine })
+  const mib = () => process.memoryUsage().rss / 2 ** 20 + rssOf(engine.health().pid)
   try {
     let t = performance.now()
     const root = (await services.call('library.addRoot', { path: imagesDir })) as { id: number }

@@ -86,6 +86,11 @@ export class Studio {
     } else if (e.type === 'library.changed') this.libraryRefresh.request(400)
     else if (e.type === 'captions.changed') void this.reloadSummary(e.imageId)
     else if (e.type === 'engine.changed') void this.refreshEngine()
+    else if (e.type === 'engine.crashed') {
+      // [Note: crash isolation] now (the crash count), and once the backoff has passed (restarted or not)
+      void this.refreshEngine()
+      setTimeout(() => void this.refreshEngine(), e.restartInMs + 250)
+    }
   }
 
   notify(kind: Toast['kind'], text: string): void {
