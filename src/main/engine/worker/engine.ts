@@ -5,6 +5,7 @@ import { join } from 'node:path'
 import { StudioError } from '@shared/errors'
 import { decodePrefixes, type Decoded } from '../pipeline/decode'
 import { cachedSteps, fullRerunSteps } from './decode-steps'
+import { decodeTailEnabled, openTailSessions } from './decode-tail-session'
 import { encodeImages, encodeTexts, type ImageEncoding } from './encoders'
 import { type Vec } from '../math/linalg'
 import { findDecoder, loadPack, type LoadedPack } from '../packs/pack'
@@ -73,6 +74,8 @@ export class Engine {
     await this.session(this.pack.json.models.text, 'text encoder')
     if (this.pack.json.decoders.length) {
       const d = findDecoder(this.pack.json, decoder)
+      const t = decodeTailEnabled() ? await openTailSessions(this.pool, (f) => join(this.pack.dir, f), d, true) : null
+      if (t && !('unsupported' in t)) return
       await this.session(d, `decoder ${d.id}`)
       if (d.cache) await this.session(d.cache, `decoder ${d.id} cache step`)
     }
@@ -142,12 +145,22 @@ export class Engine {
     return findDecoder(this.pack.json, id)
   }
 
-  /** Decodes incrementally when the decoder has a `cache` step model, unless `cache: false` (for comparisons). */
-  async decode(decoderId: string, prefixes: readonly Vec[], opts: { beam: number; maxLength: number; lengthPenalty?: number; signal?: AbortSignal; cache?: boolean }): Promise<Decoded[]> {
+  /** Decodes incrementally when the decoder has a `cache` step model, unless `cache: false` (for comparisons);
+   *  with the next-token tail in the graph unless `tail: false` or the graph cannot take one (decode-tail-session.ts). */
+  async decode(decoderId: string, prefixes: readonly Vec[], opts: { beam: number; maxLength: number; lengthPenalty?: number; signal?: AbortSignal; cache?: boolean; tail?: boolean }): Promise<Decoded[]> {
     if (prefixes.length === 0) return []
     const spec = this.decoder(decoderId)
-    const { session } = await this.session(spec, `decoder ${spec.id}`)
     const cache = spec.cache && opts.cache !== false ? spec.cache : null
+    if (opts.tail !== false && decodeTailEnabled()) {
+      const t = await openTailSessions(this.pool, (f) => join(this.pack.dir, f), spec, cache !== null)
+      if (!('unsupported' in t)) {
+        const vocab = Number(spec.outputs.find((o) => o.name === spec.roles.logits)?.shape[2])
+        const tail = { k: Math.max(1, Math.min(opts.beam, Number.isFinite(vocab) && vocab > 0 ? vocab : opts.beam)) }
+        const runner = cache && t.step ? cachedSteps(t.init, t.step, { ...spec, cache }, prefixes, tail) : fullRerunSteps(t.init, spec, prefixes, tail)
+        return decodePrefixes(runner, this.pack.tokenizer, prefixes, opts)
+      }
+    }
+    const { session } = await this.session(spec, `decoder ${spec.id}`)
     const runner = cache
       ? cachedSteps(session, (await this.session(cache, `decoder ${spec.id} cache step`)).session, { ...spec, cache }, prefixes)
       : fullRerunSteps(session, spec, prefixes)
