@@ -20,7 +20,7 @@ import { lineChartSvg } from '../../eval/bench/svg'
 import { benchPhoto } from '../../eval/bench/photo-bench'
 import { log, parse, type CommandBody } from '../command'
 
-const PARTS = ['clip', 'vitb32', 'import', 'sqlite', 'batch', 'retrieval', 'photo', 'fleet'] as const
+const PARTS = ['clip', 'vitb32', 'decode', 'import', 'sqlite', 'batch', 'retrieval', 'photo', 'fleet'] as const
 
 function images(dir: string): string[] {
   return readdirSync(dir).filter((f) => f.endsWith('.png')).sort().map((f) => join(dir, f))
@@ -48,7 +48,7 @@ function ensureVitB32(root: string, cacheDir: string): { dir: string } | { skip:
 }
 
 export const benchCommand: CommandBody = {
-  usage: `usage: caption-studio bench [--pack models/shapes-demo] [--only clip|vitb32|import|sqlite|batch|retrieval|photo|fleet]… [--quick]
+  usage: `usage: caption-studio bench [--pack models/shapes-demo] [--only clip|vitb32|decode|import|sqlite|batch|retrieval|photo|fleet]… [--quick]
                            [--batch-images 2000] [--cache DIR] [--out docs/benchmarks.md]
                            [--retrieval-rows 590000] [--retrieval-connectivity N] [--retrieval-expansion-add N]
                            [--retrieval-expansion-search N] [--retrieval-quantization b1|i8]
@@ -58,6 +58,8 @@ export const benchCommand: CommandBody = {
             the retrieval part uses 100,000 rows instead of 590,000 (the full one takes several minutes: the
             index build dominates)
   --retrieval-*   datastore size and HNSW parameters of the retrieval part (defaults: the engine's own)
+  --only decode   the decoder rows alone (greedy and beam 3, both packs; also part of clip and vitb32), for
+            working on decoding; a partial run writes only its own sections, so point --out elsewhere
   The ViT-B/32-size models are exported by tools/modelkit/export_random_vitb32.py into the cache (needs torch).`,
   async run(argv) {
     const { values } = parse(
@@ -117,6 +119,22 @@ export const benchCommand: CommandBody = {
         const vpack = await readPackJson(v.dir)
         const val = ensureDemoSplit('val', { root, cacheDir: join(root, '.cache', 'eval'), seed, size: 256, count: 64, log })
         clip.push(await benchClip({ packDir: v.dir, pack: vpack, images: images(val.imagesDir), threads, cacheDir, imageBatches: [1, 8], textBatches: [1, 32], decodeBatch: 9, captionImages: quick ? 4 : 8, measure: m, log }))
+      }
+    }
+    if (only.has('decode') && !only.has('clip') && !only.has('vitb32')) {
+      const { benchDecodeOnly } = await import('../../eval/bench/decode-bench')
+      const { Engine } = await import('../../engine/worker')
+      const targets: { dir: string; size: number }[] = [{ dir: packDir, size: pack.preprocess.size }]
+      const v = ensureVitB32(root, cacheDir)
+      if ('skip' in v) doc.skipped.push(v.skip)
+      else targets.push({ dir: v.dir, size: 256 })
+      for (const t of targets) {
+        const tp = await readPackJson(t.dir)
+        const val = ensureDemoSplit('val', { root, cacheDir: join(root, '.cache', 'eval'), seed, size: t.size, count: 64, log })
+        const engine = await Engine.open(t.dir, { providers: ['cpu'], intraOpThreads: threads })
+        await engine.warm()
+        clip.push(await benchDecodeOnly({ engine, packDir: t.dir, pack: tp, images: images(val.imagesDir), decodeBatch: 9, threads, measure: m, beams: [1, 3], log }))
+        await engine.close()
       }
     }
     doc.clip = clip

@@ -45,7 +45,7 @@ function spreadRatio(a: Summary, b: Summary): string {
 /** The rows of one stage; with a KV cache the ceiling for "ours" is the cached raw row. */
 export function rowsFor(rows: readonly BenchRow[], stage: string) {
   const get = (impl: BenchRow['impl']) => rows.find((r) => r.stage === stage && r.impl === impl)
-  return { raw: get('raw session.run, KV cache') ?? get('raw session.run'), ours: get('ours'), tjs: get('transformers.js'), noCache: get('ours, no cache') }
+  return { raw: get('raw session.run, KV cache') ?? get('raw session.run'), ours: get('ours'), tjs: get('transformers.js'), noCache: get('ours, no cache'), jsNext: get('ours, JS next-token') }
 }
 
 export function clipTable(res: ClipBenchResult): string[] {
@@ -67,7 +67,7 @@ export function clipTable(res: ClipBenchResult): string[] {
 export function verdicts(res: ClipBenchResult): string[] {
   const out: string[] = []
   for (const stage of [...new Set(res.rows.map((r) => r.stage))]) {
-    const { raw, ours, tjs, noCache } = rowsFor(res.rows, stage)
+    const { raw, ours, tjs, noCache, jsNext } = rowsFor(res.rows, stage)
     if (ours && tjs) {
       const r = ratioWithSpread(ours.summary, tjs.summary)
       // slower only when ours lost in every alternating round; otherwise the gap is inside this run's noise
@@ -78,6 +78,7 @@ export function verdicts(res: ClipBenchResult): string[] {
       const overhead = (ours.summary.p50 / raw.summary.p50 - 1) * 100
       out.push(`${res.pack}, ${stage}: our p50 ${n1(ours.summary.p50)} ms vs ${raw.impl} ${n1(raw.summary.p50)} ms → overhead ${overhead >= 0 ? '+' : ''}${overhead.toFixed(0)}%`)
     }
+    if (ours && jsNext) out.push(`${res.pack}, ${stage}: next-token tail in the graph, our p50 ${n1(ours.summary.p50)} ms vs ${n1(jsNext.summary.p50)} ms with the JavaScript log-softmax/top-k → ${(jsNext.summary.p50 / ours.summary.p50).toFixed(2)}× faster`)
     if (ours && noCache) out.push(`${res.pack}, ${stage}: KV cache, our p50 ${n1(ours.summary.p50)} ms vs ${n1(noCache.summary.p50)} ms re-running the sequence each step → ${(noCache.summary.p50 / ours.summary.p50).toFixed(2)}× faster`)
   }
   return out
