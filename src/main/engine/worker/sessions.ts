@@ -4,12 +4,14 @@
 // exist on the platform: DirectML on Windows, CoreML on macOS). A provider that fails to initialise (e.g. CUDA
 // without its libraries) is recorded with its error and the next one is tried; the provider that worked is
 // reported to the caller (`engine.status`). Threads: intra-op defaults to min(2, cores) — the studio runs
-// beside a UI and the CLI may run several engines — and inter-op to 1 (sequential execution).
+// beside a UI and the CLI may run several engines — and inter-op to 1 (sequential execution); per model kind
+// and from the environment they can be changed (session-tuning.ts, measured by the bench part ort-options).
 import * as ort from 'onnxruntime-node'
 import { readFile } from 'node:fs/promises'
 import { availableParallelism } from 'node:os'
 import { StudioError } from '@shared/errors'
 import type { ModelSpec } from '../packs/pack-schema'
+import { kindOfLabel, ortOptions, tuningFor, type ModelKind, type OrtTuning } from './session-tuning'
 
 export type Provider = 'cuda' | 'dml' | 'coreml' | 'cpu'
 
@@ -33,6 +35,8 @@ export interface SessionPoolOptions {
   intraOpThreads?: number
   /** Silence ONNX Runtime's own log (default true; provider failures are still reported). */
   quietNativeLog?: boolean
+  /** Session options per model kind over the defaults (session-tuning.ts; the environment still overrides). */
+  tuning?: Partial<Record<ModelKind, Partial<OrtTuning>>>
 }
 
 class Unsupported extends Error {}
@@ -42,11 +46,14 @@ export class SessionPool {
   private readonly skipped = new Map<string, string>()
   private readonly providers: Provider[]
   private readonly threads: number
+  private readonly tuning: Record<ModelKind, OrtTuning>
 
   constructor(opts: SessionPoolOptions = {}) {
     const list = opts.providers ?? platformProviders()
     this.providers = list.includes('cpu') ? list : [...list, 'cpu']
     this.threads = Math.max(1, Math.min(opts.intraOpThreads ?? 2, availableParallelism()))
+    const kinds: ModelKind[] = ['image', 'text', 'decoder', 'other']
+    this.tuning = Object.fromEntries(kinds.map((k) => [k, tuningFor(k, opts.tuning?.[k])])) as Record<ModelKind, OrtTuning>
     // ONNX Runtime prints a native error line whenever a provider library is missing (e.g. CUDA here). The
     // same message is kept in `attempts` and reported through status, so the native log is kept quiet;
     // real failures still surface as exceptions. (Global to the process: set before the first session.)
@@ -98,10 +105,7 @@ export class SessionPool {
       try {
         const options: ort.InferenceSession.SessionOptions = {
           executionProviders: [provider],
-          intraOpNumThreads: this.threads,
-          interOpNumThreads: 1,
-          executionMode: 'sequential',
-          graphOptimizationLevel: 'all',
+          ...ortOptions(this.tuning[kindOfLabel(label)], this.threads, availableParallelism()),
           logSeverityLevel: provider === 'cpu' ? 2 : 4
         }
         const session = typeof source === 'string' ? await ort.InferenceSession.create(source, options) : await ort.InferenceSession.create(source, options)
