@@ -4,6 +4,7 @@
 // sampled throughout. For contrast, the same pipeline called in-process on the main thread.
 // [Note: RSS] The engine worker is a worker_thread, so process RSS covers the host, the worker, ONNX Runtime
 // and sharp together. Samples are taken every `sampleMs` by a timer on the main thread.
+import { benchProvider } from './raw-ort'
 import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { join } from 'node:path'
 import { rmSync } from 'node:fs'
@@ -105,7 +106,7 @@ export async function benchStudioBatch(imagesDir: string, scratch: string, bundl
 
 /** The same pipeline on the main thread (what the worker avoids): event-loop delay while captioning. */
 export async function benchInProcessStall(packDir: string, files: readonly string[], threads: number): Promise<{ images: number; loopMaxMs: number; loopP99Ms: number; loopUtilization: number; imagesPerSec: number }> {
-  const engine = await Engine.open(packDir, { providers: ['cpu'], intraOpThreads: threads })
+  const engine = await Engine.open(packDir, { providers: [benchProvider()], intraOpThreads: threads })
   try {
     await engine.warm()
     const h = monitorEventLoopDelay({ resolution: 10 })

@@ -8,7 +8,7 @@
 import { join } from 'node:path'
 import { captionFiles, Engine, type CaptionOptions, type PackJsonType } from '../../engine/worker'
 import * as ort from 'onnxruntime-node'
-import { fakePixels, openRaw } from './raw-ort'
+import { benchProvider, fakePixels, openRaw } from './raw-ort'
 import { benchDecode } from './decode-bench'
 import { measureInterleaved, summarize, type MeasureOptions, type Summary } from './stats'
 import { layoutForTransformers, loadTransformers, openTransformersClip, type TjsClip, type TjsTensor } from './tjs'
@@ -97,7 +97,7 @@ export async function benchClip(o: ClipBenchOptions): Promise<ClipBenchResult> {
     rows.push({ pack: packName, stage, impl, summary })
     o.log(`  ${stage} · ${impl}: ${summary.itemsPerSec.toFixed(1)} items/s, p50 ${summary.p50.toFixed(2)} ms, p95 ${summary.p95.toFixed(2)} ms (${summary.n} runs of ${summary.batch})`)
   }
-  const engine = await Engine.open(o.packDir, { providers: ['cpu'], intraOpThreads: o.threads })
+  const engine = await Engine.open(o.packDir, { providers: [benchProvider()], intraOpThreads: o.threads })
   await engine.warm()
   const tokWords = [...new Set(engine.pack.datastoreCaptions.flatMap((c) => c.split(/\s+/)).filter(Boolean))]
   if (tokWords.length < 5) tokWords.push('a', 'photo', 'of', 'the', 'scene')

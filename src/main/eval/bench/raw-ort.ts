@@ -6,9 +6,42 @@ import * as ort from 'onnxruntime-node'
 import type { PackJson as PackJsonType } from '../../engine/packs/pack-schema'
 import { gatherCache } from '../../engine/worker/decode-steps'
 
+/** The execution provider every bench session uses (`npm run bench -- --provider cuda`; default cpu). */
+let provider: 'cpu' | 'cuda' = 'cpu'
+export function setBenchProvider(p: 'cpu' | 'cuda'): void {
+  provider = p
+}
+export function benchProvider(): 'cpu' | 'cuda' {
+  return provider
+}
+
+/**
+ * Why `p` cannot run here, or null when a session opens with it (a one-node model, so nothing of the packs is
+ * needed): onnxruntime-node ships the CUDA provider only when installed with ONNXRUNTIME_NODE_INSTALL=cuda12,
+ * and it then needs an NVIDIA GPU with CUDA 12 and cuDNN 9 libraries.
+ */
+export async function providerUnavailable(p: 'cpu' | 'cuda'): Promise<string | null> {
+  if (p === 'cpu') return null
+  ort.env.logLevel = 'fatal'
+  const listed = ort.listSupportedBackends().find((b) => b.name === p)
+  const why: string[] = []
+  if (!listed) why.push(`this onnxruntime-node build lists no ${p} backend`)
+  else if (!listed.bundled) why.push(`onnxruntime-node lists ${p} as not bundled (install it with ONNXRUNTIME_NODE_INSTALL=cuda12)`)
+  try {
+    // Identity on a [1] float tensor, protobuf written by hand: ir 7, opset 13
+    const model = Buffer.from('CAc6NwoQCgF4EgF5IghJZGVudGl0eRIBZ1oPCgF4EgoKCAgBEgQKAggBYg8KAXkSCgoICAESBAoCCAFCBAoAEA0=', 'base64')
+    const s = await ort.InferenceSession.create(model, { executionProviders: [p] })
+    await s.release()
+    return why.length ? why.join('; ') : null
+  } catch (err) {
+    why.push(`a session with executionProviders ['${p}'] failed: ${(err as Error).message.split('\n')[0]!.slice(0, 200)}`)
+    return why.join('; ')
+  }
+}
+
 export async function openRaw(packDir: string, file: string, threads: number): Promise<ort.InferenceSession> {
   return ort.InferenceSession.create(join(packDir, file), {
-    executionProviders: ['cpu'],
+    executionProviders: [provider],
     intraOpNumThreads: threads,
     interOpNumThreads: 1,
     executionMode: 'sequential',

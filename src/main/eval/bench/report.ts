@@ -8,8 +8,10 @@ import type { ReproRow } from './reproduce'
 import type { RetrievalBench } from './retrieval-bench'
 import { retrievalMarkdown, retrievalVerdicts } from './retrieval-report'
 import { ratioWithSpread, type Summary } from './stats'
+import { benchProvider } from './raw-ort'
 
 import { photoMarkdown, type PhotoBench } from './photo-bench'
+import { ortOptionsMarkdown, type OrtOptionsResult } from './ort-options'
 
 export interface BenchDoc {
   command: string
@@ -25,6 +27,7 @@ export interface BenchDoc {
   retrieval?: RetrievalBench
   rssSvg?: string
   photo?: PhotoBench
+  ortOptions?: OrtOptionsResult
   findings: string[]
   seconds: number
   /** The previous run's ratios next to this run's (reproduce.ts); absent on a first run. */
@@ -91,7 +94,7 @@ export function benchMarkdown(d: BenchDoc): string {
     '<!-- Written by `npm run bench`; do not edit by hand, re-run it. -->',
     '',
     machineMarkdown(d.machine, d.command),
-    `- ONNX Runtime threads: intra-op ${d.threads}, inter-op 1, CPU provider, for every implementation; transformers.js: ${d.transformers}`,
+    `- ONNX Runtime threads: intra-op ${d.threads}, inter-op 1, ${benchProvider().toUpperCase()} provider, for every implementation; transformers.js: ${d.transformers}`,
     `- Whole run: ${(d.seconds / 60).toFixed(1)} min. The machine is shared with other work, so absolute numbers drift between runs; the ratios compare rows of this run, and the implementations of one CLIP/decoder stage are measured in alternating rounds so that load from other processes hits them alike.`,
     ''
   ]
@@ -116,6 +119,7 @@ export function benchMarkdown(d: BenchDoc): string {
     for (const h of c.hotspots) out.push(`- Hotspot, ${h.what}: ${h.aMs.toFixed(3)} ms vs ${h.bMs.toFixed(3)} ms per call (p50); ${h.perCaption} ${h.unit} → ${((h.aMs - h.bMs) * h.perCaption).toFixed(0)} ms per caption spent on the difference.`)
     out.push('')
   }
+  if (d.ortOptions) out.push(...ortOptionsMarkdown(d.ortOptions))
   if (d.photo) out.push(...photoMarkdown(d.photo))
   if (d.importBench) {
     const b = d.importBench
