@@ -202,32 +202,28 @@ export class JobRunner {
     const meter = new RateMeter()
     let lastEmit = 0
     this.progress(jobId, meter)
-    for (;;) {
-      const state = this.repo.summary(jobId)?.state
-      if (state !== 'running' || this.stopping) return void this.progress(jobId, meter)
-      const items = this.repo.nextPendingBatch(jobId, this.batch?.chunk ?? 1)
-      if (items.length === 0) break
-      const ready: { imageId: number; rel: string | undefined }[] = []
-      for (const item of items) {
-        const img = this.ctx.images.get(item.imageId)
-        if (!img || img.missing || img.error) {
-          this.repo.finishItem(jobId, item.imageId, 'failed', img ? (img.error ?? 'file is missing') : 'image was removed', undefined)
-          meter.tick()
-        } else ready.push({ imageId: item.imageId, rel: img.rel_path })
-      }
-      if (ready.length === 0) continue
-      const abort = new AbortController()
-      this.current = { jobId, abort }
+    // [Note: pipelined chunks] The next chunk is sent to the engine before this chunk's results are written,
+    // so the worker captions while the main thread stores (it idled during the writes before: the studio batch
+    // ran at 0.80× of in-process captioning). Only the in-flight chunk is aborted by pause/cancel; the chunk
+    // being written has its outcomes already.
+    let inflight = this.startChunk(jobId, options, meter, new Set())
+    while (inflight) {
+      const cur = inflight
+      inflight = null
       let outcomes: (CaptionOutcome | Error)[]
       try {
-        outcomes = await this.captionChunk(ready.map((r) => r.imageId), options, abort.signal)
+        outcomes = await cur.outcomes
       } catch (err) {
-        outcomes = ready.map(() => err as Error)
+        outcomes = cur.ready.map(() => err as Error)
       } finally {
-        this.current = null
+        if (this.current?.abort === cur.abort) this.current = null
       }
-      if (abort.signal.aborted) continue
-      for (const [i, r] of ready.entries()) {
+      if (cur.abort.signal.aborted) {
+        inflight = this.startChunk(jobId, options, meter, new Set())
+        continue
+      }
+      inflight = this.startChunk(jobId, options, meter, new Set(cur.ready.map((r) => r.imageId)))
+      for (const [i, r] of cur.ready.entries()) {
         // one image's writes at a time, yielding in between so requests and events are not held up by a chunk
         if (i > 0) await new Promise((resolve) => setImmediate(resolve))
         const outcome = outcomes[i] ?? new StudioError('internal', 'no outcome for this image')
@@ -243,9 +239,10 @@ export class JobRunner {
       const now = Date.now()
       if (now - lastEmit > EMIT_MS) {
         lastEmit = now
-        this.progress(jobId, meter, ready[ready.length - 1]?.rel)
+        this.progress(jobId, meter, cur.ready[cur.ready.length - 1]?.rel)
       }
     }
+    if (this.repo.summary(jobId)?.state !== 'running' || this.stopping) return void this.progress(jobId, meter)
     const end = this.summary(jobId)
     if (end.state === 'running') this.repo.setState(jobId, 'done')
     this.progress(jobId, meter)
@@ -306,6 +303,31 @@ export class JobRunner {
       this.thresholds.set(jobId, typeof t === 'number' ? t : null)
     }
     return this.thresholds.get(jobId)!
+  }
+
+  /** Picks the next pending images (not those in `busy`, whose outcomes are being written), fails the missing
+   *  ones, and sends the rest to the engine; null when the job is not running or nothing is left. */
+  private startChunk(jobId: number, options: JobCaptionOptions, meter: RateMeter, busy: ReadonlySet<number>): { ready: { imageId: number; rel: string | undefined }[]; outcomes: Promise<(CaptionOutcome | Error)[]>; abort: AbortController } | null {
+    for (;;) {
+      if (this.repo.summary(jobId)?.state !== 'running' || this.stopping) return null
+      const n = this.batch?.chunk ?? 1
+      const items = this.repo.nextPendingBatch(jobId, n + busy.size).filter((it) => !busy.has(it.imageId)).slice(0, n)
+      if (items.length === 0) return null
+      const ready: { imageId: number; rel: string | undefined }[] = []
+      for (const item of items) {
+        const img = this.ctx.images.get(item.imageId)
+        if (!img || img.missing || img.error) {
+          this.repo.finishItem(jobId, item.imageId, 'failed', img ? (img.error ?? 'file is missing') : 'image was removed', undefined)
+          meter.tick()
+        } else ready.push({ imageId: item.imageId, rel: img.rel_path })
+      }
+      if (ready.length === 0) continue
+      const abort = new AbortController()
+      this.current = { jobId, abort }
+      const outcomes = this.captionChunk(ready.map((r) => r.imageId), options, abort.signal)
+      outcomes.catch(() => undefined)
+      return { ready, outcomes, abort }
+    }
   }
 
   /** One engine request for the chunk when a batch captioner exists, else one request per image. */
