@@ -208,8 +208,7 @@ export class JobRunner {
     // being written has its outcomes already.
     let inflight = this.startChunk(jobId, options, meter, new Set())
     while (inflight) {
-      const cur = inflight
-      inflight = null
+      const cur: NonNullable<typeof inflight> = inflight
       let outcomes: (CaptionOutcome | Error)[]
       try {
         outcomes = await cur.outcomes

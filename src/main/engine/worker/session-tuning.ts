@@ -1,9 +1,13 @@
 // Engine worker (plain Node; no onnxruntime import, only its option names). ONNX Runtime session options per
 // model kind: graph optimisation level, intra-/inter-op threads, CPU memory arena.
-// [Note: tuning defaults] The defaults are what the bench part `ort-options` measured on the 2-core reference
-// machine (docs/benchmarks.md "ONNX Runtime session options"): no other level/thread/arena setting beat
-// "all optimisations, intra-op = the pool's thread cap, inter-op 1, arena on" beyond that run's noise for any
-// kind, so every kind keeps it. Override per process with environment variables (read when a pool is made):
+// [Note: tuning defaults] Measured by the bench part `ort-options` (2026-12-02, ViT-B/32-size random models,
+// a 2-core machine at load average ~20 from other work): graph level basic/extended, the parallel executor and
+// arena off never beat "all, intra-op = the pool's cap (2), inter-op 1, arena on" in every round for the image
+// tower (arena off 0.86×, inter-op 2 0.76×); intra-op 1 did, for the image tower (1.49×, rounds 1.32–1.67) and
+// the decoder step (1.54×, 1.05–1.98) — two threads on two cores that other processes hold mostly wait for
+// each other. That is a property of the oversubscribed machine, not of the models, so the defaults stay as
+// they were until an idle-machine run says otherwise; a loaded machine can set CAPTION_STUDIO_ORT_INTRA=1.
+// Override per process with environment variables (read when a pool is made):
 //   CAPTION_STUDIO_ORT_OPT     disabled | basic | extended | all
 //   CAPTION_STUDIO_ORT_INTRA   intra-op threads (≥ 1; still capped by the cores)
 //   CAPTION_STUDIO_ORT_INTER   inter-op threads (≥ 1; > 1 switches to the parallel executor)
