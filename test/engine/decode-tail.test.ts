@@ -113,8 +113,8 @@ describe('decode tail on the demo pack', () => {
     })
   }
 
-  it('the engine decodes through the tail by default and matches tail: false', async () => {
-    const engine = await Engine.open(demo, { providers: ['cpu'], intraOpThreads: 1 })
+  it('the engine decodes through the tail above the vocabulary threshold and matches tail: false', async () => {
+    const engine = await Engine.open(demo, { providers: ['cpu'], intraOpThreads: 1, decodeTailMinVocab: 0 })
     try {
       const p = prefixes(9, pack.embedDim, 3)
       const before = engine.pool.loaded()
@@ -123,6 +123,17 @@ describe('decode tail on the demo pack', () => {
       expect(b.map((x) => x.ids)).toEqual(a.map((x) => x.ids))
       // one plain and one rewritten session: the default path really used the tail session
       expect(engine.pool.loaded() - before).toBe(2)
+    } finally {
+      await engine.close()
+    }
+  })
+
+  it('a vocabulary below the threshold (the demo pack of 43 words, default threshold) keeps the JavaScript path', async () => {
+    const engine = await Engine.open(demo, { providers: ['cpu'], intraOpThreads: 1 })
+    try {
+      const before = engine.pool.loaded()
+      await engine.decode(pack.decoders[0]!.id, prefixes(2, pack.embedDim, 3), { beam: 1, maxLength: 5 })
+      expect(engine.pool.loaded() - before).toBe(1)
     } finally {
       await engine.close()
     }

@@ -21,6 +21,8 @@ export interface EngineOptions extends SessionPoolOptions {
   verifyCacheFile?: string
   limitInputPixels?: number
   signal?: AbortSignal
+  /** Decoders with a smaller vocabulary keep the JavaScript next-token path (default DECODE_TAIL_MIN_VOCAB). */
+  decodeTailMinVocab?: number
 }
 
 export interface EngineStatus {
@@ -41,6 +43,7 @@ export interface EngineStatus {
 }
 
 const TEXT_CACHE_MAX = 20_000
+export const DECODE_TAIL_MIN_VOCAB = 1024
 
 export class Engine {
   readonly pool: SessionPool
@@ -74,7 +77,7 @@ export class Engine {
     await this.session(this.pack.json.models.text, 'text encoder')
     if (this.pack.json.decoders.length) {
       const d = findDecoder(this.pack.json, decoder)
-      const t = decodeTailEnabled() ? await openTailSessions(this.pool, (f) => join(this.pack.dir, f), d, true) : null
+      const t = this.wantsTail(d) ? await openTailSessions(this.pool, (f) => join(this.pack.dir, f), d, true) : null
       if (t && !('unsupported' in t)) return
       await this.session(d, `decoder ${d.id}`)
       if (d.cache) await this.session(d.cache, `decoder ${d.id} cache step`)
@@ -141,6 +144,14 @@ export class Engine {
     return pre.map((p) => (p.ok ? { file: p.value.file, embedding: enc[k++]!.embed } : { file: p.file, error: p.error }))
   }
 
+  /** [Note: tail threshold] The tail removes a B × V logits copy and a JS log-sum-exp per step; at the demo
+   *  pack's 43 words there is nothing to remove and three more graph nodes to run, so small vocabularies (and a
+   *  vocabulary pack.json does not fix) keep the JavaScript path. */
+  private wantsTail(spec: DecoderSpec): boolean {
+    const vocab = Number(spec.outputs.find((o) => o.name === spec.roles.logits)?.shape[2])
+    return decodeTailEnabled() && Number.isFinite(vocab) && vocab >= (this.opts.decodeTailMinVocab ?? DECODE_TAIL_MIN_VOCAB)
+  }
+
   decoder(id?: string): DecoderSpec {
     return findDecoder(this.pack.json, id)
   }
@@ -151,10 +162,10 @@ export class Engine {
     if (prefixes.length === 0) return []
     const spec = this.decoder(decoderId)
     const cache = spec.cache && opts.cache !== false ? spec.cache : null
-    if (opts.tail !== false && decodeTailEnabled()) {
+    const vocab = Number(spec.outputs.find((o) => o.name === spec.roles.logits)?.shape[2])
+    if (opts.tail !== false && this.wantsTail(spec)) {
       const t = await openTailSessions(this.pool, (f) => join(this.pack.dir, f), spec, cache !== null)
       if (!('unsupported' in t)) {
-        const vocab = Number(spec.outputs.find((o) => o.name === spec.roles.logits)?.shape[2])
         const tail = { k: Math.max(1, Math.min(opts.beam, Number.isFinite(vocab) && vocab > 0 ? vocab : opts.beam)) }
         const runner = cache && t.step ? cachedSteps(t.init, t.step, { ...spec, cache }, prefixes, tail) : fullRerunSteps(t.init, spec, prefixes, tail)
         return decodePrefixes(runner, this.pack.tokenizer, prefixes, opts)
