@@ -11,7 +11,7 @@
 // decode-tail test compares the tokens of both paths exactly and the log-probabilities to 1e-4).
 // The rewrite is done in memory when the engine opens a decoder (worker/decode-tail-session.ts): the pack's
 // file and its sha256 stay as shipped, and a graph this does not understand keeps the JavaScript path.
-import { floatOutput, GraphIndex, intAttr, node, num, onnx, unsupported, Unsupported, DT, type Model } from './onnx-graph'
+import { floatOutput, GraphIndex, intAttr, node, num, onnx, rewriteOnnx, unsupported, DT, type Model } from './onnx-graph'
 
 export const DECODE_TAIL = { k: 'decode_tail_k', logprobs: 'next_logprobs', ids: 'next_ids' } as const
 const P = 'decode_tail/'
@@ -57,17 +57,8 @@ function rewrite(model: Model, logits: string): void {
 
 /** Adds the next-token tail after `logits`, or says why it cannot. */
 export function addDecodeTail(modelBytes: Uint8Array, logits: string): DecodeTail | { unsupported: string } {
-  let model: Model
-  try {
-    model = onnx.ModelProto.decode(modelBytes)
-  } catch (err) {
-    return { unsupported: `not an ONNX model: ${(err as Error).message}` }
-  }
-  try {
-    rewrite(model, logits)
-    return { bytes: onnx.ModelProto.encode(model).finish(), names: DECODE_TAIL }
-  } catch (err) {
-    if (err instanceof Unsupported) return { unsupported: err.message }
-    throw err
-  }
+  return rewriteOnnx(modelBytes, (m) => {
+    rewrite(m, logits)
+    return { names: DECODE_TAIL }
+  })
 }

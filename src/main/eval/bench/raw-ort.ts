@@ -81,22 +81,14 @@ export function rawDecodeSteps(session: ort.InferenceSession, pack: PackJsonType
  * bookkeeping. Returns one call.
  */
 export function rawCachedDecodeSteps(init: ort.InferenceSession, step: ort.InferenceSession, pack: PackJsonType, decoderId: string, batch: number, steps: number, bos: number): () => Promise<void> {
-  const spec = pack.decoders.find((d) => d.id === decoderId)
-  if (!spec?.cache || !spec.roles.present) throw new Error(`decoder ${decoderId} has no cache`)
-  const c = spec.cache
-  const dim = pack.embedDim
-  const prefix = new ort.Tensor('float32', new Float32Array(batch * dim).fill(1 / Math.sqrt(dim)), [batch, dim])
-  const first = new ort.Tensor('int64', new BigInt64Array(batch).fill(BigInt(bos)), [batch, 1])
-  return async () => {
-    let r = await init.run({ [spec.roles.prefix]: prefix, [spec.roles.ids]: first }, [spec.roles.logits, spec.roles.present!])
-    for (let t = 1; t < steps; t++) r = await step.run({ [c.roles.ids]: first, [c.roles.past]: r[spec.roles.present!]! }, [c.roles.logits, c.roles.present])
-  }
+  return rawCachedBeamSteps(init, step, pack, decoderId, batch, 1, steps, bos)
 }
 
 /**
  * Beam search's ceiling with a KV cache: the main model once on [bos] for `batch` prefixes, `present` tiled to
  * batch·beam rows once (each prefix's row repeated `beam` times), then `steps − 1` step runs on batch·beam
- * rows, fetching logits and present, with no reordering of the cache between steps. Returns one call.
+ * rows, fetching logits and present, with no reordering of the cache between steps (beam 1: no tiling, the
+ * greedy ceiling above). Returns one call.
  */
 export function rawCachedBeamSteps(init: ort.InferenceSession, step: ort.InferenceSession, pack: PackJsonType, decoderId: string, batch: number, beam: number, steps: number, bos: number): () => Promise<void> {
   const spec = pack.decoders.find((d) => d.id === decoderId)
@@ -109,7 +101,7 @@ export function rawCachedBeamSteps(init: ort.InferenceSession, step: ort.Inferen
   const parents = Array.from({ length: batch * beam }, (_, i) => Math.floor(i / beam))
   return async () => {
     let r = await init.run({ [spec.roles.prefix]: prefix, [spec.roles.ids]: first }, [spec.roles.logits, spec.roles.present!])
-    let past = gatherCache(r[spec.roles.present!] as ort.Tensor, parents)
+    let past = beam === 1 ? (r[spec.roles.present!] as ort.Tensor) : gatherCache(r[spec.roles.present!] as ort.Tensor, parents)
     for (let t = 1; t < steps; t++) {
       r = await step.run({ [c.roles.ids]: wide, [c.roles.past]: past }, [c.roles.logits, c.roles.present])
       past = r[c.roles.present] as ort.Tensor
