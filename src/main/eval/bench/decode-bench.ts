@@ -7,6 +7,7 @@
 // once, then every step runs on B·W rows — no reordering of the cache, which ours must do as beams are re-ranked.
 // Both rows run the number of steps the engine needed for these prefixes (the longest caption).
 import type { Engine, PackJsonType } from '../../engine/worker'
+import { DECODE_TAIL_MIN_VOCAB } from '../../engine/worker/engine'
 import type { Vec } from '../../engine/math/linalg'
 import { topK } from '../../engine/math/linalg'
 import { openRaw, rawCachedBeamSteps, rawCachedDecodeSteps, rawDecodeSteps } from './raw-ort'
@@ -60,7 +61,9 @@ export async function benchDecode(o: DecodeBenchOptions, add: (stage: string, im
   }
   await rawDec.release()
   await rawStep?.release()
-  notes.push(`${packName}: "ours" picks the next tokens with a log-softmax + top-k tail appended to the decoder graph (k per hypothesis cross into JS); "ours, JS next-token" fetches the logits and does both in JavaScript.` + (rawStep ? ` Decoder ${dec.id} has a KV-cache step model, so "ours" decodes incrementally and "raw session.run, KV cache" is its ceiling (it fetches the full logits, as a JS-side decoder must); "raw session.run" and "ours, no cache" re-run the whole sequence every step.` : ''))
+  const vocab = Number(dec.outputs.find((x) => x.name === dec.roles.logits)?.shape[2])
+  const tailUsed = Number.isFinite(vocab) && vocab >= DECODE_TAIL_MIN_VOCAB
+  notes.push(`${packName}: ` + (tailUsed ? `"ours" picks the next tokens with a log-softmax + top-k tail appended to the decoder graph (k per hypothesis cross into JS); "ours, JS next-token" fetches the logits and does both in JavaScript.` : `the ${vocab}-word vocabulary is below the engine's tail threshold (${DECODE_TAIL_MIN_VOCAB}), so "ours" and "ours, JS next-token" both take the JavaScript path (their difference is this run's noise).`) + (rawStep ? ` Decoder ${dec.id} has a KV-cache step model, so "ours" decodes incrementally and "raw session.run, KV cache" is its ceiling (it fetches the full logits, as a JS-side decoder must); "raw session.run" and "ours, no cache" re-run the whole sequence every step.` : ''))
   // Hotspot check for the JavaScript path: linalg.topK (partial selection) vs a bare linear argmax on an array
   // of the decoder's vocabulary size.
   const V = Number(dec.outputs[0]?.shape[2]) || 0
