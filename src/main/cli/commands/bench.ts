@@ -19,9 +19,10 @@ import { compareRatios, parseRatioRecord, ratiosOf, type RatioRecord } from '../
 import { loadTransformers } from '../../eval/bench/tjs'
 import { lineChartSvg } from '../../eval/bench/svg'
 import { benchPhoto } from '../../eval/bench/photo-bench'
+import { benchProvider, providerUnavailable, setBenchProvider } from '../../eval/bench/raw-ort'
 import { log, parse, type CommandBody } from '../command'
 
-const PARTS = ['clip', 'vitb32', 'import', 'sqlite', 'batch', 'retrieval', 'photo', 'fleet', 'search'] as const
+const PARTS = ['clip', 'vitb32', 'decode', 'ort-options', 'import', 'sqlite', 'batch', 'retrieval', 'photo', 'fleet', 'search'] as const
 
 function images(dir: string): string[] {
   return readdirSync(dir).filter((f) => f.endsWith('.png')).sort().map((f) => join(dir, f))
@@ -49,8 +50,8 @@ function ensureVitB32(root: string, cacheDir: string): { dir: string } | { skip:
 }
 
 export const benchCommand: CommandBody = {
-  usage: `usage: caption-studio bench [--pack models/shapes-demo] [--only clip|vitb32|import|sqlite|batch|retrieval|photo|fleet|search]… [--quick]
-                           [--batch-images 2000] [--cache DIR] [--out docs/benchmarks.md]
+  usage: `usage: caption-studio bench [--pack models/shapes-demo] [--only clip|vitb32|decode|ort-options|import|sqlite|batch|retrieval|photo|fleet|search]… [--quick]
+                           [--provider cpu|cuda] [--batch-images 2000] [--cache DIR] [--out docs/benchmarks.md]
                            [--retrieval-rows 590000] [--retrieval-connectivity N] [--retrieval-expansion-add N]
                            [--retrieval-expansion-search N] [--retrieval-quantization b1|i8]
                            [--retrieval-shard-rows N] [--import-files 50000] [--import-previous-files 5000]
@@ -61,6 +62,11 @@ export const benchCommand: CommandBody = {
   --import-*  the import part's generated 640×480 library (made once into the cache, albums of 1,000) and how
             many of its files the previous scan path imports (its files/s is compared with the pipeline's)
   --retrieval-*   datastore size and HNSW parameters of the retrieval part (defaults: the engine's own)
+  --provider cuda   every session of every part on CUDA (onnxruntime-node installed with
+            ONNXRUNTIME_NODE_INSTALL=cuda12, an NVIDIA GPU); where it cannot run, says why and measures nothing
+  --only ort-options   session options per model kind and int8 vs fp32, on the ViT-B/32-size models
+  --only decode   the decoder rows alone (greedy and beam 3, both packs; also part of clip and vitb32), for
+            working on decoding; a partial run writes only its own sections, so point --out elsewhere
   The ViT-B/32-size models are exported by tools/modelkit/export_random_vitb32.py into the cache (needs torch).`,
   async run(argv) {
     const { values } = parse(
@@ -75,6 +81,7 @@ export const benchCommand: CommandBody = {
         threads: { type: 'string' },
         'import-files': { type: 'string' },
         'import-previous-files': { type: 'string' },
+        provider: { type: 'string' },
         'retrieval-rows': { type: 'string' },
         'retrieval-connectivity': { type: 'string' },
         'retrieval-expansion-add': { type: 'string' },
@@ -92,6 +99,14 @@ export const benchCommand: CommandBody = {
     const only = new Set(values.only ?? PARTS)
     for (const p of only) if (!(PARTS as readonly string[]).includes(p)) throw new Error(`--only ${p}: expected one of ${PARTS.join(', ')}`)
     const quick = !!values.quick
+    const provider = values.provider ?? 'cpu'
+    if (provider !== 'cpu' && provider !== 'cuda') throw new Error(`--provider ${provider}: expected cpu or cuda`)
+    const unavailable = await providerUnavailable(provider)
+    if (unavailable) {
+      log(`--provider ${provider} cannot run on this machine: ${unavailable}. Nothing was measured and nothing was written.`)
+      return 1
+    }
+    setBenchProvider(provider)
     const threads = Number(values.threads ?? 2)
     const batchImages = Number(values['batch-images'] ?? (quick ? 300 : 2000))
     const m = { warmup: 2, minIters: quick ? 3 : 5, minSeconds: quick ? 1 : 3, rounds: quick ? 3 : 5 }
@@ -124,7 +139,44 @@ export const benchCommand: CommandBody = {
         clip.push(await benchClip({ packDir: v.dir, pack: vpack, images: images(val.imagesDir), threads, cacheDir, imageBatches: [1, 8], textBatches: [1, 32], decodeBatch: 9, captionImages: quick ? 4 : 8, measure: m, log }))
       }
     }
+    if (only.has('decode') && !only.has('clip') && !only.has('vitb32')) {
+      const { benchDecodeOnly } = await import('../../eval/bench/decode-bench')
+      const { Engine } = await import('../../engine/worker')
+      const targets: { dir: string; size: number }[] = [{ dir: packDir, size: pack.preprocess.size }]
+      const v = ensureVitB32(root, cacheDir)
+      if ('skip' in v) doc.skipped.push(v.skip)
+      else targets.push({ dir: v.dir, size: 256 })
+      for (const t of targets) {
+        const tp = await readPackJson(t.dir)
+        const val = ensureDemoSplit('val', { root, cacheDir: join(root, '.cache', 'eval'), seed, size: t.size, count: 64, log })
+        const engine = await Engine.open(t.dir, { providers: [benchProvider()], intraOpThreads: threads })
+        await engine.warm()
+        clip.push(await benchDecodeOnly({ engine, packDir: t.dir, pack: tp, images: images(val.imagesDir), decodeBatch: 9, threads, measure: m, beams: [1, 3], rerunRows: false, log }))
+        await engine.close()
+      }
+    }
     doc.clip = clip
+    if (only.has('ort-options')) {
+      const v = ensureVitB32(root, cacheDir)
+      const target = 'skip' in v ? packDir : v.dir
+      if ('skip' in v) doc.skipped.push(`ort-options on ${pack.id} instead: ${v.skip}`)
+      else {
+        try {
+          execFileSync('/usr/bin/python3', [join(root, 'tools', 'modelkit', 'quantize_random_vitb32.py'), v.dir], { cwd: root, stdio: ['ignore', 'inherit', 'inherit'] })
+        } catch (err) {
+          doc.skipped.push(`int8 towers: the quantization failed: ${(err as Error).message.split('\n')[0]}`)
+        }
+      }
+      const { benchOrtOptions } = await import('../../eval/bench/ort-options')
+      const { Engine } = await import('../../engine/worker')
+      const tp = await readPackJson(target)
+      const val = ensureDemoSplit('val', { root, cacheDir: join(root, '.cache', 'eval'), seed, size: 'skip' in v ? pack.preprocess.size : 256, count: 64, log })
+      const engine = await Engine.open(target, { providers: [benchProvider()], intraOpThreads: threads })
+      const { syntheticTexts } = await import('../../eval/bench/clip-bench')
+      const words = [...new Set(engine.pack.datastoreCaptions.flatMap((c) => c.split(/\s+/)).filter(Boolean))]
+      doc.ortOptions = await benchOrtOptions({ engine, packDir: target, pack: tp, images: images(val.imagesDir), texts: syntheticTexts(words.length >= 5 ? words : ['a', 'photo', 'of', 'the', 'scene'], 64), threads, measure: m, log })
+      await engine.close()
+    }
     if (only.has('import')) {
       const photos = join(cacheDir, 'photos-1600x1200')
       log('library import: preparing photos')

@@ -25,7 +25,7 @@ import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises'
 import { basename, dirname } from 'node:path'
 import { StudioError, ioReasonOf } from '@shared/errors'
 import { matchClsSelect, matchLastAttention, matchLayerNorm, matchPatchGrid, matchProjection, reduceAxes } from './graph-match'
-import { floatOutput, GraphIndex, int64Tensor, intAttr, intsAttr, node, num, onnx, Unsupported, unsupported, type Model, type Node, type Tensor } from './onnx-graph'
+import { floatOutput, GraphIndex, int64Tensor, intAttr, intsAttr, node, num, rewriteOnnx, unsupported, type Model, type Node, type Tensor } from './onnx-graph'
 
 export const GRAPH_SURGERY_VERSION = '1.0.0'
 export const PATCH_OUTPUTS = { tokens: 'token_embeds', attention: 'cls_attention' } as const
@@ -140,19 +140,7 @@ function rewrite(model: Model): Omit<PatchSurgery, 'bytes'> {
 
 /** Adds `token_embeds` and `cls_attention` to a CLIP vision model, or says why it cannot. */
 export function addPatchOutputs(modelBytes: Uint8Array): PatchSurgery | { unsupported: string } {
-  let model: Model
-  try {
-    model = onnx.ModelProto.decode(modelBytes)
-  } catch (err) {
-    return { unsupported: `not an ONNX model: ${(err as Error).message}` }
-  }
-  try {
-    const r = rewrite(model)
-    return { ...r, bytes: onnx.ModelProto.encode(model).finish() }
-  } catch (err) {
-    if (err instanceof Unsupported) return { unsupported: err.message }
-    throw err
-  }
+  return rewriteOnnx(modelBytes, rewrite)
 }
 
 export type PatchRoute =

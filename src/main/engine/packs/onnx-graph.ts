@@ -192,3 +192,21 @@ export function floatOutput(name: string, dims: Dim[]): ValueInfo {
     type: { tensorType: { elemType: DT.FLOAT, shape: { dim: dims } } }
   })
 }
+
+/** Decodes `bytes`, lets `edit` rewrite the model in place (it throws Unsupported to refuse), and re-encodes;
+ *  `{ unsupported }` for a file that is not ONNX or a graph `edit` refused. */
+export function rewriteOnnx<R extends object>(bytes: Uint8Array, edit: (m: Model) => R): (R & { bytes: Uint8Array }) | { unsupported: string } {
+  let model: Model
+  try {
+    model = onnx.ModelProto.decode(bytes)
+  } catch (err) {
+    return { unsupported: `not an ONNX model: ${(err as Error).message}` }
+  }
+  try {
+    const r = edit(model)
+    return { ...r, bytes: onnx.ModelProto.encode(model).finish() }
+  } catch (err) {
+    if (err instanceof Unsupported) return { unsupported: err.message }
+    throw err
+  }
+}

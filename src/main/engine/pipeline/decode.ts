@@ -6,6 +6,8 @@
 // a `cache` step model is decoded incrementally (decode-steps.ts); without one each step re-runs the whole
 // sequence, which on the demo pack's 0.6M-parameter decoders at ≤ 20 tokens costs little.
 // Beam search keeps the plain sum of log-probabilities (PCM-Net §4.4), optionally divided by len^α.
+// A runner gives either each row's logits (the log-softmax and top-k are done here) or, with the decoder graph's
+// next-token tail (packs/graph-decode-tail.ts), the k best log-probabilities and ids already chosen.
 import { StudioError } from '@shared/errors'
 import type { StepHyp, StepRunner } from '../worker/decode-steps'
 import { argmaxF32, logSumExp, normalize, topK, type Vec } from '../math/linalg'
@@ -52,7 +54,7 @@ export interface DecodeOptions {
 }
 
 /** Decode every prefix; returns the best hypothesis per prefix, in input order. `runner` computes each
- *  step's logits (fullRerunSteps or cachedSteps over the same prefixes). */
+ *  step's logits or top-k (fullRerunSteps or cachedSteps over the same prefixes, with a tail of k ≥ beam). */
 export async function decodePrefixes(runner: StepRunner, tokenizer: Tokenizer, prefixes: readonly Vec[], opts: DecodeOptions): Promise<Decoded[]> {
   return decodeGroups(runner, tokenizer, prefixes.length, opts)
 }
@@ -67,14 +69,22 @@ export async function decodeGroups(runner: StepRunner, tokenizer: Tokenizer, cou
   const finished: Hyp[][] = Array.from({ length: count }, () => [])
   for (let step = 0; step < maxLen && alive.length > 0; step++) {
     if (opts.signal?.aborted) throw new StudioError('cancelled', 'decoding cancelled')
-    const { data, vocab: V, offset } = await runner.step(alive)
+    const out = await runner.step(alive)
     const byGroup = new Map<number, Hyp[]>()
     alive.forEach((h, b) => {
-      // log-softmax keeps the order of the logits: pick on the raw slice, then subtract log-sum-exp
-      const row = data.subarray(offset(b), offset(b) + V)
-      const lse = logSumExp(row)
       const exp = byGroup.get(h.group) ?? []
-      for (const t of W === 1 ? [argmaxF32(row)] : topK(row, W)) exp.push({ group: h.group, ids: [...h.ids, t], logProb: h.logProb + (row[t]! - lse), parent: b })
+      if ('ids' in out) {
+        // the graph's tail already chose: k best log-probabilities per row, best first
+        for (let j = 0; j < Math.min(W, out.k); j++) {
+          const at = b * out.k + j
+          exp.push({ group: h.group, ids: [...h.ids, Number(out.ids[at]!)], logProb: h.logProb + out.logprobs[at]!, parent: b })
+        }
+      } else {
+        // log-softmax keeps the order of the logits: pick on the raw slice, then subtract log-sum-exp
+        const row = out.data.subarray(out.offset(b), out.offset(b) + out.vocab)
+        const lse = logSumExp(row)
+        for (const t of W === 1 ? [argmaxF32(row)] : topK(row, W)) exp.push({ group: h.group, ids: [...h.ids, t], logProb: h.logProb + (row[t]! - lse), parent: b })
+      }
       byGroup.set(h.group, exp)
     })
     const next: Hyp[] = []

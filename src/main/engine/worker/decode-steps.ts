@@ -6,10 +6,14 @@
 // leave), so before each step the rows of the previous `present` are gathered by parent: one copy of
 // layers·2·heads·seq·headDim floats per live hypothesis, small next to the model run it saves (re-running
 // the prefix and every earlier token through all layers and the vocabulary head).
+// [Note: step tail] With sessions rewritten by packs/graph-decode-tail.ts (`tail`), a step fetches only the k
+// best log-probabilities and ids per hypothesis (StepTop) instead of the [B, L, V] logits; the small per-step
+// inputs (k, the last token ids) live in buffers reused across steps, one per batch size.
 import * as ort from 'onnxruntime-node'
 import { StudioError } from '@shared/errors'
 import type { DecoderCacheSpec, DecoderSpec } from '../packs/pack-schema'
 import type { Vec } from '../math/linalg'
+import { DECODE_TAIL } from '../packs/graph-decode-tail'
 
 export interface StepHyp {
   group: number
@@ -25,9 +29,51 @@ export interface StepLogits {
   offset(b: number): number
 }
 
-export interface StepRunner {
-  step(alive: readonly StepHyp[]): Promise<StepLogits>
+/** The k best next tokens of every batch row, best first: row b's are at [b·k, (b+1)·k). */
+export interface StepTop {
+  k: number
+  logprobs: Float32Array
+  ids: BigInt64Array
 }
+
+export type StepOut = StepLogits | StepTop
+
+export interface StepRunner {
+  step(alive: readonly StepHyp[]): Promise<StepOut>
+}
+
+/** Decoder sessions rewritten with the next-token tail, and the k to ask them for. */
+export interface StepTail {
+  k: number
+}
+
+function topOf(res: ort.InferenceSession.OnnxValueMapType, file: string, B: number, k: number): StepTop {
+  const lp = output(res, DECODE_TAIL.logprobs, file)
+  const ids = output(res, DECODE_TAIL.ids, file)
+  if (Number(lp.dims[0]) !== B || Number(lp.dims[1]) !== k || ids.dims.join() !== lp.dims.join()) throw new StudioError('model_error', `${file}: tail outputs [${lp.dims.join(', ')}] / [${ids.dims.join(', ')}], expected [${B}, ${k}]`)
+  return { k, logprobs: lp.data as Float32Array, ids: ids.data as BigInt64Array }
+}
+
+/** An int64 [B, 1] tensor per batch size, its buffer rewritten every step. */
+function lastIdsFeed(): (alive: readonly StepHyp[]) => ort.Tensor {
+  const byB = new Map<number, { buf: BigInt64Array; t: ort.Tensor }>()
+  return (alive) => {
+    const B = alive.length
+    let e = byB.get(B)
+    if (!e) {
+      const buf = new BigInt64Array(B)
+      e = { buf, t: new ort.Tensor('int64', buf, [B, 1]) }
+      byB.set(B, e)
+    }
+    for (let b = 0; b < B; b++) {
+      const ids = alive[b]!.ids
+      e.buf[b] = BigInt(ids[ids.length - 1]!)
+    }
+    return e.t
+  }
+}
+
+const kTensor = (k: number) => new ort.Tensor('int64', BigInt64Array.of(BigInt(k)), [1])
 
 export function output(res: ort.InferenceSession.OnnxValueMapType, name: string, file: string): ort.Tensor {
   const t = res[name]
@@ -48,12 +94,14 @@ function checkLogits(t: ort.Tensor, B: number, L: number, file: string): number 
 }
 
 /** Runs the main model on the whole sequence of every live hypothesis, fetching `fetch`. */
-async function runWhole(session: ort.InferenceSession, spec: DecoderSpec, prefixes: readonly Vec[], alive: readonly StepHyp[], fetch: string[]): Promise<{ res: ort.InferenceSession.OnnxValueMapType; L: number }> {
+async function runWhole(session: ort.InferenceSession, spec: DecoderSpec, prefixes: readonly Vec[], alive: readonly StepHyp[], fetch: string[], k: ort.Tensor | null): Promise<{ res: ort.InferenceSession.OnnxValueMapType; L: number }> {
   const B = alive.length
   const L = alive[0]!.ids.length
   const ids = new BigInt64Array(B * L)
   alive.forEach((h, b) => h.ids.forEach((t, j) => (ids[b * L + j] = BigInt(t))))
-  const res = await session.run({ [spec.roles.prefix]: prefixTensor(prefixes, alive, prefixes[0]?.length ?? 0), [spec.roles.ids]: new ort.Tensor('int64', ids, [B, L]) }, fetch)
+  const feeds: Record<string, ort.Tensor> = { [spec.roles.prefix]: prefixTensor(prefixes, alive, prefixes[0]?.length ?? 0), [spec.roles.ids]: new ort.Tensor('int64', ids, [B, L]) }
+  if (k) feeds[DECODE_TAIL.k] = k
+  const res = await session.run(feeds, fetch)
   return { res, L }
 }
 
@@ -65,11 +113,12 @@ export function lastLogits(res: ort.InferenceSession.OnnxValueMapType, name: str
 }
 
 /** Every step runs the full sequence so far (prefix tokens + all generated tokens). */
-export function fullRerunSteps(session: ort.InferenceSession, spec: DecoderSpec, prefixes: readonly Vec[]): StepRunner {
+export function fullRerunSteps(session: ort.InferenceSession, spec: DecoderSpec, prefixes: readonly Vec[], tail?: StepTail): StepRunner {
+  const k = tail ? kTensor(tail.k) : null
   return {
     async step(alive) {
-      const { res, L } = await runWhole(session, spec, prefixes, alive, [spec.roles.logits])
-      return lastLogits(res, spec.roles.logits, spec.file, alive.length, L)
+      const { res, L } = await runWhole(session, spec, prefixes, alive, tail ? [DECODE_TAIL.logprobs, DECODE_TAIL.ids] : [spec.roles.logits], k)
+      return tail ? topOf(res, spec.file, alive.length, tail.k) : lastLogits(res, spec.roles.logits, spec.file, alive.length, L)
     }
   }
 }
@@ -94,27 +143,34 @@ export function gatherCache(present: ort.Tensor, parents: readonly number[]): or
 }
 
 /** The first step runs the main model on [bos] and keeps `present`; later steps feed one token + the cache. */
-export function cachedSteps(init: ort.InferenceSession, stepSession: ort.InferenceSession, spec: DecoderSpec & { cache: DecoderCacheSpec }, prefixes: readonly Vec[]): StepRunner {
+export function cachedSteps(init: ort.InferenceSession, stepSession: ort.InferenceSession, spec: DecoderSpec & { cache: DecoderCacheSpec }, prefixes: readonly Vec[], tail?: StepTail): StepRunner {
   const presentName = spec.roles.present
   if (!presentName) throw new StudioError('model_error', `decoder ${spec.id}: a cache needs roles.present`)
   const c = spec.cache
+  const k = tail ? kTensor(tail.k) : null
+  const next = tail ? [DECODE_TAIL.logprobs, DECODE_TAIL.ids] : null
+  const initFetch = [...(next ?? [spec.roles.logits]), presentName]
+  const stepFetch = [...(next ?? [c.roles.logits]), c.roles.present]
+  const lastIds = lastIdsFeed()
+  const feeds: Record<string, ort.Tensor> = {}
+  if (k) feeds[DECODE_TAIL.k] = k
   let present: ort.Tensor | null = null
   return {
     async step(alive) {
       const B = alive.length
       if (present === null) {
-        const { res, L } = await runWhole(init, spec, prefixes, alive, [spec.roles.logits, presentName])
+        const { res, L } = await runWhole(init, spec, prefixes, alive, initFetch, k)
         present = output(res, presentName, spec.file)
-        return lastLogits(res, spec.roles.logits, spec.file, B, L)
+        return tail ? topOf(res, spec.file, B, tail.k) : lastLogits(res, spec.roles.logits, spec.file, B, L)
       }
-      const parents = alive.map((h) => h.parent)
       // greedy decoding with no sequence finished keeps every row in place: feed the cache as it is
-      const same = parents.length === Number(present.dims[2]) && parents.every((p, i) => p === i)
-      const past = same ? present : gatherCache(present, parents)
-      const ids = BigInt64Array.from(alive.map((h) => BigInt(h.ids[h.ids.length - 1]!)))
-      const res = await stepSession.run({ [c.roles.ids]: new ort.Tensor('int64', ids, [B, 1]), [c.roles.past]: past }, [c.roles.logits, c.roles.present])
+      let same = B === Number(present.dims[2])
+      for (let i = 0; same && i < B; i++) same = alive[i]!.parent === i
+      feeds[c.roles.past] = same ? present : gatherCache(present, alive.map((h) => h.parent))
+      feeds[c.roles.ids] = lastIds(alive)
+      const res = await stepSession.run(feeds, stepFetch)
       present = output(res, c.roles.present, c.file)
-      return lastLogits(res, c.roles.logits, c.file, B, 1)
+      return tail ? topOf(res, c.file, B, tail.k) : lastLogits(res, c.roles.logits, c.file, B, 1)
     }
   }
 }

@@ -6,6 +6,7 @@ import { StudioError } from '@shared/errors'
 import { decodeGroups, decodePrefixes, type Decoded } from '../pipeline/decode'
 import { cachedSteps, fullRerunSteps } from './decode-steps'
 import { pcmSteps, type PcmInput } from './pcm-steps'
+import { decodeTailEnabled, openTailSessions } from './decode-tail-session'
 import { encodeImages, encodeTexts, type ImageEncoding } from './encoders'
 import { type Vec } from '../math/linalg'
 import { findAnyDecoder, findDecoder, findPcmDecoder, loadPack, type LoadedPack } from '../packs/pack'
@@ -21,6 +22,8 @@ export interface EngineOptions extends SessionPoolOptions {
   verifyCacheFile?: string
   limitInputPixels?: number
   signal?: AbortSignal
+  /** Decoders with a smaller vocabulary keep the JavaScript next-token path (default DECODE_TAIL_MIN_VOCAB). */
+  decodeTailMinVocab?: number
 }
 
 export interface EngineStatus {
@@ -41,6 +44,7 @@ export interface EngineStatus {
 }
 
 const TEXT_CACHE_MAX = 20_000
+export const DECODE_TAIL_MIN_VOCAB = 1024
 
 export class Engine {
   readonly pool: SessionPool
@@ -74,6 +78,10 @@ export class Engine {
     await this.session(this.pack.json.models.text, 'text encoder')
     if (this.pack.json.decoders.length) {
       const d = findAnyDecoder(this.pack.json, decoder)
+      if (!isPcmDecoder(d)) {
+        const t = this.wantsTail(d) ? await openTailSessions(this.pool, (f) => join(this.pack.dir, f), d, true) : null
+        if (t && !('unsupported' in t)) return
+      }
       await this.session(d, `decoder ${d.id}`)
       if (!isPcmDecoder(d) && d.cache) await this.session(d.cache, `decoder ${d.id} cache step`)
     }
@@ -139,6 +147,14 @@ export class Engine {
     return pre.map((p) => (p.ok ? { file: p.value.file, embedding: enc[k++]!.embed } : { file: p.file, error: p.error }))
   }
 
+  /** [Note: tail threshold] The tail removes a B × V logits copy and a JS log-sum-exp per step; at the demo
+   *  pack's 43 words there is nothing to remove and three more graph nodes to run, so small vocabularies (and a
+   *  vocabulary pack.json does not fix) keep the JavaScript path. */
+  private wantsTail(spec: DecoderSpec): boolean {
+    const vocab = Number(spec.outputs.find((o) => o.name === spec.roles.logits)?.shape[2])
+    return decodeTailEnabled() && Number.isFinite(vocab) && vocab >= (this.opts.decodeTailMinVocab ?? DECODE_TAIL_MIN_VOCAB)
+  }
+
   decoder(id?: string): DecoderSpec {
     return findDecoder(this.pack.json, id)
   }
@@ -161,12 +177,22 @@ export class Engine {
     return decodeGroups(pcmSteps(session, spec, inputs, this.dim), this.pack.tokenizer, inputs.length, opts)
   }
 
-  /** Decodes incrementally when the decoder has a `cache` step model, unless `cache: false` (for comparisons). */
-  async decode(decoderId: string, prefixes: readonly Vec[], opts: { beam: number; maxLength: number; lengthPenalty?: number; signal?: AbortSignal; cache?: boolean }): Promise<Decoded[]> {
+  /** Decodes incrementally when the decoder has a `cache` step model, unless `cache: false` (for comparisons);
+   *  with the next-token tail in the graph unless `tail: false` or the graph cannot take one (decode-tail-session.ts). */
+  async decode(decoderId: string, prefixes: readonly Vec[], opts: { beam: number; maxLength: number; lengthPenalty?: number; signal?: AbortSignal; cache?: boolean; tail?: boolean }): Promise<Decoded[]> {
     if (prefixes.length === 0) return []
     const spec = this.decoder(decoderId)
-    const { session } = await this.session(spec, `decoder ${spec.id}`)
     const cache = spec.cache && opts.cache !== false ? spec.cache : null
+    const vocab = Number(spec.outputs.find((o) => o.name === spec.roles.logits)?.shape[2])
+    if (opts.tail !== false && this.wantsTail(spec)) {
+      const t = await openTailSessions(this.pool, (f) => join(this.pack.dir, f), spec, cache !== null)
+      if (!('unsupported' in t)) {
+        const tail = { k: Math.max(1, Math.min(opts.beam, Number.isFinite(vocab) && vocab > 0 ? vocab : opts.beam)) }
+        const runner = cache && t.step ? cachedSteps(t.init, t.step, { ...spec, cache }, prefixes, tail) : fullRerunSteps(t.init, spec, prefixes, tail)
+        return decodePrefixes(runner, this.pack.tokenizer, prefixes, opts)
+      }
+    }
+    const { session } = await this.session(spec, `decoder ${spec.id}`)
     const runner = cache
       ? cachedSteps(session, (await this.session(cache, `decoder ${spec.id} cache step`)).session, { ...spec, cache }, prefixes)
       : fullRerunSteps(session, spec, prefixes)

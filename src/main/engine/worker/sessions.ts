@@ -4,11 +4,14 @@
 // exist on the platform: DirectML on Windows, CoreML on macOS). A provider that fails to initialise (e.g. CUDA
 // without its libraries) is recorded with its error and the next one is tried; the provider that worked is
 // reported to the caller (`engine.status`). Threads: intra-op defaults to min(2, cores) — the studio runs
-// beside a UI and the CLI may run several engines — and inter-op to 1 (sequential execution).
+// beside a UI and the CLI may run several engines — and inter-op to 1 (sequential execution); per model kind
+// and from the environment they can be changed (session-tuning.ts, measured by the bench part ort-options).
 import * as ort from 'onnxruntime-node'
+import { readFile } from 'node:fs/promises'
 import { availableParallelism } from 'node:os'
 import { StudioError } from '@shared/errors'
 import type { ModelSpec } from '../packs/pack-schema'
+import { kindOfLabel, ortOptions, tuningFor, type ModelKind, type OrtTuning } from './session-tuning'
 
 export type Provider = 'cuda' | 'dml' | 'coreml' | 'cpu'
 
@@ -32,17 +35,25 @@ export interface SessionPoolOptions {
   intraOpThreads?: number
   /** Silence ONNX Runtime's own log (default true; provider failures are still reported). */
   quietNativeLog?: boolean
+  /** Session options per model kind over the defaults (session-tuning.ts; the environment still overrides). */
+  tuning?: Partial<Record<ModelKind, Partial<OrtTuning>>>
 }
+
+class Unsupported extends Error {}
 
 export class SessionPool {
   private readonly sessions = new Map<string, Promise<SessionInfo>>()
+  private readonly skipped = new Map<string, string>()
   private readonly providers: Provider[]
   private readonly threads: number
+  private readonly tuning: Record<ModelKind, OrtTuning>
 
   constructor(opts: SessionPoolOptions = {}) {
     const list = opts.providers ?? platformProviders()
     this.providers = list.includes('cpu') ? list : [...list, 'cpu']
     this.threads = Math.max(1, Math.min(opts.intraOpThreads ?? 2, availableParallelism()))
+    const kinds: ModelKind[] = ['image', 'text', 'decoder', 'other']
+    this.tuning = Object.fromEntries(kinds.map((k) => [k, tuningFor(k, opts.tuning?.[k])])) as Record<ModelKind, OrtTuning>
     // ONNX Runtime prints a native error line whenever a provider library is missing (e.g. CUDA here). The
     // same message is kept in `attempts` and reported through status, so the native log is kept quiet;
     // real failures still surface as exceptions. (Global to the process: set before the first session.)
@@ -51,28 +62,53 @@ export class SessionPool {
 
   /** The session for `file` (absolute path), created once; a failed creation is forgotten so it can be retried. */
   get(file: string, spec: ModelSpec, label: string): Promise<SessionInfo> {
-    let p = this.sessions.get(file)
+    return this.memo(file, () => this.create(file, file, spec, label))
+  }
+
+  /**
+   * A session on a rewritten copy of `file` (held in memory, never written), memoised under `file#key`; the
+   * rewrite returns the bytes and the contract of the result, or why it does not apply (then `unsupported`,
+   * also memoised: the caller keeps its plain path).
+   */
+  async getRewritten(file: string, key: string, label: string, rewrite: (bytes: Uint8Array) => { bytes: Uint8Array; spec: ModelSpec } | { unsupported: string }): Promise<SessionInfo | { unsupported: string }> {
+    const id = `${file}#${key}`
+    const known = this.skipped.get(id)
+    if (known) return { unsupported: known }
+    const p = this.memo(id, async () => {
+      const r = rewrite(await readFile(file))
+      if ('unsupported' in r) throw new Unsupported(r.unsupported)
+      return this.create(r.bytes, file, r.spec, label)
+    })
+    try {
+      return await p
+    } catch (err) {
+      if (!(err instanceof Unsupported)) throw err
+      this.skipped.set(id, err.message)
+      return { unsupported: err.message }
+    }
+  }
+
+  private memo(id: string, make: () => Promise<SessionInfo>): Promise<SessionInfo> {
+    let p = this.sessions.get(id)
     if (!p) {
-      p = this.create(file, spec, label)
-      this.sessions.set(file, p)
-      p.catch(() => this.sessions.delete(file))
+      p = make()
+      this.sessions.set(id, p)
+      p.catch(() => this.sessions.delete(id))
     }
     return p
   }
 
-  private async create(file: string, spec: ModelSpec, label: string): Promise<SessionInfo> {
+  private async create(source: string | Uint8Array, file: string, spec: ModelSpec, label: string): Promise<SessionInfo> {
     const t0 = performance.now()
     const attempts: SessionInfo['attempts'] = []
     for (const provider of this.providers) {
       try {
-        const session = await ort.InferenceSession.create(file, {
+        const options: ort.InferenceSession.SessionOptions = {
           executionProviders: [provider],
-          intraOpNumThreads: this.threads,
-          interOpNumThreads: 1,
-          executionMode: 'sequential',
-          graphOptimizationLevel: 'all',
+          ...ortOptions(this.tuning[kindOfLabel(label)], this.threads, availableParallelism()),
           logSeverityLevel: provider === 'cpu' ? 2 : 4
-        })
+        }
+        const session = typeof source === 'string' ? await ort.InferenceSession.create(source, options) : await ort.InferenceSession.create(source, options)
         checkContract(session, spec, label)
         return { session, provider, attempts, file, loadMs: performance.now() - t0 }
       } catch (err) {

@@ -6,6 +6,7 @@
 // engine process's resident memory (/proc/<pid>/status VmRSS, Linux) to the host's: host, engine, ONNX
 // Runtime and sharp together, as when the engine was a worker thread. Samples are taken every `sampleMs`
 // by a timer on the main thread.
+import { benchProvider } from './raw-ort'
 import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { join } from 'node:path'
 import { readFileSync, rmSync } from 'node:fs'
@@ -119,7 +120,7 @@ export async function benchStudioBatch(imagesDir: string, scratch: string, bundl
 
 /** The same pipeline on the main thread (what the worker avoids): event-loop delay while captioning. */
 export async function benchInProcessStall(packDir: string, files: readonly string[], threads: number): Promise<{ images: number; loopMaxMs: number; loopP99Ms: number; loopUtilization: number; imagesPerSec: number }> {
-  const engine = await Engine.open(packDir, { providers: ['cpu'], intraOpThreads: threads })
+  const engine = await Engine.open(packDir, { providers: [benchProvider()], intraOpThreads: threads })
   try {
     await engine.warm()
     const h = monitorEventLoopDelay({ resolution: 10 })

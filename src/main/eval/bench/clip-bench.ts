@@ -7,14 +7,13 @@
 // the report gives ratios between rows of this run only.
 import { join } from 'node:path'
 import { captionFiles, Engine, type CaptionOptions, type PackJsonType } from '../../engine/worker'
-import { prefixDecoders } from '../../engine/packs/pack-schema'
 import * as ort from 'onnxruntime-node'
-import { topK } from '../../engine/math/linalg'
-import { fakePixels, openRaw, rawCachedDecodeSteps, rawDecodeSteps } from './raw-ort'
+import { benchProvider, fakePixels, openRaw } from './raw-ort'
+import { benchDecode } from './decode-bench'
 import { measureInterleaved, summarize, type MeasureOptions, type Summary } from './stats'
 import { layoutForTransformers, loadTransformers, openTransformersClip, type TjsClip, type TjsTensor } from './tjs'
 
-export type Impl = 'raw session.run' | 'raw session.run, KV cache' | 'ours' | 'ours, no cache' | 'transformers.js'
+export type Impl = 'raw session.run' | 'raw session.run, KV cache' | 'ours' | 'ours, JS next-token' | 'ours, no cache' | 'transformers.js'
 
 export interface BenchRow {
   pack: string
@@ -98,7 +97,7 @@ export async function benchClip(o: ClipBenchOptions): Promise<ClipBenchResult> {
     rows.push({ pack: packName, stage, impl, summary })
     o.log(`  ${stage} · ${impl}: ${summary.itemsPerSec.toFixed(1)} items/s, p50 ${summary.p50.toFixed(2)} ms, p95 ${summary.p95.toFixed(2)} ms (${summary.n} runs of ${summary.batch})`)
   }
-  const engine = await Engine.open(o.packDir, { providers: ['cpu'], intraOpThreads: o.threads })
+  const engine = await Engine.open(o.packDir, { providers: [benchProvider()], intraOpThreads: o.threads })
   await engine.warm()
   const tokWords = [...new Set(engine.pack.datastoreCaptions.flatMap((c) => c.split(/\s+/)).filter(Boolean))]
   if (tokWords.length < 5) tokWords.push('a', 'photo', 'of', 'the', 'scene')
@@ -189,42 +188,12 @@ export async function benchClip(o: ClipBenchOptions): Promise<ClipBenchResult> {
     await tjs.dispose()
   }
 
-  // ---- decoders: greedy, a batch like 8 noise samples + the clean one
-  const decs = prefixDecoders(o.pack.decoders)
-  const dec = decs.find((d) => d.id === (o.pack.defaultDecoder ?? '')) ?? decs[0]
-  if (dec) {
-    o.log(`${packName}: decoder ${dec.id}, batch ${o.decodeBatch}`)
+  // ---- decoders: greedy and beam 3, a batch like 8 noise samples + the clean one (decode-bench.ts)
+  if (o.pack.decoders.length) {
     const embs = (await engine.embedImages(o.images.slice(0, o.decodeBatch))).flatMap((r) => ('embedding' in r ? [r.embedding] : []))
-    const maxLength = o.pack.defaults.maxLength
-    const first = await engine.decode(dec.id, embs, { beam: 1, maxLength })
-    const steps = Math.min(maxLength, Math.max(...first.map((d) => d.ids.length)))
-    const rawDec = await openRaw(o.packDir, dec.file, o.threads)
-    const rawStep = dec.cache ? await openRaw(o.packDir, dec.cache.file, o.threads) : null
-    const bos = engine.pack.tokenizer.bos
-    await stage(`greedy decode, ${steps} steps (b=${embs.length})`, embs.length, {
-      'raw session.run': rawDecodeSteps(rawDec, o.pack, dec.id, embs.length, steps, bos),
-      ...(rawStep ? { 'raw session.run, KV cache': rawCachedDecodeSteps(rawDec, rawStep, o.pack, dec.id, embs.length, steps, bos) } : {}),
-      ours: () => engine.decode(dec.id, embs, { beam: 1, maxLength }),
-      ...(rawStep ? { 'ours, no cache': () => engine.decode(dec.id, embs, { beam: 1, maxLength, cache: false }) } : {})
-    })
-    await rawDec.release()
-    await rawStep?.release()
-    if (rawStep) notes.push(`${packName}: decoder ${dec.id} has a KV-cache step model, so "ours" decodes incrementally and "raw session.run, KV cache" is its ceiling; "raw session.run" and "ours, no cache" re-run the whole sequence every step.`)
-    // Hotspot check: the engine picks each step's next token with linalg.topK (a one-pass partial selection
-    // since a full sort of the vocabulary showed up here at 17.7 ms per call on 49,408 words); compare it with
-    // a bare linear argmax on an array of the decoder's vocabulary size.
-    const V = Number(dec.outputs[0]?.shape[2]) || 0
-    if (V > 0) {
-      const values = new Float32Array(V).map((_, i) => Math.sin(i * 12.9898) * 43758.5453 % 1)
-      const argmax = (a: Float32Array) => {
-        let b = 0
-        for (let i = 1; i < a.length; i++) if (a[i]! > a[b]!) b = i
-        return b
-      }
-      const res = await measureInterleaved(1, { sort: async () => topK(values, 1), scan: async () => argmax(values) }, { ...o.measure, minSeconds: 1 })
-      hotspots.push({ what: `next-token choice over a ${V}-word vocabulary: linalg.topK (partial selection) vs a bare linear argmax`, aMs: res.sort!.p50, bMs: res.scan!.p50, perCaption: steps * embs.length, unit: 'calls per 9-sample greedy caption' })
-    }
-    notes.push(`${packName}: the decode rows run ${steps} steps, the longest caption the engine produced for these prefixes; the engine stops a batch when every hypothesis has ended.`)
+    const d = await benchDecode({ engine, packDir: o.packDir, pack: o.pack, prefixes: embs, threads: o.threads, measure: o.measure, beams: [1, 3], log: o.log }, add)
+    notes.push(...d.notes)
+    hotspots.push(...d.hotspots)
   }
 
   // ---- the whole caption pipeline, per image, for a few option sets

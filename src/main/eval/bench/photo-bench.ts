@@ -7,6 +7,7 @@
 // merges, not CLIP's 49,408 tokens): the embedding table is smaller, the transformer is full size, so the
 // text-encoder cost per caption is the real model's to within the table lookup. Raw runs on pre-tokenized,
 // pre-built tensors (the ceiling); ours includes tokenizing, normalising and writing the checkpoint file.
+import { benchProvider } from './raw-ort'
 import { spawnSync } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
@@ -65,7 +66,7 @@ export async function benchPhoto(o: { root: string; cacheDir: string; quick: boo
   rmSync(builds, { recursive: true, force: true })
   const paths = buildPaths(builds, 1)
   mkdirSync(paths.work, { recursive: true })
-  const engine = new InProcessEngineClient({ providers: ['cpu'], intraOpThreads: o.threads })
+  const engine = new InProcessEngineClient({ providers: [benchProvider()], intraOpThreads: o.threads })
   try {
     const marks: Record<string, number> = {}
     let first: { t: number; done: number } | null = null

@@ -9,8 +9,10 @@ import type { ReproRow } from './reproduce'
 import type { RetrievalBench } from './retrieval-bench'
 import { retrievalMarkdown, retrievalVerdicts } from './retrieval-report'
 import { ratioWithSpread, type Summary } from './stats'
+import { benchProvider } from './raw-ort'
 
 import { photoMarkdown, type PhotoBench } from './photo-bench'
+import { ortOptionsMarkdown, type OrtOptionsResult } from './ort-options'
 
 export interface BenchDoc {
   command: string
@@ -27,6 +29,7 @@ export interface BenchDoc {
   retrieval?: RetrievalBench
   rssSvg?: string
   photo?: PhotoBench
+  ortOptions?: OrtOptionsResult
   findings: string[]
   seconds: number
   /** The previous run's ratios next to this run's (reproduce.ts); absent on a first run. */
@@ -47,7 +50,7 @@ function spreadRatio(a: Summary, b: Summary): string {
 /** The rows of one stage; with a KV cache the ceiling for "ours" is the cached raw row. */
 export function rowsFor(rows: readonly BenchRow[], stage: string) {
   const get = (impl: BenchRow['impl']) => rows.find((r) => r.stage === stage && r.impl === impl)
-  return { raw: get('raw session.run, KV cache') ?? get('raw session.run'), ours: get('ours'), tjs: get('transformers.js'), noCache: get('ours, no cache') }
+  return { raw: get('raw session.run, KV cache') ?? get('raw session.run'), ours: get('ours'), tjs: get('transformers.js'), noCache: get('ours, no cache'), jsNext: get('ours, JS next-token') }
 }
 
 export function clipTable(res: ClipBenchResult): string[] {
@@ -69,7 +72,7 @@ export function clipTable(res: ClipBenchResult): string[] {
 export function verdicts(res: ClipBenchResult): string[] {
   const out: string[] = []
   for (const stage of [...new Set(res.rows.map((r) => r.stage))]) {
-    const { raw, ours, tjs, noCache } = rowsFor(res.rows, stage)
+    const { raw, ours, tjs, noCache, jsNext } = rowsFor(res.rows, stage)
     if (ours && tjs) {
       const r = ratioWithSpread(ours.summary, tjs.summary)
       // slower only when ours lost in every alternating round; otherwise the gap is inside this run's noise
@@ -80,6 +83,7 @@ export function verdicts(res: ClipBenchResult): string[] {
       const overhead = (ours.summary.p50 / raw.summary.p50 - 1) * 100
       out.push(`${res.pack}, ${stage}: our p50 ${n1(ours.summary.p50)} ms vs ${raw.impl} ${n1(raw.summary.p50)} ms → overhead ${overhead >= 0 ? '+' : ''}${overhead.toFixed(0)}%`)
     }
+    if (ours && jsNext) out.push(`${res.pack}, ${stage}: next-token tail in the graph vs the JavaScript log-softmax/top-k: ${n1(ours.summary.itemsPerSec)}/s vs ${n1(jsNext.summary.itemsPerSec)}/s, ours ÷ JS path ${spreadRatio(ours.summary, jsNext.summary)} (throughput; per-round range)`)
     if (ours && noCache) out.push(`${res.pack}, ${stage}: KV cache, our p50 ${n1(ours.summary.p50)} ms vs ${n1(noCache.summary.p50)} ms re-running the sequence each step → ${(noCache.summary.p50 / ours.summary.p50).toFixed(2)}× faster`)
   }
   return out
@@ -92,7 +96,7 @@ export function benchMarkdown(d: BenchDoc): string {
     '<!-- Written by `npm run bench`; do not edit by hand, re-run it. -->',
     '',
     machineMarkdown(d.machine, d.command),
-    `- ONNX Runtime threads: intra-op ${d.threads}, inter-op 1, CPU provider, for every implementation; transformers.js: ${d.transformers}`,
+    `- ONNX Runtime threads: intra-op ${d.threads}, inter-op 1, ${benchProvider().toUpperCase()} provider, for every implementation; transformers.js: ${d.transformers}`,
     `- Whole run: ${(d.seconds / 60).toFixed(1)} min. The machine is shared with other work, so absolute numbers drift between runs; the ratios compare rows of this run, and the implementations of one CLIP/decoder stage are measured in alternating rounds so that load from other processes hits them alike.`,
     ''
   ]
@@ -117,6 +121,7 @@ export function benchMarkdown(d: BenchDoc): string {
     for (const h of c.hotspots) out.push(`- Hotspot, ${h.what}: ${h.aMs.toFixed(3)} ms vs ${h.bMs.toFixed(3)} ms per call (p50); ${h.perCaption} ${h.unit} → ${((h.aMs - h.bMs) * h.perCaption).toFixed(0)} ms per caption spent on the difference.`)
     out.push('')
   }
+  if (d.ortOptions) out.push(...ortOptionsMarkdown(d.ortOptions))
   if (d.photo) out.push(...photoMarkdown(d.photo))
   if (d.importBench) {
     const b = d.importBench

@@ -30,11 +30,12 @@ export function ratiosOf(d: BenchDoc): Record<string, number> {
   }
   for (const c of d.clip) {
     for (const stage of [...new Set(c.rows.map((r) => r.stage))]) {
-      const { raw, ours, tjs, noCache } = rowsFor(c.rows, stage)
+      const { raw, ours, tjs, noCache, jsNext } = rowsFor(c.rows, stage)
       const ips = (r: BenchRow | undefined) => r?.summary.itemsPerSec ?? NaN
       put(`${c.pack} · ${stage} · ours ÷ raw`, ips(ours), ips(raw))
       put(`${c.pack} · ${stage} · ours ÷ ours without cache`, ips(ours), ips(noCache))
       put(`${c.pack} · ${stage} · ours ÷ transformers.js`, ips(ours), ips(tjs))
+      put(`${c.pack} · ${stage} · ours ÷ ours with the JS next-token path`, ips(ours), ips(jsNext))
     }
   }
   if (d.importBench) put('import · studio ÷ sharp one at a time', d.importBench.oursFilesPerSec, d.importBench.sharpSequentialFilesPerSec)
