@@ -165,7 +165,7 @@ describe.skipIf(!serveBuilt)('kill -9 anywhere (import, pack build)', () => {
           job = await get()
           builds++
         }
-        await sleep(Math.floor(random() * window * 1.2))
+        await sleep(Math.floor(random() * window * 0.8))
         const seen = await lastBuild().catch(() => null)
         if (seen?.stage) stages.push(`${seen.state}:${seen.stage.name}`)
         await serve.kill9()
