@@ -1,5 +1,5 @@
 // The Electron audit in CI: Electronegativity (@doyensec/electronegativity 1.10.3, through
-// tools/electronegativity.cjs, [Note: electronegativity commander]) over the sources (src: the Electron
+// tools/electronegativity.js, [Note: electronegativity commander]) over the sources (src: the Electron
 // main process, the preload, the renderer's index.html with its CSP) and, when built, the bundles in out/
 // (what ships). Its CSV output is parsed; every finding of severity medium or high must be listed as justified in docs/security.md ("Electron audit" table:
 // check id and file), so a new finding fails here. A canary window with nodeIntegration on proves the tool
@@ -12,7 +12,7 @@ import { beforeAll, describe, expect, it } from 'vitest'
 import { tempDir } from '../fixtures/images'
 
 const ROOT = resolve(__dirname, '../..')
-const TOOL = join(ROOT, 'tools/electronegativity.cjs')
+const TOOL = join(ROOT, 'tools/electronegativity.js')
 const ELECTRON = (JSON.parse(readFileSync(join(ROOT, 'node_modules/electron/package.json'), 'utf8')) as { version: string }).version
 const run = promisify(execFile)
 
