@@ -165,7 +165,7 @@ describe.skipIf(!serveBuilt)('kill -9 anywhere (import, pack build)', () => {
           job = await get()
           builds++
         }
-        await sleep(Math.floor(random() * window * 0.8))
+        await sleep(Math.floor(random() * window * 0.5))
         const seen = await lastBuild().catch(() => null)
         if (seen?.stage) stages.push(`${seen.state}:${seen.stage.name}`)
         await serve.kill9()
@@ -208,5 +208,5 @@ describe.skipIf(!serveBuilt)('kill -9 anywhere (import, pack build)', () => {
       if (oldEndpoint === undefined) delete process.env.HF_ENDPOINT
       else process.env.HF_ENDPOINT = oldEndpoint
     }
-  }, 420_000)
+  }, 600_000)
 })
