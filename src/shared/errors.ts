@@ -47,10 +47,18 @@ export class StudioError extends Error {
 const DISK_FULL = new Set(['ENOSPC', 'EDQUOT'])
 const DISK_REFUSES = new Set(['EACCES', 'EPERM', 'EROFS', 'EIO', 'EMFILE', 'ENFILE', 'EBUSY', 'ETXTBSY'])
 
-/** The io reason of a Node system error (`err.code` like ENOSPC and a `syscall`), or null. */
+/** SQLite result codes (better-sqlite3's SqliteError: `name` 'SqliteError', `code` 'SQLITE_…', no syscall)
+ *  of a full or refusing disk. [Note: sqlite disk errors] Found by test/integration/disk-full.test.ts: an
+ *  accept on a full disk was SQLITE_FULL, which was not a system error, so it answered `internal` (500). */
+const SQLITE_FULL = new Set(['SQLITE_FULL'])
+const SQLITE_REFUSES = /^SQLITE_(IOERR|READONLY|CANTOPEN|BUSY)(_|$)/
+
+/** The io reason of a Node system error (`err.code` like ENOSPC and a `syscall`) or of a SQLite error
+ *  (SQLITE_FULL, SQLITE_IOERR…), or null. */
 export function ioReasonOf(err: unknown): IoReason | null {
   if (typeof err !== 'object' || err === null) return null
-  const { code, syscall } = err as { code?: unknown; syscall?: unknown }
+  const { code, syscall, name } = err as { code?: unknown; syscall?: unknown; name?: unknown }
+  if (name === 'SqliteError' && typeof code === 'string') return SQLITE_FULL.has(code) ? 'disk_full' : SQLITE_REFUSES.test(code) ? 'disk' : null
   if (typeof code !== 'string' || typeof syscall !== 'string') return null
   return DISK_FULL.has(code) ? 'disk_full' : DISK_REFUSES.has(code) ? 'disk' : null
 }

@@ -5,13 +5,13 @@
 // two accepted captions, a replace is all-or-nothing; after every restart the interrupted job resumes (its
 // done count grows); in the end the job is done with every image accepted exactly once. KILL_SEED replays
 // the kill points (the seed is printed).
-import Database from 'better-sqlite3'
 import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import sharp from 'sharp'
 import { describe, expect, it } from 'vitest'
 import { createServices } from '../../src/main/services/services'
-import { dbPath, serveBuilt, startServeChild, type ServeChild } from '../fixtures/serve-process'
+import { inspect, KILL_SEED, seededRandom, sleep, until } from '../fixtures/kill-points'
+import { serveBuilt, startServeChild, type ServeChild } from '../fixtures/serve-process'
 import { tempDir } from '../fixtures/images'
 
 if (!serveBuilt) console.warn('kill9.test.ts: out/main/serve.js is missing — run `npx electron-vite build` first; skipping')
@@ -19,47 +19,10 @@ if (!serveBuilt) console.warn('kill9.test.ts: out/main/serve.js is missing — r
 const KILLS = 20
 // Enough images that the job outlives 20 lives (a life accepts ~10 here: restart, engine load, a chunk or a few)
 const IMAGES = 300
-const SEED = Number(process.env.KILL_SEED ?? Math.floor(Math.random() * 2 ** 31))
-let state = SEED || 1
-/** Seeded uniform [0, 1) (xorshift32). */
-function random(): number {
-  state ^= state << 13
-  state ^= state >>> 17
-  state ^= state << 5
-  return (state >>> 0) / 2 ** 32
-}
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+const SEED = KILL_SEED
+const random = seededRandom(SEED)
 
 interface Job { id: number; state: string; done: number; failed: number; total: number }
-
-/** The database as the next start will find it: integrity, accepted rows per image. */
-function inspect(dataDir: string): { integrity: string; accepted: Map<number, { id: number; text: string }>; duplicates: number; jobState: string | null } {
-  const db = new Database(dbPath(dataDir))
-  try {
-    const integrity = (db.pragma('integrity_check', { simple: true }) as string) ?? ''
-    const rows = db.prepare(`SELECT id, image_id, text FROM captions WHERE status = 'accepted'`).all() as { id: number; image_id: number; text: string }[]
-    const accepted = new Map<number, { id: number; text: string }>()
-    let duplicates = 0
-    for (const r of rows) {
-      if (accepted.has(r.image_id)) duplicates++
-      accepted.set(r.image_id, { id: r.id, text: r.text })
-    }
-    const job = db.prepare(`SELECT state FROM jobs ORDER BY id DESC LIMIT 1`).get() as { state: string } | undefined
-    return { integrity, accepted, duplicates, jobState: job?.state ?? null }
-  } finally {
-    db.close()
-  }
-}
-
-async function until<T>(what: string, ms: number, fn: () => Promise<T | null | undefined | false>): Promise<T> {
-  const end = Date.now() + ms
-  for (;;) {
-    const v = await fn().catch(() => null)
-    if (v) return v
-    if (Date.now() > end) throw new Error(`${what}: not within ${ms} ms`)
-    await sleep(40)
-  }
-}
 
 /** `n` distinct small images (a different pixel pattern each, so no two share a content hash). */
 async function distinctImages(dir: string, n: number): Promise<void> {
@@ -107,7 +70,7 @@ describe.skipIf(!serveBuilt)('kill -9 anywhere', () => {
         survived.push(done)
         serve = await startServeChild(dataDir)
       }
-      const final = await until('the job finishes', 180_000, async () => {
+      const final = await until('the job finishes', 300_000, async () => {
         const j = (await serve.call<{ job: Job }>('jobs.get', { jobId: job.id })).job
         return j.state === 'done' ? j : null
       })

@@ -1,7 +1,11 @@
 // The error envelope ([Note: error envelope], [Note: io reasons]): raw system errors from a real full or
 // refusing device are named io_error with their reason; other raw errors stay internal; reasons survive
 // the envelope round trip (worker → host → renderer) and unknown ones are dropped.
+import { mkdtempSync } from 'node:fs'
 import { writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import Database from 'better-sqlite3'
 import { describe, expect, it } from 'vitest'
 import { fromEnvelope, ioReasonOf, StudioError, toEnvelope } from '../../src/shared/errors'
 import { httpStatus } from '../../src/main/serve/http-status'
@@ -23,6 +27,38 @@ describe('error envelope', () => {
     expect(toEnvelope(missing).code).toBe('internal')
     expect(toEnvelope(new TypeError('x is undefined'))).toEqual({ code: 'internal', message: 'x is undefined' })
     expect(ioReasonOf({ code: 'ENOSPC' })).toBeNull() // no syscall: not a system error
+  })
+
+  it('names SQLite errors of a refusing disk ([Note: sqlite disk errors]); other SQLite errors stay internal', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'errors-sqlite-'))
+    const w = new Database(join(dir, 'x.sqlite'))
+    w.exec('CREATE TABLE t (a INTEGER PRIMARY KEY)')
+    w.close()
+    const ro = new Database(join(dir, 'x.sqlite'), { readonly: true })
+    const readonly = (() => {
+      try {
+        ro.exec('INSERT INTO t VALUES (1)')
+      } catch (err) {
+        return err
+      }
+    })()
+    ro.close()
+    expect((readonly as { code: string }).code).toMatch(/^SQLITE_READONLY/)
+    expect(toEnvelope(readonly)).toMatchObject({ code: 'io_error', reason: 'disk' })
+    const db = new Database(':memory:')
+    db.exec('CREATE TABLE t (a INTEGER PRIMARY KEY)')
+    db.exec('INSERT INTO t VALUES (1)')
+    const constraint = (() => {
+      try {
+        db.exec('INSERT INTO t VALUES (1)')
+      } catch (err) {
+        return err
+      }
+    })()
+    expect((constraint as { code: string }).code).toMatch(/^SQLITE_CONSTRAINT/)
+    expect(toEnvelope(constraint).code).toBe('internal')
+    // the SQLite code alone, without the SqliteError name, is not trusted
+    expect(ioReasonOf({ code: 'SQLITE_FULL' })).toBeNull()
   })
 
   it('round-trips the reason and drops unknown codes and reasons', () => {

@@ -1,7 +1,7 @@
 // Electron main process. The hardened window: context isolation, sandbox, no node integration, no remote
 // content, navigation and window.open blocked, every permission request denied.
 import { preloadPath } from '../paths'
-import { BrowserWindow, session, shell, app } from 'electron'
+import { BrowserWindow, session, app } from 'electron'
 import { APP_ORIGIN } from './protocol'
 import { isAppUrl } from './trust'
 
@@ -19,11 +19,11 @@ export function hardenSessionAndContents(): void {
       if (!isAppUrl(url)) e.preventDefault()
     })
     contents.on('will-attach-webview', (e) => e.preventDefault())
-    contents.setWindowOpenHandler(({ url }) => {
-      // External https links open in the user's browser; nothing opens inside the app.
-      if (/^https:\/\//.test(url)) void shell.openExternal(url)
-      return { action: 'deny' }
-    })
+    // [Note: no external links] Nothing opens a window, inside the app or in the user's browser: the UI has
+    // no external links, so the shell.openExternal hand-off it used to have (any https URL the renderer
+    // asked for) was only a way for injected content to open a phishing page (Electronegativity
+    // OPEN_EXTERNAL_JS_CHECK, docs/security.md).
+    contents.setWindowOpenHandler(() => ({ action: 'deny' }))
   })
 }
 
@@ -41,6 +41,9 @@ export function createMainWindow(): BrowserWindow {
       nodeIntegration: false,
       webSecurity: true,
       webviewTag: false,
+      // middle-click (auxclick) would ask for a new window for a link; the open handler denies it anyway,
+      // and the UI has no use for it (Electronegativity AUXCLICK_JS_CHECK)
+      disableBlinkFeatures: 'Auxclick',
       spellcheck: true
     }
   })

@@ -14,6 +14,7 @@ import { join } from 'node:path'
 import * as v from 'valibot'
 import type { PackSummary } from '@shared/contract/models'
 import { StudioError } from '@shared/errors'
+import { restoreInterruptedSwaps } from '../engine/packs/install'
 import { readPackJson } from '../engine/packs/pack'
 
 export interface ActivePack {
@@ -40,6 +41,8 @@ export class PackRegistry {
   constructor(private readonly o: PackRegistryOptions) {
     this.packsDir = join(o.dataDir, 'packs')
     this.stateFile = join(o.dataDir, 'engine.json')
+    // a pack swap killed half-way puts its previous version back before anything lists the packs
+    restoreInterruptedSwaps(this.packsDir)
   }
 
   /** Where installs go. */

@@ -4,8 +4,9 @@
 // download resumes), are verified against pack.json, and only then is the staging folder renamed onto
 // `<packsDir>/<id>`; a previous version is moved aside first and removed after the swap. A pack that fails
 // verification never becomes visible.
+import { existsSync, readdirSync, renameSync, rmSync } from 'node:fs'
 import { copyFile, mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises'
-import { join, resolve } from 'node:path'
+import { basename, dirname, join, resolve } from 'node:path'
 import * as v from 'valibot'
 import { StudioError } from '@shared/errors'
 import { downloadFile } from './download'
@@ -63,18 +64,54 @@ async function fetchPackJson(url: string, signal?: AbortSignal): Promise<PackJso
   return parsed.output
 }
 
+/** Rename `staging` onto `target`, moving a previous version aside first.
+ *  [Note: swap aside] The previous version is moved to `<packsDir>/.staging/<name>.old-<pid>-<time>`: a dot
+ *  folder, which the pack registry never lists. Found while writing kill9-import-pack.test.ts: it used to be
+ *  `<target>.old-…` beside the packs, so a kill between the two renames left a second folder with the same
+ *  pack id that the registry listed (and, sorting after the new one, preferred) forever. A kill in that
+ *  window is undone at the next start by `restoreInterruptedSwaps`. */
 export async function swapIn(staging: string, target: string): Promise<boolean> {
   const existed = await stat(target).then(() => true, () => false)
-  const trash = `${target}.old-${process.pid}-${Date.now()}`
-  if (existed) await rename(target, trash)
+  const aside = join(dirname(target), '.staging', `${basename(target)}${OLD}${process.pid}-${Date.now()}`)
+  if (existed) {
+    await mkdir(dirname(aside), { recursive: true })
+    await rename(target, aside)
+  }
   try {
     await rename(staging, target)
   } catch (err) {
-    if (existed) await rename(trash, target).catch(() => undefined)
+    if (existed) await rename(aside, target).catch(() => undefined)
     throw err
   }
-  if (existed) await rm(trash, { recursive: true, force: true })
+  if (existed) await rm(aside, { recursive: true, force: true })
   return existed
+}
+
+const OLD = '.old-'
+
+/** Startup (before any pack is listed): a previous version moved aside by a swap that was killed before
+ *  the new version was renamed in is put back; one whose swap finished is removed. Returns how many were
+ *  put back. Synchronous: a handful of renames, and nothing may list the packs before it ran. */
+export function restoreInterruptedSwaps(packsDir: string): number {
+  const dir = join(packsDir, '.staging')
+  let names: string[]
+  try {
+    names = readdirSync(dir)
+  } catch {
+    return 0
+  }
+  let restored = 0
+  for (const n of names) {
+    const at = n.lastIndexOf(OLD)
+    if (at <= 0) continue
+    const target = join(packsDir, n.slice(0, at))
+    if (existsSync(target)) rmSync(join(dir, n), { recursive: true, force: true })
+    else {
+      renameSync(join(dir, n), target)
+      restored++
+    }
+  }
+  return restored
 }
 
 /** Install a pack from a folder path or an http(s) URL of its pack.json. */

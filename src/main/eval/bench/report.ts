@@ -159,6 +159,11 @@ export function benchMarkdown(d: BenchDoc): string {
       `| main thread busy (event-loop utilisation) | ${pct(b.loopUtilization)} of the batch |`,
       `| RSS at start / peak / end | ${n1(rss[0] ?? NaN)} / ${n1(Math.max(...rss))} / ${n1(rss[rss.length - 1] ?? NaN)} MiB |`
     )
+    // [Note: flat RSS] a leak grows with the images done: the growth over the second half of the job (after
+    // the engine, the pack and the caches are warm) per 1,000 images is ~0 when RSS is flat
+    const half = b.rss.find((r) => r.done >= b.images / 2)
+    const last = b.rss[b.rss.length - 1]
+    if (half && last && last.done > half.done) out.push(`| RSS growth over the second half of the batch (${half.done} → ${last.done} images) | ${n1(last.rssMiB - half.rssMiB)} MiB (${n1(((last.rssMiB - half.rssMiB) * 1000) / (last.done - half.done))} MiB per 1,000 images) |`)
     if (b.engineMsPerImage !== null) {
       const wall = (b.seconds * 1000) / Math.max(1, b.done)
       out.push(`| wall time per image vs the engine's own time per image (job item results) | ${n1(wall)} ms vs ${n1(b.engineMsPerImage)} ms (engine ${((b.engineMsPerImage / wall) * 100).toFixed(0)}% of wall) |`)
