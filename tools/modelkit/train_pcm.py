@@ -27,6 +27,7 @@ import json
 import math
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -113,25 +114,73 @@ def salient(g_n, concepts_n, k=CONCEPT_K):
     return torch.softmax(g_n @ concepts_n.t() / TAU, dim=-1).topk(k, dim=-1).indices
 
 
-def train_variant(vid, mixup, cxe, top_m, tok, tokens, cap_ids, cap_w, concept_idx, concepts_n, epochs, seed, batch=32, lr=1e-3, max_steps=0):
+class Bound:
+    """When a variant's training stops early: `max_seconds` of wall time (0: none) or `stop()` (SIGTERM/SIGINT)."""
+
+    def __init__(self, max_seconds=0.0):
+        self.max_seconds, self.stopped = float(max_seconds), False
+
+    def stop(self, *_):
+        self.stopped = True
+
+
+# [Note: time-bounded schedule] A run cut short by --max-minutes must still be a usable decoder, so the cosine
+# schedule's progress (warm-up included) is max(step / total, elapsed / max_seconds): whichever budget runs out first, the learning
+# rate has annealed to ~0 by then, and the weights at the stop are the end of a complete schedule, not a
+# mid-training snapshot at full lr. Without a time bound the schedule is step-only and a resumed run is
+# bit-identical to an uninterrupted one (test_train_pcm.py). SIGTERM/SIGINT stop after the current step and
+# export what there is. `elapsed` excludes nothing: a paused (SIGSTOPped) process spends its budget too, since
+# the bound is a deadline.
+def train_variant(vid, mixup, cxe, top_m, tok, tokens, cap_ids, cap_w, concept_idx, concepts_n, epochs, seed, batch=32, lr=1e-3, max_steps=0,
+                  bound=None, ckpt=None, ckpt_every=0, resume=False):
     """Image-major batches: `batch` defective images, each with all its captions (cap_ids [N,5,T], cap_w [N,5]);
-    the encoder runs once per image, the decoder once per caption (rep = 5)."""
+    the encoder runs once per image, the decoder once per caption (rep = 5). Returns (net, info): info has the
+    steps run, the planned total and what stopped the run ("steps", "time" or "signal"). `ckpt`: a checkpoint
+    path written every `ckpt_every` steps and at the end; `resume` continues from it if it exists."""
+    bound = bound or Bound()
     torch.manual_seed(seed)
     net = PCMNet(len(tok.vocab), tokens.shape[2], mixup=mixup, top_m=top_m)
     N, R = cap_ids.shape[0], cap_ids.shape[1]
     steps_per = N // batch
-    if max_steps:  # a time bound: at most max_steps optimiser steps over `epochs` passes
+    if max_steps:  # a step bound: at most max_steps optimiser steps over `epochs` passes
         steps_per = min(steps_per, max(1, max_steps // epochs))
     total = steps_per * epochs
+    warm = min(100, total // 10 + 1)
     opt = torch.optim.AdamW(param_groups(net, 0.01), lr=lr, betas=(0.9, 0.98))
     g = torch.Generator().manual_seed(seed)
     sigma = math.sqrt(SIGMA2_G)
-    step = 0
+    step, ep0, b0, perm, spent = 0, 0, 0, None, 0.0
+    if resume and ckpt and os.path.exists(ckpt):
+        c = torch.load(ckpt)
+        if c["total"] != total or c["vid"] != vid:
+            raise RuntimeError(f"{ckpt}: checkpoint of {c['vid']} ({c['total']} steps), not {vid} ({total} steps)")
+        net.load_state_dict(c["net"])
+        opt.load_state_dict(c["opt"])
+        g.set_state(c["gen"])
+        torch.set_rng_state(c["rng"])
+        step, ep0, b0, perm, spent = c["step"], c["ep"], c["b"], c["perm"], c["spent"]
+        log(f"{vid}: resumed at step {step}/{total} from {ckpt}")
+    t_start = time.time() - spent
+
+    def save():
+        if ckpt:
+            tmp = ckpt + ".tmp"
+            torch.save({"vid": vid, "total": total, "net": net.state_dict(), "opt": opt.state_dict(), "gen": g.get_state(), "rng": torch.get_rng_state(),
+                        "step": step, "ep": ep, "b": b, "perm": perm, "spent": time.time() - t_start}, tmp)
+            os.replace(tmp, ckpt)
+
+    stopped_by = "steps"
     net.train()
-    for ep in range(epochs):
-        perm = torch.randperm(N, generator=g)
-        tl, t0 = 0.0, time.time()
-        for b in range(steps_per):
+    ep, b = ep0, b0
+    while ep < epochs and stopped_by == "steps":
+        if perm is None:
+            perm = torch.randperm(N, generator=g)
+        tl, n, t0 = 0.0, 0, time.time()
+        while b < steps_per:
+            elapsed = time.time() - t_start
+            if bound.stopped or (bound.max_seconds and elapsed >= bound.max_seconds):
+                stopped_by = "signal" if bound.stopped else "time"
+                break
             im = perm[b * batch : (b + 1) * batch]
             tk = tokens[im].float()
             g_n = F.normalize(tk[:, 0], dim=-1)
@@ -140,8 +189,9 @@ def train_variant(vid, mixup, cxe, top_m, tok, tokens, cap_ids, cap_w, concept_i
             ids = cap_ids[im].reshape(len(im) * R, -1)
             T = int((ids != PAD).sum(1).max())
             inp, tgt = ids[:, : T - 1], ids[:, 1:T].clone()
+            prog = step if not bound.max_seconds else min(total, max(step, total * elapsed / bound.max_seconds))
             for gr in opt.param_groups:
-                gr["lr"] = cosine_lr(step, total, lr, min(100, total // 10 + 1))
+                gr["lr"] = cosine_lr(prog, total, lr, warm)
             logits = net(tk, cons, inp, replace=True, g_override=g_noisy, rep=R)
             ce = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), tgt.reshape(-1), ignore_index=PAD, reduction="none").view(tgt.shape)
             valid = (tgt != PAD).float()
@@ -151,13 +201,20 @@ def train_variant(vid, mixup, cxe, top_m, tok, tokens, cap_ids, cap_w, concept_i
             loss.backward()
             torch.nn.utils.clip_grad_norm_(net.parameters(), 1.0)
             opt.step()
-            step += 1
+            step, b, n = step + 1, b + 1, n + 1
             tl += float(loss)
-            if b % 100 == 99:
-                log(f"{vid} epoch {ep + 1} step {b + 1}/{steps_per} loss {tl / (b + 1):.3f} ({time.time() - t0:.0f} s)")
-        log(f"{vid} epoch {ep + 1}/{epochs} loss {tl / steps_per:.3f} ({time.time() - t0:.0f} s)")
+            if b % 100 == 0:
+                log(f"{vid} epoch {ep + 1} step {b}/{steps_per} (total {step}/{total}) loss {tl / n:.3f} lr {opt.param_groups[0]['lr']:.2e} ({time.time() - t0:.0f} s)")
+            if ckpt_every and step % ckpt_every == 0:
+                save()
+        log(f"{vid} epoch {ep + 1}/{epochs} loss {tl / max(1, n):.3f} over {n} steps ({time.time() - t0:.0f} s)")
+        if stopped_by == "steps":
+            ep, b, perm = ep + 1, 0, None
+    save()
+    if stopped_by != "steps":
+        log(f"{vid}: stopped by {stopped_by} at step {step}/{total}")
     net.eval()
-    return net
+    return net, {"steps": step, "plannedSteps": total, "stoppedBy": stopped_by, "captionPresentations": step * batch * R}
 
 
 def export_variant(net, path, dim, K):
@@ -249,6 +306,9 @@ def main(argv=None) -> int:
     ap.add_argument("--train", type=int, default=20000, help="training scenes (one defective render each)")
     ap.add_argument("--epochs", type=int, default=2)
     ap.add_argument("--max-steps", type=int, default=0, help="cap on optimiser steps per variant (0: every batch of every epoch)")
+    ap.add_argument("--max-minutes", type=float, default=0, help="wall-time bound per variant: stop, anneal-complete, and export ([Note: time-bounded schedule])")
+    ap.add_argument("--ckpt-every", type=int, default=200, help="write DIR/ckpt_<id>.pt every N steps (and at the end)")
+    ap.add_argument("--resume", action="store_true", help="continue each variant from DIR/ckpt_<id>.pt if it exists")
     ap.add_argument("--lr", type=float, default=1e-3)
     ap.add_argument("--top-m", type=int, default=2, help="mix-up: top-M affinity entries select the mixed patches")
     ap.add_argument("--suffix", default="", help="appended to every decoder id and file name (sweeps)")
@@ -282,12 +342,17 @@ def main(argv=None) -> int:
               "meanOnFalsePairs": round(float(pairs_w[false_mask].mean()), 4) if false_mask.any() else None,
               "cosMean": round(float(cos.mean()), 4)}
     log("CXE weights", json.dumps(wstats))
+    bound_for = lambda: Bound(a.max_minutes * 60)  # noqa: E731  (one budget per variant)
     entries, report = [], {"defects": stats, "rate": a.rate, "cxeWeights": wstats, "variants": {}}
     for vid in a.variants.split(","):
         mixup, cxe = VARIANTS[vid]
         did = vid + a.suffix
         t0 = time.time()
-        net = train_variant(did, mixup, cxe, a.top_m, tok, tokens, cap_ids, cap_w, concept_idx, concepts_n, a.epochs, a.seed, lr=a.lr, max_steps=a.max_steps)
+        bound = bound_for()
+        signal.signal(signal.SIGTERM, bound.stop)
+        signal.signal(signal.SIGINT, bound.stop)
+        net, info = train_variant(did, mixup, cxe, a.top_m, tok, tokens, cap_ids, cap_w, concept_idx, concepts_n, a.epochs, a.seed, lr=a.lr, max_steps=a.max_steps,
+                                  bound=bound, ckpt=os.path.join(a.out, f"ckpt_{did}.pt"), ckpt_every=a.ckpt_every, resume=a.resume)
         secs = round(time.time() - t0, 1)
         fname = f"decoder_{did}.onnx"
         path = os.path.join(a.out, fname)
@@ -298,7 +363,7 @@ def main(argv=None) -> int:
             raise RuntimeError(f"{did}: ONNX differs from torch by {diff}")
         desc = (f"PCM-Net ({'mix-up top-M=' + str(a.top_m) if mixup else 'no mix-up'}, {'CLIP-weighted CE' if cxe else 'plain CE'}) "
                 f"trained on {len(pairs_img)} synthetic pairs (defect rate {a.rate})")
-        training = {**net.cfg, "epochs": a.epochs, "maxSteps": a.max_steps, "lr": a.lr, "batchImages": 32, "pairs": len(pairs_img), "seconds": secs, "seed": a.seed, "defectRate": a.rate,
+        training = {**net.cfg, **info, "epochs": a.epochs, "maxSteps": a.max_steps, "maxMinutes": a.max_minutes, "lr": a.lr, "batchImages": 32, "pairs": len(pairs_img), "seconds": secs, "seed": a.seed, "defectRate": a.rate,
                     "cxe": cxe, "params": sum(p.numel() for p in net.parameters()), "onnxMaxAbsDiffVsTorch": diff}
         entries.append(decoder_entry(did, fname, net, D, CONCEPT_K, len(tok.vocab), desc, training))
         report["variants"][did] = training
