@@ -8,6 +8,20 @@ import { MAX_INPUT_PIXELS } from './probe'
 
 export const THUMB_SIZE = 256
 
+/** libwebp settings of a thumbnail. */
+export interface ThumbWebp {
+  quality: number
+  effort: number
+}
+
+// [Note: thumbnail effort] libwebp's effort 1 instead of the default 4: on 640×480 photos the whole
+// thumbnail (decode, resize, encode) took 12.7 ms instead of 21.6–27.3 ms in one run on the reference
+// machine, for 4.3 instead of 4.0 KiB per thumbnail at the same quality setting.
+export const THUMB_WEBP: ThumbWebp = { quality: 82, effort: 1 }
+/** The routine when issue 14 was filed (libwebp's default effort 4): the import bench's previous path
+ *  keeps it ([Note: import bench]). */
+export const FILED_THUMB_WEBP: ThumbWebp = { quality: 82, effort: 4 }
+
 export class Thumbnails {
   private readonly inflight = new Map<string, Promise<string>>()
   constructor(private readonly dir: string) {}
@@ -44,15 +58,15 @@ export class Thumbnails {
   }
 
   /** Returns the cached thumbnail path, making it first if needed. Rejects when the image cannot be decoded. */
-  ensure(hash: string, source: string): Promise<string> {
+  ensure(hash: string, source: string, webp: ThumbWebp = THUMB_WEBP): Promise<string> {
     const pending = this.inflight.get(hash)
     if (pending) return pending
-    const p = this.make(hash, source).finally(() => this.inflight.delete(hash))
+    const p = this.make(hash, source, webp).finally(() => this.inflight.delete(hash))
     this.inflight.set(hash, p)
     return p
   }
 
-  private async make(hash: string, source: string): Promise<string> {
+  private async make(hash: string, source: string, webp: ThumbWebp): Promise<string> {
     const out = this.pathFor(hash)
     if (await this.exists(hash)) return out
     // sharp would block forever on a FIFO put where the image was: only a regular file is decoded. (A swap
@@ -63,10 +77,7 @@ export class Thumbnails {
     await sharp(source, { limitInputPixels: MAX_INPUT_PIXELS, failOn: 'warning' })
       .rotate()
       .resize(THUMB_SIZE, THUMB_SIZE, { fit: 'inside', withoutEnlargement: true })
-      // [Note: thumbnail effort] libwebp's effort 1 instead of the default 4: on 640×480 photos the whole
-      // thumbnail (decode, resize, encode) took 12.7 ms instead of 21.6–27.3 ms in one run on the reference
-      // machine, for 4.3 instead of 4.0 KiB per thumbnail at the same quality setting.
-      .webp({ quality: 82, effort: 1 })
+      .webp(webp) // [Note: thumbnail effort]
       .toFile(tmp)
     await rename(tmp, out)
     return out
