@@ -15,7 +15,6 @@
 import { existsSync } from 'node:fs'
 import { availableParallelism } from 'node:os'
 import { join } from 'node:path'
-import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { rmSync } from 'node:fs'
 import { coalesce } from '@shared/coalesce'
 import type { ScanResult } from '@shared/contract/library'
@@ -23,6 +22,7 @@ import { PREVIOUS_PATH, type ScanOptions } from '../../library/scanner'
 import { THUMB_WEBP } from '../../library/thumbnails'
 import { createServices, type Services } from '../../services/services'
 import { makePhotos } from './library'
+import { watchLoop } from './loop-watch'
 import { ALBUM, type ImportRun, type ImportScaleBench } from './import-scale-report'
 
 /** `files` photos (640×480) in albums of 1,000 under `dir`, made once (existing files are kept). */
@@ -64,26 +64,6 @@ function simulatedGrid(s: Services, t0: number): { firstRows: () => number | nul
     else if (e.type === 'library.scan' && e.phase !== 'walking') refresher.request(0)
   })
   return { firstRows: () => first, stop: () => (off(), refresher.cancel()) }
-}
-
-/** Worst lateness of a 10 ms timer, and the event-loop delay histogram, around `work`. */
-async function watchLoop<T>(work: () => Promise<T>): Promise<{ value: T; maxMs: number; histMaxMs: number; p99Ms: number }> {
-  const h = monitorEventLoopDelay({ resolution: 10 })
-  h.enable()
-  let last = performance.now()
-  let maxMs = 0
-  const timer = setInterval(() => {
-    const now = performance.now()
-    maxMs = Math.max(maxMs, now - last - 10)
-    last = now
-  }, 10)
-  try {
-    const value = await work()
-    return { value, maxMs, histMaxMs: h.max / 1e6, p99Ms: h.percentile(99) / 1e6 }
-  } finally {
-    clearInterval(timer)
-    h.disable()
-  }
 }
 
 async function importRun(roots: readonly string[], dataDir: string, bundledPacksDir: string, scan: ScanOptions): Promise<{ run: ImportRun; services: Services; results: ScanResult[] }> {
