@@ -13,6 +13,9 @@ const NEIGHBOURS = 10
 export const MIN_THRESHOLD = 0.5
 /** Rows per neighbour step of the grouping (yield between steps: the host keeps answering). */
 const GROUP_STEP = 256
+/** Time budget of one neighbour step, and its smallest size ([Note: step budget]). */
+const STEP_MS = 20
+const MIN_STEP = 16
 /** Spaces above this many rows get their HNSW graph before grouping (the exact neighbour scan is quadratic). */
 const GROUP_GRAPH_ROWS = 2_000
 /** Rows per page when a space is loaded from the store (yield between pages). */
@@ -126,17 +129,22 @@ export class LibrarySearch {
     if (cached && cached.size === s.size && cached.gen === this.gen) return cached.edges
     const gen = this.gen
     if (s.size > GROUP_GRAPH_ROWS) await s.buildGraph()
-    const edges: Edge[] = []
-    for (let from = 0; from < s.size; from += GROUP_STEP) {
+    // both ends usually list each other: each pair is kept once, deduplicated step by step (one pass over
+    // every edge at the end held the main loop for the whole list at 50,000 rows)
+    const pairs = new Map<number, Edge>()
+    let step = GROUP_STEP
+    for (let from = 0; from < s.size; from += step) {
       if (signal?.aborted) throw new StudioError('cancelled', 'duplicate grouping cancelled')
-      for (const n of s.neighbours(from, Math.min(s.size, from + GROUP_STEP), NEIGHBOURS, MIN_THRESHOLD)) {
+      const t = performance.now()
+      const to = Math.min(s.size, from + step)
+      for (const n of s.neighbours(from, to, NEIGHBOURS, MIN_THRESHOLD)) {
         const a = s.idAt(n.row)
-        // both ends usually list each other: dedupe keeps each pair once
-        n.near.forEach((o, i) => edges.push({ a, b: s.idAt(o), similarity: n.sims[i]! }))
+        n.near.forEach((o, i) => keepPair(pairs, a, s.idAt(o), n.sims[i]!))
       }
+      step = nextStep(step, to - from, performance.now() - t)
       await new Promise((r) => setImmediate(r))
     }
-    const unique = dedupe(edges)
+    const unique = [...pairs.values()]
     this.edges.set(key(space), { size: s.size, gen, edges: unique })
     return unique
   }
@@ -163,13 +171,18 @@ export class LibrarySearch {
   }
 }
 
-function dedupe(edges: Edge[]): Edge[] {
-  const seen = new Map<string, Edge>()
-  for (const e of edges) {
-    const [a, b] = e.a < e.b ? [e.a, e.b] : [e.b, e.a]
-    const k = `${a}:${b}`
-    const have = seen.get(k)
-    if (!have || have.similarity < e.similarity) seen.set(k, { a, b, similarity: e.similarity })
-  }
-  return [...seen.values()]
+/** Keeps the pair {a, b} once, with its highest similarity (ids below 2^21 make a unique numeric key). */
+function keepPair(pairs: Map<number, Edge>, x: number, y: number, similarity: number): void {
+  const [a, b] = x < y ? [x, y] : [y, x]
+  const k = a * 2 ** 32 + b
+  const have = pairs.get(k)
+  if (!have || have.similarity < similarity) pairs.set(k, { a, b, similarity })
+}
+
+/** [Note: step budget] Rows in the next neighbour step, so that one step takes about STEP_MS on this
+ *  machine: a fixed step of 256 rows was a few ms when idle and far more on a loaded machine. */
+export function nextStep(step: number, rows: number, ms: number): number {
+  if (rows < step) return step
+  const wanted = Math.round((rows * STEP_MS) / Math.max(ms, 0.5))
+  return Math.max(MIN_STEP, Math.min(GROUP_STEP * 4, wanted, step * 2))
 }
