@@ -74,6 +74,13 @@ export const FILTER_SQL: Record<ImageFilter, string> = {
 /** Words of a whitespace-normalised caption `t` (single spaces, trimmed: see shared/caption-text.ts). */
 export const WORDS_SQL = (t: string) => `(length(${t}) - length(replace(${t}, ' ', '')) + 1)`
 
+/** The condition of the grid's listing under a filter and a text search. */
+function listWhere(filter: ImageFilter, search: string): { where: string; params: unknown[] } {
+  const text = textSearch(search)
+  const where = `${VISIBLE} AND ${FILTER_SQL[filter]}`
+  return text ? { where: `${where} AND ${text.sql}`, params: [...text.params] } : { where, params: [] }
+}
+
 export class ImagesRepo {
   constructor(private readonly db: DB) {}
 
@@ -194,13 +201,7 @@ export class ImagesRepo {
   }
 
   listIds(filter: ImageFilter, search: string): number[] {
-    const params: unknown[] = []
-    let where = `${VISIBLE} AND ${FILTER_SQL[filter]}`
-    const text = textSearch(search)
-    if (text) {
-      where += ` AND ${text.sql}`
-      params.push(...text.params)
-    }
+    const { where, params } = listWhere(filter, search)
     const rows = prepared(this.db, `SELECT i.id FROM images i WHERE ${where} ORDER BY i.root_id, i.rel_path`).raw().all(...params) as [number][]
     return rows.map((r) => r[0])
   }
@@ -208,13 +209,7 @@ export class ImagesRepo {
   /** listIds read in pages of `page` rows (keyset on root and path) with a yield between them ([Note: paged
    *  reads]); what the grid's refresh asks while an import writes. */
   async listIdsPaged(filter: ImageFilter, search: string, page = READ_PAGE): Promise<number[]> {
-    const params: unknown[] = []
-    let where = `${VISIBLE} AND ${FILTER_SQL[filter]}`
-    const text = textSearch(search)
-    if (text) {
-      where += ` AND ${text.sql}`
-      params.push(...text.params)
-    }
+    const { where, params } = listWhere(filter, search)
     const stmt = prepared(this.db, `SELECT i.id, i.root_id, i.rel_path FROM images i WHERE ${where} AND (i.root_id, i.rel_path) > (?, ?) ORDER BY i.root_id, i.rel_path LIMIT ?`).raw()
     const out: number[] = []
     let after: [number, string] = [-1, '']
