@@ -18,6 +18,13 @@ export interface ThumbWebp {
 // thumbnail (decode, resize, encode) took 12.7 ms instead of 21.6–27.3 ms in one run on the reference
 // machine, for 4.3 instead of 4.0 KiB per thumbnail at the same quality setting.
 export const THUMB_WEBP: ThumbWebp = { quality: 82, effort: 1 }
+// [Note: shrink-on-load] Checked by measurement (CPU ms per 640×480 generated JPEG, sharp.concurrency 1, one
+// at a time, 200 files, loaded machine, one run): full decode 4.8; decode + resize to 320 or 321 wide 7.5 both
+// (no DCT shrink at a factor of 2); to 160 wide 4.9 (shrunk on load); the whole thumbnail 11.1–12.9, with
+// fastShrinkOnLoad off 13.2. So 640×480 → 256 is not shrunk on load (sharp keeps a factor of 2 beyond the
+// shrink), and the resize and WebP encode are over half the cost. JPEG output was 9.1, a linear kernel 9.8–11.7:
+// neither taken (format and quality of the cache unchanged); the numbers are within this machine's noise.
+
 /** The routine when issue 14 was filed (libwebp's default effort 4): the import bench's previous path
  *  keeps it ([Note: import bench]). */
 export const FILED_THUMB_WEBP: ThumbWebp = { quality: 82, effort: 4 }
