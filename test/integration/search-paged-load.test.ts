@@ -42,8 +42,8 @@ describe('paged space load', () => {
     const whole = new LibrarySearch(repo, { phashes: async () => new Map() }).space(SPACE)
     expect(s.size).toBe(10_000)
     expect(whole.size).toBe(10_000)
-    for (const id of [1, 4096, 4097, 8192, 8193, 10_000]) expect(Array.from(s.vector(id)!)).toEqual(Array.from(whole.vector(id)!))
-    // 10,000 rows are three pages: the loop ran between them
+    for (const id of [1, 1024, 1025, 8192, 8193, 10_000]) expect(Array.from(s.vector(id)!)).toEqual(Array.from(whole.vector(id)!))
+    // 10,000 rows are ten pages: the loop ran between them
     expect(ticks).toBeGreaterThan(0)
     // loaded once: the same space object afterwards
     expect(await paged.loaded(SPACE)).toBe(s)

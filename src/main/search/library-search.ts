@@ -19,7 +19,7 @@ const MIN_STEP = 16
 /** Spaces above this many rows get their HNSW graph before grouping (the exact neighbour scan is quadratic). */
 const GROUP_GRAPH_ROWS = 2_000
 /** Rows per page when a space is loaded from the store (yield between pages). */
-const LOAD_PAGE = 4_096
+const LOAD_PAGE = 1_024
 
 export interface PhashSource {
   /** Each image's pHash set (16 hex digits per 64-bit hash, see grouping.ts pairBits; cached by content hash),
@@ -132,7 +132,7 @@ export class LibrarySearch {
     // both ends usually list each other: each pair is kept once, deduplicated step by step (one pass over
     // every edge at the end held the main loop for the whole list at 50,000 rows)
     const pairs = new Map<number, Edge>()
-    let step = GROUP_STEP
+    let step = MIN_STEP * 2
     for (let from = 0; from < s.size; from += step) {
       if (signal?.aborted) throw new StudioError('cancelled', 'duplicate grouping cancelled')
       const t = performance.now()

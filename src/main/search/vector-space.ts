@@ -28,7 +28,7 @@ export const SIMD_EXACT_MAX_ROWS = 200_000
 /** Rows added to the graph per step before yielding. */
 const BUILD_CHUNK = 2_000
 /** The first chunk, and the time one chunk should take ([Note: build budget]). */
-const FIRST_BUILD_CHUNK = 128
+const FIRST_BUILD_CHUNK = 32
 const BUILD_MS = 20
 
 export interface Hit {
@@ -264,7 +264,7 @@ export class VectorSpace {
         // [Note: build budget] graph.add runs on the calling thread (usearch's threads join before it
         // returns): chunks are sized so that one takes about BUILD_MS here, whatever the machine's load
         const ms = performance.now() - t
-        if (to - from === chunk) chunk = Math.max(64, Math.min(BUILD_CHUNK, chunk * 2, Math.round((chunk * BUILD_MS) / Math.max(ms, 0.5))))
+        if (to - from === chunk) chunk = Math.max(16, Math.min(BUILD_CHUNK, chunk * 2, Math.round((chunk * BUILD_MS) / Math.max(ms, 0.5))))
         await new Promise((r) => setImmediate(r))
       }
     }
