@@ -124,3 +124,18 @@ describe('near-duplicate grouping', () => {
     expect(pairScores([[1, 2, 3]], [[1, 2], [3, 4]])).toEqual({ precision: 1 / 3, recall: 1 / 2, foundPairs: 3, truePairs: 2 })
   })
 })
+
+describe('grouping step budget', () => {
+  it('sizes the next neighbour step from the time the last one took, within bounds', async () => {
+    const { nextStep } = await import('../../src/main/search/library-search')
+    // 256 rows in 5 ms: about 20 ms would take 1,024, but a step at most doubles
+    expect(nextStep(256, 256, 5)).toBe(512)
+    // 256 rows in 80 ms on a loaded machine: a quarter of that
+    expect(nextStep(256, 256, 80)).toBe(64)
+    // never below 16 rows, never above 1,024
+    expect(nextStep(32, 32, 10_000)).toBe(16)
+    expect(nextStep(1024, 1024, 0.1)).toBe(1024)
+    // the last, shorter step says nothing about the step size
+    expect(nextStep(256, 10, 500)).toBe(256)
+  })
+})

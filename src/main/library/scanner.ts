@@ -10,7 +10,8 @@
 // `writeBatch` rows or FLUSH_MS, which keeps each stall of the main event loop short. An unchanged file (same
 // size and mtime, no error) is never read again; its thumbnail is only queued when the cache lacks it (one
 // listing of the cache, not a stat per image). PREVIOUS_PATH replays the scanner as it was before (one file
-// at a time, a commit per row, thumbnails one by one after the walk) for the import bench.
+// at a time, a commit per row, thumbnails one by one after the walk, with the thumbnail routine it had when
+// issue 14 was filed: FILED_THUMB_WEBP) for the import bench.
 // [Note: moves] A file that vanished from one path and whose content hash re-appears at a new path in the
 // same scan keeps its row (id, captions); the new row is folded into it.
 // [Note: per-file errors] A bad file is that file's error, on its own row, and the scan goes on: a header
@@ -27,7 +28,7 @@ import type { StudioEvent } from '@shared/contract/events'
 import type { ImagesRepo, NewImage } from '../store/images-repo'
 import { probeImage, readHashed, type HashedFile, type ImageFacts } from './probe'
 import type { ThumbItem, ThumbQueue } from './thumb-queue'
-import type { Thumbnails } from './thumbnails'
+import { FILED_THUMB_WEBP, type Thumbnails, type ThumbWebp } from './thumbnails'
 import { walkImages, type WalkEntry } from './walk'
 
 export interface ScanDeps {
@@ -45,12 +46,14 @@ export interface ScanOptions {
   writeBatch?: number
   /** 'background': the thumbnail queue, during the walk; 'inline': one by one after the walk. */
   thumbnails?: 'background' | 'inline'
+  /** libwebp settings of inline thumbnails (the previous path keeps the routine it had). */
+  thumbWebp?: ThumbWebp
   /** Reads and hashes one file (tests count the calls). */
   hash?: (path: string) => Promise<HashedFile>
 }
 
 /** The scanner as it was before the pipeline, for the import bench's "previous path". */
-export const PREVIOUS_PATH: ScanOptions = { parallel: 1, writeBatch: 1, thumbnails: 'inline', hash: (p) => readHashed(p, 0) }
+export const PREVIOUS_PATH: ScanOptions = { parallel: 1, writeBatch: 1, thumbnails: 'inline', thumbWebp: FILED_THUMB_WEBP, hash: (p) => readHashed(p, 0) }
 
 const EMIT_EVERY_MS = 250
 const FLUSH_MS = 100
@@ -210,7 +213,7 @@ export async function scanRoot(deps: ScanDeps, rootId: number, rootPath: string,
     for (const t of needThumb) {
       if (signal?.aborted) break
       try {
-        await thumbs.ensure(t.hash, t.abs)
+        await thumbs.ensure(t.hash, t.abs, opts.thumbWebp)
       } catch (err) {
         if (images.setError(t.id, `cannot decode image: ${(err as Error).message}`)) result.errors++
       }

@@ -8,6 +8,27 @@ import { MAX_INPUT_PIXELS } from './probe'
 
 export const THUMB_SIZE = 256
 
+/** libwebp settings of a thumbnail. */
+export interface ThumbWebp {
+  quality: number
+  effort: number
+}
+
+// [Note: thumbnail effort] libwebp's effort 1 instead of the default 4: on 640×480 photos the whole
+// thumbnail (decode, resize, encode) took 12.7 ms instead of 21.6–27.3 ms in one run on the reference
+// machine, for 4.3 instead of 4.0 KiB per thumbnail at the same quality setting.
+export const THUMB_WEBP: ThumbWebp = { quality: 82, effort: 1 }
+// [Note: shrink-on-load] Checked by measurement (CPU ms per 640×480 generated JPEG, sharp.concurrency 1, one
+// at a time, 200 files, loaded machine, one run): full decode 4.8; decode + resize to 320 or 321 wide 7.5 both
+// (no DCT shrink at a factor of 2); to 160 wide 4.9 (shrunk on load); the whole thumbnail 11.1–12.9, with
+// fastShrinkOnLoad off 13.2. So 640×480 → 256 is not shrunk on load (sharp keeps a factor of 2 beyond the
+// shrink), and the resize and WebP encode are over half the cost. JPEG output was 9.1, a linear kernel 9.8–11.7:
+// neither taken (format and quality of the cache unchanged); the numbers are within this machine's noise.
+
+/** The routine when issue 14 was filed (libwebp's default effort 4): the import bench's previous path
+ *  keeps it ([Note: import bench]). */
+export const FILED_THUMB_WEBP: ThumbWebp = { quality: 82, effort: 4 }
+
 export class Thumbnails {
   private readonly inflight = new Map<string, Promise<string>>()
   constructor(private readonly dir: string) {}
@@ -44,15 +65,15 @@ export class Thumbnails {
   }
 
   /** Returns the cached thumbnail path, making it first if needed. Rejects when the image cannot be decoded. */
-  ensure(hash: string, source: string): Promise<string> {
+  ensure(hash: string, source: string, webp: ThumbWebp = THUMB_WEBP): Promise<string> {
     const pending = this.inflight.get(hash)
     if (pending) return pending
-    const p = this.make(hash, source).finally(() => this.inflight.delete(hash))
+    const p = this.make(hash, source, webp).finally(() => this.inflight.delete(hash))
     this.inflight.set(hash, p)
     return p
   }
 
-  private async make(hash: string, source: string): Promise<string> {
+  private async make(hash: string, source: string, webp: ThumbWebp): Promise<string> {
     const out = this.pathFor(hash)
     if (await this.exists(hash)) return out
     // sharp would block forever on a FIFO put where the image was: only a regular file is decoded. (A swap
@@ -63,10 +84,7 @@ export class Thumbnails {
     await sharp(source, { limitInputPixels: MAX_INPUT_PIXELS, failOn: 'warning' })
       .rotate()
       .resize(THUMB_SIZE, THUMB_SIZE, { fit: 'inside', withoutEnlargement: true })
-      // [Note: thumbnail effort] libwebp's effort 1 instead of the default 4: on 640×480 photos the whole
-      // thumbnail (decode, resize, encode) took 12.7 ms instead of 21.6–27.3 ms in one run on the reference
-      // machine, for 4.3 instead of 4.0 KiB per thumbnail at the same quality setting.
-      .webp({ quality: 82, effort: 1 })
+      .webp(webp) // [Note: thumbnail effort]
       .toFile(tmp)
     await rename(tmp, out)
     return out

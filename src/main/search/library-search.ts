@@ -13,8 +13,13 @@ const NEIGHBOURS = 10
 export const MIN_THRESHOLD = 0.5
 /** Rows per neighbour step of the grouping (yield between steps: the host keeps answering). */
 const GROUP_STEP = 256
+/** Time budget of one neighbour step, and its smallest size ([Note: step budget]). */
+const STEP_MS = 20
+const MIN_STEP = 16
 /** Spaces above this many rows get their HNSW graph before grouping (the exact neighbour scan is quadratic). */
 const GROUP_GRAPH_ROWS = 2_000
+/** Rows per page when a space is loaded from the store (yield between pages). */
+const LOAD_PAGE = 1_024
 
 export interface PhashSource {
   /** Each image's pHash set (16 hex digits per 64-bit hash, see grouping.ts pairBits; cached by content hash),
@@ -40,6 +45,7 @@ export class LibrarySearch {
   /** Candidate edges at MIN_THRESHOLD per space, valid while the space has `size` rows and `gen` writes. */
   private readonly edges = new Map<string, { size: number; gen: number; edges: Edge[] }>()
   private gen = 0
+  private readonly loading = new Map<string, Promise<VectorSpace>>()
 
   constructor(private readonly repo: EmbeddingsRepo, private readonly phashes: PhashSource) {}
 
@@ -63,9 +69,47 @@ export class LibrarySearch {
     return s
   }
 
+  /** The space, loaded from the store in pages of LOAD_PAGE rows with a yield between them ([Note: paged
+   *  space load]); `space()` loads in one go when nothing awaited this first. */
+  loaded(space: Space): Promise<VectorSpace> {
+    const k = key(space)
+    const have = this.spaces.get(k)
+    if (have) return Promise.resolve(have)
+    let p = this.loading.get(k)
+    if (!p) {
+      p = this.loadPaged(space).finally(() => this.loading.delete(k))
+      this.loading.set(k, p)
+    }
+    return p
+  }
+
+  // [Note: paged space load] 50,000 stored 512-d rows are 25 MB read from SQLite: in one statement that held
+  // the main loop for the whole read. Pages of LOAD_PAGE rows (by image id) with a yield between them keep the
+  // host answering. An embedding written meanwhile (keep) may land before the page cursor: then the pages are
+  // discarded and the space is read once more in one go, so no write is lost.
+  private async loadPaged(space: Space): Promise<VectorSpace> {
+    const gen = this.gen
+    const s = new VectorSpace()
+    let after = 0
+    for (;;) {
+      const page = this.repo.load(space, after, LOAD_PAGE)
+      if (page.ids.length === 0) break
+      // rows of another dimension than the first are left out, as one read does (EmbeddingsRepo.load)
+      if (s.size === 0 || page.dim === s.dim) s.add(page)
+      after = page.ids[page.ids.length - 1]!
+      if (page.ids.length < LOAD_PAGE) break
+      await new Promise((r) => setImmediate(r))
+    }
+    const raced = this.spaces.get(key(space))
+    if (raced) return raced
+    if (this.gen !== gen) return this.space(space)
+    this.spaces.set(key(space), s)
+    return s
+  }
+
   /** The top `limit` images for a unit query vector, within `allowed` when given. */
   async query(space: Space, q: Float32Array, limit: number, allowed?: ReadonlySet<number>, exclude?: number): Promise<{ hits: Hit[]; exact: boolean }> {
-    const s = this.space(space)
+    const s = await this.loaded(space)
     if (s.size === 0) return { hits: [], exact: true }
     const allow = allowed || exclude !== undefined ? (id: number) => id !== exclude && (!allowed || allowed.has(id)) : undefined
     return s.search(q, limit, allow, allowed?.size)
@@ -80,22 +124,27 @@ export class LibrarySearch {
 
   /** Candidate edges (cosine ≥ MIN_THRESHOLD) of the space, computed in steps and cached until it changes. */
   async candidateEdges(space: Space, signal?: AbortSignal): Promise<Edge[]> {
-    const s = this.space(space)
+    const s = await this.loaded(space)
     const cached = this.edges.get(key(space))
     if (cached && cached.size === s.size && cached.gen === this.gen) return cached.edges
     const gen = this.gen
     if (s.size > GROUP_GRAPH_ROWS) await s.buildGraph()
-    const edges: Edge[] = []
-    for (let from = 0; from < s.size; from += GROUP_STEP) {
+    // both ends usually list each other: each pair is kept once, deduplicated step by step (one pass over
+    // every edge at the end held the main loop for the whole list at 50,000 rows)
+    const pairs = new Map<number, Edge>()
+    let step = MIN_STEP * 2
+    for (let from = 0; from < s.size; from += step) {
       if (signal?.aborted) throw new StudioError('cancelled', 'duplicate grouping cancelled')
-      for (const n of s.neighbours(from, Math.min(s.size, from + GROUP_STEP), NEIGHBOURS, MIN_THRESHOLD)) {
+      const t = performance.now()
+      const to = Math.min(s.size, from + step)
+      for (const n of s.neighbours(from, to, NEIGHBOURS, MIN_THRESHOLD)) {
         const a = s.idAt(n.row)
-        // both ends usually list each other: dedupe keeps each pair once
-        n.near.forEach((o, i) => edges.push({ a, b: s.idAt(o), similarity: n.sims[i]! }))
+        n.near.forEach((o, i) => keepPair(pairs, a, s.idAt(o), n.sims[i]!))
       }
+      step = nextStep(step, to - from, performance.now() - t)
       await new Promise((r) => setImmediate(r))
     }
-    const unique = dedupe(edges)
+    const unique = [...pairs.values()]
     this.edges.set(key(space), { size: s.size, gen, edges: unique })
     return unique
   }
@@ -122,13 +171,18 @@ export class LibrarySearch {
   }
 }
 
-function dedupe(edges: Edge[]): Edge[] {
-  const seen = new Map<string, Edge>()
-  for (const e of edges) {
-    const [a, b] = e.a < e.b ? [e.a, e.b] : [e.b, e.a]
-    const k = `${a}:${b}`
-    const have = seen.get(k)
-    if (!have || have.similarity < e.similarity) seen.set(k, { a, b, similarity: e.similarity })
-  }
-  return [...seen.values()]
+/** Keeps the pair {a, b} once, with its highest similarity (ids below 2^21 make a unique numeric key). */
+function keepPair(pairs: Map<number, Edge>, x: number, y: number, similarity: number): void {
+  const [a, b] = x < y ? [x, y] : [y, x]
+  const k = a * 2 ** 32 + b
+  const have = pairs.get(k)
+  if (!have || have.similarity < similarity) pairs.set(k, { a, b, similarity })
+}
+
+/** [Note: step budget] Rows in the next neighbour step, so that one step takes about STEP_MS on this
+ *  machine: a fixed step of 256 rows was a few ms when idle and far more on a loaded machine. */
+export function nextStep(step: number, rows: number, ms: number): number {
+  if (rows < step) return step
+  const wanted = Math.round((rows * STEP_MS) / Math.max(ms, 0.5))
+  return Math.max(MIN_STEP, Math.min(GROUP_STEP * 4, wanted, step * 2))
 }

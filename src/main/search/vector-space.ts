@@ -27,6 +27,9 @@ export const EXACT_MAX_ROWS = 20_000
 export const SIMD_EXACT_MAX_ROWS = 200_000
 /** Rows added to the graph per step before yielding. */
 const BUILD_CHUNK = 2_000
+/** The first chunk, and the time one chunk should take ([Note: build budget]). */
+const FIRST_BUILD_CHUNK = 32
+const BUILD_MS = 20
 
 export interface Hit {
   id: number
@@ -248,14 +251,20 @@ export class VectorSpace {
         })
         this.graphRows = 0
       }
+      let chunk = FIRST_BUILD_CHUNK
       while (this.graphRows < this.ids.length) {
         const from = this.graphRows
-        const to = Math.min(this.ids.length, from + BUILD_CHUNK)
+        const to = Math.min(this.ids.length, from + chunk)
+        const t = performance.now()
         const keys = new BigUint64Array(to - from)
         for (let i = 0; i < keys.length; i++) keys[i] = BigInt(from + i)
         // usearch reads from the start of the ArrayBuffer (byteOffset ignored): pass a copy, not a view
         this.graph.add(keys, this.rows.slice(from * this.dim, to * this.dim), threads)
         this.graphRows = to
+        // [Note: build budget] graph.add runs on the calling thread (usearch's threads join before it
+        // returns): chunks are sized so that one takes about BUILD_MS here, whatever the machine's load
+        const ms = performance.now() - t
+        if (to - from === chunk) chunk = Math.max(16, Math.min(BUILD_CHUNK, chunk * 2, Math.round((chunk * BUILD_MS) / Math.max(ms, 0.5))))
         await new Promise((r) => setImmediate(r))
       }
     }

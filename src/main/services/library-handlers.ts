@@ -110,7 +110,7 @@ export function createLibraryHandlers(ctx: ServiceContext, scans: ScanManager): 
       return { ok: true as const }
     },
     'library.waitForScans': () => scans.waitAll(),
-    'library.listIds': ({ filter, search }) => ({ ids: ctx.images.listIds(filter, search) }),
+    'library.listIds': async ({ filter, search }) => ({ ids: await ctx.images.listIdsPaged(filter, search) }),
     'library.getImages': ({ ids }) => ctx.images.withCaptions(ids).map(toSummary),
     'library.getImage': ({ id }) => {
       const [row] = ctx.images.withCaptions([id])
@@ -127,7 +127,7 @@ export function createLibraryHandlers(ctx: ServiceContext, scans: ScanManager): 
       }
     },
     'library.visible': ({ ids }) => ({ prioritized: ctx.thumbQueue.prioritize(ids) }),
-    'library.counts': () => ctx.images.counts(),
+    'library.counts': () => ctx.images.countsPaged(),
     'library.nextUncaptioned': ({ afterId }) => ({ id: ctx.images.nextUncaptioned(afterId) })
   }
 }

@@ -45,10 +45,10 @@ export class EmbeddingsRepo {
   }
 
   /** Rows of a space, optionally only those with image id > afterId (incremental loads), in image id order. */
-  load(space: Space, afterId = 0): SpaceRows {
-    const raw = prepared(this.db, `SELECT image_id, dim, scale, vec FROM image_embeddings WHERE pack_id = ? AND pack_version = ? AND image_id > ? ORDER BY image_id`)
+  load(space: Space, afterId = 0, limit = -1): SpaceRows {
+    const raw = prepared(this.db, `SELECT image_id, dim, scale, vec FROM image_embeddings WHERE pack_id = ? AND pack_version = ? AND image_id > ? ORDER BY image_id LIMIT ?`)
       .raw()
-      .all(space.packId, space.version, afterId) as [number, number, number, Buffer][]
+      .all(space.packId, space.version, afterId, limit) as [number, number, number, Buffer][]
     const dim = raw[0]?.[1] ?? 0
     const usable = raw.filter((r) => r[1] === dim)
     const rows = new Int8Array(usable.length * dim)

@@ -8,17 +8,21 @@
 // phase); "done" — waitForScans resolves, every thumbnail made. files/s is files ÷ done (thumbnails
 // included, the same work on both paths). The main event loop's stalls: a 10 ms timer's worst lateness and
 // perf_hooks.monitorEventLoopDelay's max while the import runs (the simulated grid's calls included).
+// The previous path keeps the thumbnail routine it had when issue 14 was filed (FILED_THUMB_WEBP: libwebp
+// effort 4; library/thumbnails.ts [Note: thumbnail effort]); it runs a second time with today's routine
+// (effort 1), a column beside it, so the share of the ratio that is the cheaper thumbnail is visible.
 // Then a rescan of the unchanged library (pipeline), and a sweep of the number of files examined at once.
 import { existsSync } from 'node:fs'
 import { availableParallelism } from 'node:os'
 import { join } from 'node:path'
-import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { rmSync } from 'node:fs'
 import { coalesce } from '@shared/coalesce'
 import type { ScanResult } from '@shared/contract/library'
 import { PREVIOUS_PATH, type ScanOptions } from '../../library/scanner'
+import { THUMB_WEBP } from '../../library/thumbnails'
 import { createServices, type Services } from '../../services/services'
 import { makePhotos } from './library'
+import { watchLoop } from './loop-watch'
 import { ALBUM, type ImportRun, type ImportScaleBench } from './import-scale-report'
 
 /** `files` photos (640×480) in albums of 1,000 under `dir`, made once (existing files are kept). */
@@ -60,26 +64,6 @@ function simulatedGrid(s: Services, t0: number): { firstRows: () => number | nul
     else if (e.type === 'library.scan' && e.phase !== 'walking') refresher.request(0)
   })
   return { firstRows: () => first, stop: () => (off(), refresher.cancel()) }
-}
-
-/** Worst lateness of a 10 ms timer, and the event-loop delay histogram, around `work`. */
-async function watchLoop<T>(work: () => Promise<T>): Promise<{ value: T; maxMs: number; histMaxMs: number; p99Ms: number }> {
-  const h = monitorEventLoopDelay({ resolution: 10 })
-  h.enable()
-  let last = performance.now()
-  let maxMs = 0
-  const timer = setInterval(() => {
-    const now = performance.now()
-    maxMs = Math.max(maxMs, now - last - 10)
-    last = now
-  }, 10)
-  try {
-    const value = await work()
-    return { value, maxMs, histMaxMs: h.max / 1e6, p99Ms: h.percentile(99) / 1e6 }
-  } finally {
-    clearInterval(timer)
-    h.disable()
-  }
 }
 
 async function importRun(roots: readonly string[], dataDir: string, bundledPacksDir: string, scan: ScanOptions): Promise<{ run: ImportRun; services: Services; results: ScanResult[] }> {
@@ -143,6 +127,9 @@ export async function benchImportScale(o: ImportScaleOptions): Promise<ImportSca
   const prev = await importRun(prevAlbums, join(o.scratch, 'previous'), o.bundledPacksDir, PREVIOUS_PATH)
   await prev.services.close()
   o.log(`import at scale: previous ${JSON.stringify(prev.run)}`)
+  const prevToday = await importRun(prevAlbums, join(o.scratch, 'previous-today'), o.bundledPacksDir, { ...PREVIOUS_PATH, thumbWebp: THUMB_WEBP })
+  await prevToday.services.close()
+  o.log(`import at scale: previous path with today's thumbnail routine ${JSON.stringify(prevToday.run)}`)
 
   o.log(`import at scale: pipeline over ${o.photosDir} (${albums.length} album folders, one root)`)
   const cur = await importRun([o.photosDir], join(o.scratch, 'pipeline'), o.bundledPacksDir, {})
@@ -188,5 +175,5 @@ export async function benchImportScale(o: ImportScaleOptions): Promise<ImportSca
   }
   o.log(`import at scale: sweep ${JSON.stringify(sweep)}`)
   rmSync(o.scratch, { recursive: true, force: true })
-  return { width: 640, height: 480, cores: availableParallelism(), idleLoopMaxMs: idle.maxMs, previous: prev.run, pipeline: cur.run, rescan, sweep }
+  return { width: 640, height: 480, cores: availableParallelism(), idleLoopMaxMs: idle.maxMs, previous: prev.run, previousTodayThumbs: prevToday.run, pipeline: cur.run, rescan, sweep }
 }

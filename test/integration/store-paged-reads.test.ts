@@ -1,0 +1,55 @@
+// The grid's reads in pages ([Note: paged reads] in src/main/store/images-repo.ts): listIdsPaged and
+// countsPaged give what the one-statement reads give (every filter, a text search, two roots, a removed root,
+// errors, duplicates, captions), with page sizes that do not divide the row count, and the loop turns between
+// pages.
+import { describe, expect, it } from 'vitest'
+import type { ImageFilter } from '../../src/shared/contract/library'
+import { openDatabase } from '../../src/main/store/db'
+import { ImagesRepo } from '../../src/main/store/images-repo'
+
+function library(): ImagesRepo {
+  const db = openDatabase(':memory:')
+  const images = new ImagesRepo(db)
+  const roots = [images.addRoot('/b'), images.addRoot('/a'), images.addRoot('/gone')]
+  const cap = db.prepare(`INSERT INTO captions (image_id, text, status, source_kind) VALUES (?, ?, ?, 'human')`)
+  images.transaction(() => {
+    for (let i = 0; i < 1000; i++) {
+      const root = roots[i % 3]!
+      // paths out of insertion order, so the keyset order differs from id order
+      const relPath = `d${(i * 7919) % 13}/p${(i * 104729) % 1000}.jpg`
+      const canonical = i % 50 === 49 ? images.byPath(root.id, `d${((i - 3) * 7919) % 13}/p${((i - 3) * 104729) % 1000}.jpg`) : undefined
+      const id = images.insert({ rootId: root.id, relPath, hash: `h${i % 50 === 49 ? i - 3 : i}`, bytes: 1, mtimeMs: 1, scanGen: 1, width: 1, height: 1, orientation: 1, format: 'jpeg', error: i % 17 === 0 ? 'bad' : null }, canonical?.id ?? null)
+      if (i % 5 === 0) cap.run(id, `a dog number ${i}`, 'accepted')
+      else if (i % 7 === 0) cap.run(id, `a cat number ${i}`, 'candidate')
+    }
+  })
+  images.removeRoot(roots[2]!.id)
+  return images
+}
+
+describe('paged grid reads', () => {
+  const images = library()
+
+  it('listIdsPaged equals listIds for every filter and a text search, whatever the page size', async () => {
+    const filters: ImageFilter[] = ['all', 'uncaptioned', 'accepted', 'candidates', 'errors', 'failed']
+    for (const filter of filters)
+      for (const search of ['', 'dog', 'p1'])
+        for (const page of [1, 7, 100, 4096]) {
+          const want = images.listIds(filter, search)
+          expect(await images.listIdsPaged(filter, search, page), `${filter} "${search}" page ${page}`).toEqual(want)
+        }
+    expect(images.listIds('all', '').length).toBeGreaterThan(600)
+  })
+
+  it('countsPaged equals counts, and yields between pages', async () => {
+    let ticks = 0
+    const timer = setInterval(() => ticks++, 0)
+    for (const page of [1, 33, 999, 1000, 5000]) expect(await images.countsPaged(page)).toEqual(images.counts())
+    clearInterval(timer)
+    expect(ticks).toBeGreaterThan(0)
+    const c = images.counts()
+    expect(c.duplicates).toBeGreaterThan(0)
+    expect(c.errors).toBeGreaterThan(0)
+    expect(c.accepted).toBeGreaterThan(0)
+  })
+})
