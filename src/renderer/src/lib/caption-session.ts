@@ -321,6 +321,10 @@ export class CaptionSession {
       case 'candidateDown':
         if (!s.candidates.length) return null
         s.selected = Math.max(0, Math.min(s.candidates.length - 1, s.selected + (action === 'candidateDown' ? 1 : -1)))
+        // [Note: focused candidate] the keys move the selection; a pointer left resting on the candidate clicked
+        // before would otherwise keep the heatmap and its legend on that one (hovered wins over selected) until
+        // it moves. The pointer takes over again when it enters a candidate.
+        s.hovered = -1
         return 'handled'
       case 'acceptCandidate':
       case 'edit':
