@@ -83,6 +83,34 @@ test.describe('captioning with the demo pack', () => {
     await serve.stop()
   })
 
+  test('the heatmap legend follows a keyboard selection while the pointer rests on the clicked candidate', async ({ page }) => {
+    const { serve } = await startScannedDemo(page.request)
+    await openStudio(page, serve)
+    await page.keyboard.press('Control+j')
+    const cands = page.getByTestId('candidate')
+    await expect(cands.first()).toBeVisible({ timeout: 60_000 })
+    await expect.poll(() => cands.count(), { timeout: 30_000 }).toBeGreaterThanOrEqual(2)
+    const legend = page.getByTestId('heatmap-legend')
+    const text = async (i: number) => (await cands.nth(i).locator('button.text').textContent())!.trim()
+    // click the first candidate: the pointer stays on it
+    await cands.first().locator('button.text').click()
+    await expect(legend).toContainText(`region similarity to “${await text(0)}”`)
+    const cells = page.getByTestId('heatmap').locator('rect > title')
+    const values = async () => (await cells.allTextContents()).join(' ')
+    const first = await values()
+    // ↓ selects the second: the legend and the overlay show the second at once, not the one under the pointer
+    await page.keyboard.press('ArrowDown')
+    await expect(cands.nth(1)).toHaveAttribute('aria-current', 'true')
+    await expect(legend).toContainText(`region similarity to “${await text(1)}”`)
+    await expect.poll(values).not.toBe(first)
+    await page.screenshot({ path: screenshotPath('22-legend-follows-keyboard-selection') })
+    // ↑ back to the first: back to its values
+    await page.keyboard.press('ArrowUp')
+    await expect(legend).toContainText(`region similarity to “${await text(0)}”`)
+    await expect.poll(values).toBe(first)
+    await serve.stop()
+  })
+
   test('moving on while a suggestion runs still suggests for the next image', async ({ page }) => {
     const { serve } = await startScannedDemo(page.request)
     // Hold the first suggestion's response until the test has moved on, so "mid-suggestion" does not

@@ -11,6 +11,7 @@ import { createRng, deriveSeed } from '../../src/main/engine/math/rng'
 import { clipS, harmonic, qualityWeight, scoreText } from '../../src/main/engine/math/scoring'
 import { createTokenizer, WordTokenizer } from '../../src/main/engine/text/tokenizer'
 import { bytesToUnicode } from '../../src/main/engine/text/tokenizer-bpe'
+import { decodeUtf8Dropping } from '../../src/main/engine/text/utf8'
 
 function randn(rng: ReturnType<typeof createRng>, d: number): Float32Array {
   return Float32Array.from({ length: d }, () => rng.normal())
@@ -112,6 +113,30 @@ describe('CLIP BPE tokenizer', () => {
     expect(b.seq).toBe(ids.length - 1)
     expect(Number(b.mask.slice(0, b.seq).reduce((a, x) => a + x, 0n))).toBe(3)
     expect(tok.encode('word '.repeat(200))).toHaveLength(77)
+  })
+
+  it('drops byte fragments that are not UTF-8 when decoding ([Note: BPE fragments])', () => {
+    const red = vocab['red</w>']!
+    // a lone lead byte of 'ü' (C3 BC) before a word, a lone continuation byte as a word of its own
+    expect(tok.decode([600, vocab[bytes[0xc3]!]!, red, 601])).toBe('red')
+    expect(tok.decode([600, red, vocab[bytes[0xbc]! + '</w>']!, red, 601])).toBe('red red')
+    expect(tok.decode([600, vocab[bytes[0xc3]!]!, vocab[bytes[0xbc]! + '</w>']!, red, 601])).toBe('ü red')
+  })
+})
+
+describe('UTF-8 decoding that drops invalid fragments', () => {
+  const dec = (...b: number[]) => decodeUtf8Dropping(Uint8Array.from(b))
+  it('keeps valid text, a genuine U+FFFD included, and drops each invalid subpart', () => {
+    const text = 'a ü € 😀 \ufffd z'
+    expect(decodeUtf8Dropping(new TextEncoder().encode(text))).toBe(text)
+    expect(dec(0x61, 0xc3, 0x62)).toBe('ab') // lead byte without its continuation
+    expect(dec(0x61, 0x80, 0xbf, 0x62)).toBe('ab') // stray continuation bytes
+    expect(dec(0xe2, 0x82)).toBe('') // truncated 3-byte sequence at the end
+    expect(dec(0xc0, 0xaf, 0x61)).toBe('a') // overlong encoding of '/'
+    expect(dec(0xed, 0xa0, 0x80, 0x61)).toBe('a') // an encoded surrogate
+    expect(dec(0xf4, 0x90, 0x80, 0x80, 0x61)).toBe('a') // above U+10FFFF
+    expect(dec(0x61, 0x20, 0xc3, 0x20, 0x62)).toBe('a b') // the spaces around a dropped fragment collapse
+    expect(dec(0x61, 0x20, 0x20, 0x62)).toBe('a  b') // but valid text keeps its spaces
   })
 })
 

@@ -11,6 +11,7 @@ import { captionFiles, Engine, type CaptionResult } from '../../src/main/engine/
 import { AnyDecoderSpec } from '../../src/main/engine/packs/pack-schema'
 import { mixMap } from '../../src/main/engine/pipeline/pcm'
 import { rows } from '../../src/main/engine/math/linalg'
+import { toNewCandidates } from '../../src/main/services/candidates'
 
 const PACK = resolve(__dirname, '../../models/shapes-demo')
 const FIX = resolve(__dirname, '../fixtures/pcm-decoder')
@@ -83,6 +84,12 @@ describe.skipIf(!present)('engine with a pcm-net decoder', () => {
       expect(mix.mixed.length).toBeGreaterThanOrEqual(1)
       expect(mix.mixed.length).toBeLessThanOrEqual(2)
       for (const m of mix.mixed) expect(r.concepts.map((c) => c.word).concat(engine.pack.conceptList.map((c) => c.word))).toContain(m.concept)
+      // the stored candidate keeps the kind and the map for the studio's heatmap (the `mixup` option stays apart)
+      const stored = toNewCandidates({ imageId: 1, packId: 'p', caption: r.caption, candidates: r.candidates, concepts: r.concepts, regions: r.regions, timings: r.timings, options: r.options })
+      const params = stored.find((c) => c.source.method === 'decoder' || c.source.method === 'decoder+retrieval')!.source.params!
+      expect(params.decoderKind).toBe('pcm-net')
+      expect(params.mixMap).toEqual(mix)
+      expect(stored.filter((c) => c.source.method === 'retrieval').every((c) => c.source.params!.mixMap === undefined)).toBe(true)
     }
   })
 

@@ -1,7 +1,9 @@
 // Hostile inputs to the importers: malformed XML, XMP bombs (entity expansion, deep nesting), a 50 MB
 // sidecar, non-UTF-8 text. Each is one clear per-file error; the other files of the same import go on, and
-// nothing of a refused file reaches the store.
-import { appendFileSync, truncateSync, writeFileSync } from 'node:fs'
+// nothing of a refused file reaches the store. Entries never opened (links, FIFOs, non-UTF-8 names, unreadable
+// folders) are reported with their reason.
+import { execFileSync } from 'node:child_process'
+import { appendFileSync, chmodSync, mkdirSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Caption } from '../../src/shared/contract/captions'
@@ -82,6 +84,34 @@ describe('hostile XMP sidecars', () => {
     const r = (await services.call('interop.importPreview', { format: 'txt', path: root })) as ImportSummary
     expect(r).toMatchObject({ files: 2, newCaptions: 1, errors: 1 })
     expect(r.errorList[0]).toMatchObject({ file: 'huge.txt', message: expect.stringMatching(/50\.0 MB; the limit is 1\.0 MB/) })
+  })
+})
+
+describe('entries an import never opens', () => {
+  it('links, FIFOs and names that are not UTF-8 are per-file issues with the reason, and the rest imports', async () => {
+    const side = tempDir('hostile-side')
+    writeFileSync(join(side, 'good.jpg.txt'), 'a rocket from a mirrored folder')
+    writeFileSync(join(root, 'outside-target.txt'), 'never read through a link')
+    symlinkSync(join(root, 'outside-target.txt'), join(side, 'link.jpg.txt'))
+    execFileSync('mkfifo', [join(side, 'fifo.jpg.txt')])
+    writeFileSync(Buffer.concat([Buffer.from(join(side, 'caf')), Buffer.from([0xe9]), Buffer.from('.jpg.txt')]), 'latin-1 name')
+    mkdirSync(join(side, 'locked'))
+    writeFileSync(join(side, 'locked', 'deep.jpg.txt'), 'inside a folder that cannot be read')
+    chmodSync(join(side, 'locked'), 0o000)
+    try {
+      // (a FIFO opened for reading would block: the test's timeout catches that)
+      const r = (await services.call('interop.importPreview', { format: 'txt', path: side })) as ImportSummary
+      const why = Object.fromEntries(r.errorList.map((e) => [e.file, e.message]))
+      expect(why['link.jpg.txt']).toMatch(/^not read: a symbolic link/)
+      expect(why['fifo.jpg.txt']).toMatch(/^not read: a FIFO/)
+      expect(Object.entries(why).find(([f]) => f.startsWith('caf'))?.[1]).toMatch(/^not read: the file name is not valid UTF-8/)
+      // root ignores permissions: the locked folder is then simply read
+      if (process.getuid?.() !== 0) expect(why.locked).toMatch(/^folder not read: .*EACCES/)
+      expect(r.files).toBe(process.getuid?.() === 0 ? 2 : 1)
+      expect(r.errors).toBe(r.errorList.length)
+    } finally {
+      chmodSync(join(side, 'locked'), 0o755)
+    }
   })
 })
 

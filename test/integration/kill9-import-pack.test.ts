@@ -11,10 +11,9 @@ import { join } from 'node:path'
 import Database from 'better-sqlite3'
 import { describe, expect, it } from 'vitest'
 import type { ImportSummary } from '../../src/shared/contract/interop'
-import { createServices } from '../../src/main/services/services'
 import { startFakeHub } from '../fixtures/fake-hub'
 import { tempDir } from '../fixtures/images'
-import { inspect, KILL_SEED, seededRandom, sleep, until } from '../fixtures/kill-points'
+import { expectSurvived, inspect, KILL_SEED, rowsLibrary, seededRandom, sleep, until } from '../fixtures/kill-points'
 import { buildPhotoHub, photoHubUnavailable, REPO, REVISION } from '../fixtures/photo-hub'
 import { dbPath, serveBuilt, startServeChild, type ServeChild } from '../fixtures/serve-process'
 
@@ -27,28 +26,12 @@ const random = seededRandom(KILL_SEED)
 
 interface Job { id: number; kind: string; state: string; error: string | null; stage?: { name: string } }
 
-/** A library of `n` image rows made in-process (an import never opens the image files); the first `keep`
- *  get a typed accepted caption. Returns the root folder. */
-async function rowsLibrary(dataDir: string, n: number, keep: number): Promise<string> {
-  const s = createServices(dataDir, 'cli', { resumeJobs: false })
-  const rootDir = tempDir('kill-import-root')
-  const root = s.ctx.images.addRoot(rootDir)
-  s.ctx.db.transaction(() => {
-    for (let i = 0; i < n; i++) {
-      const id = s.ctx.images.insert({ rootId: root.id, relPath: `p/${i}.png`, hash: `h${i}`, bytes: 1, mtimeMs: 1, width: 8, height: 8, orientation: null, format: 'png', error: null, scanGen: 1 }, null)
-      if (i < keep) s.ctx.captions.accept(id, `typed by hand number ${i}`, { kind: 'human' }, {})
-    }
-  })()
-  await s.close()
-  return rootDir
-}
-
 describe.skipIf(!serveBuilt)('kill -9 anywhere (import, pack build)', () => {
   it(`during an import apply: ${KILLS} kills, each import is all or nothing, no accepted caption is lost or doubled`, async () => {
     const N = 800 // imported images
     const KEEP = 300 // images with a typed caption that no source names
     const dataDir = tempDir('kill-import-data')
-    const rootDir = await rowsLibrary(dataDir, KEEP + N, KEEP)
+    const rootDir = await rowsLibrary(dataDir, KEEP + N, KEEP, (i) => `typed by hand number ${i}`)
     const words = ['alpha', 'omega']
     const text = (w: string, i: number) => `an imported ${w} caption for picture ${i}`
     // per word: a metadata.jsonl and a mirror folder of .txt sidecars (outside the root)
@@ -91,11 +74,7 @@ describe.skipIf(!serveBuilt)('kill -9 anywhere (import, pack build)', () => {
         await sleep(Math.floor(random() * window * 2))
         await serve.kill9()
         await pending
-        const after = inspect(dataDir)
-        expect(after.integrity, `kill ${k}`).toBe('ok')
-        expect(after.duplicates, `kill ${k}: images with two accepted captions`).toBe(0)
-        expect(after.accepted.size, `kill ${k}: images with an accepted caption`).toBe(KEEP + N)
-        for (const [id, c] of typed) expect(after.accepted.get(id)?.id, `kill ${k}: typed caption of image ${id}`).toBe(c.id)
+        const after = expectSurvived(dataDir, `kill ${k}`, { kept: typed, count: KEEP + N })
         const imported = [...after.accepted.entries()].filter(([id]) => !typed.has(id))
         const switched = imported.filter(([, c]) => c.text.includes(` ${words[to]} `)).length
         expect([0, N], `kill ${k} (${format}): ${switched} of ${N} imported (an import is one transaction)`).toContain(switched)
@@ -136,7 +115,7 @@ describe.skipIf(!serveBuilt)('kill -9 anywhere (import, pack build)', () => {
     const dataDir = tempDir('kill-pack-data')
     const catalog = join(tempDir('kill-pack-catalog'), 'catalog.json')
     writeFileSync(catalog, hub.catalog(server.endpoint))
-    await rowsLibrary(dataDir, 50, 50)
+    await rowsLibrary(dataDir, 50, 50, (i) => `typed by hand number ${i}`)
     const typed = inspect(dataDir).accepted
     const start = () => startServeChild(dataDir, ['--catalog', catalog])
     const packsDir = join(dataDir, 'packs')
@@ -169,10 +148,7 @@ describe.skipIf(!serveBuilt)('kill -9 anywhere (import, pack build)', () => {
         const seen = await lastBuild().catch(() => null)
         if (seen?.stage) stages.push(`${seen.state}:${seen.stage.name}`)
         await serve.kill9()
-        const after = inspect(dataDir)
-        expect(after.integrity, `kill ${k}`).toBe('ok')
-        expect(after.duplicates, `kill ${k}`).toBe(0)
-        for (const [id, c] of typed) expect(after.accepted.get(id)?.id, `kill ${k}: caption of image ${id}`).toBe(c.id)
+        expectSurvived(dataDir, `kill ${k}`, { kept: typed })
         // no pack folder is visible but the pack itself: staging and the old version are hidden (dot names)
         const visible = readdirSync(packsDir, { withFileTypes: true }).filter((e) => !e.name.startsWith('.') && e.isDirectory()).map((e) => e.name)
         expect(visible.filter((n) => n !== PACK), `kill ${k}: stray pack folders`).toEqual([])

@@ -9,8 +9,7 @@ import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import sharp from 'sharp'
 import { describe, expect, it } from 'vitest'
-import { createServices } from '../../src/main/services/services'
-import { inspect, KILL_SEED, seededRandom, sleep, until } from '../fixtures/kill-points'
+import { expectSurvived, inspect, KILL_SEED, rowsLibrary, seededRandom, sleep, until } from '../fixtures/kill-points'
 import { serveBuilt, startServeChild, type ServeChild } from '../fixtures/serve-process'
 import { tempDir } from '../fixtures/images'
 
@@ -62,11 +61,7 @@ describe.skipIf(!serveBuilt)('kill -9 anywhere', () => {
         } else await sleep(Math.floor(random() * 1500))
         const before = inspect(dataDir).accepted
         await serve.kill9()
-        const after = inspect(dataDir)
-        expect(after.integrity, `kill ${k}`).toBe('ok')
-        expect(after.duplicates, `kill ${k}: images with two accepted captions`).toBe(0)
-        for (const [imageId, c] of before) expect(after.accepted.get(imageId)?.id, `kill ${k}: caption of image ${imageId}`).toBe(c.id)
-        done = after.accepted.size
+        done = expectSurvived(dataDir, `kill ${k}`, { kept: before }).accepted.size
         survived.push(done)
         serve = await startServeChild(dataDir)
       }
@@ -77,10 +72,7 @@ describe.skipIf(!serveBuilt)('kill -9 anywhere', () => {
       expect(final.done + final.failed).toBe(IMAGES)
       expect(final.failed).toBe(0)
       await serve.stop()
-      const end = inspect(dataDir)
-      expect(end.integrity).toBe('ok')
-      expect(end.duplicates).toBe(0)
-      expect(end.accepted.size).toBe(IMAGES)
+      expectSurvived(dataDir, 'the end', { count: IMAGES })
       process.stdout.write(`[kill9] seed ${SEED}: batch survived ${survived.length} kills (accepted at each: ${survived.join(', ')}; seen resuming in ${resumed} lives)\n`)
       expect(survived.length).toBe(KILLS)
     } finally {
@@ -91,16 +83,7 @@ describe.skipIf(!serveBuilt)('kill -9 anywhere', () => {
   it(`during a find & replace apply: ${KILLS} kills, each apply is all or nothing, no caption is lost`, async () => {
     const N = 1500
     const dataDir = tempDir('kill-replace-data')
-    // The library is made in-process (rows only: a replace never opens the image files).
-    const s = createServices(dataDir, 'cli', { resumeJobs: false })
-    const root = s.ctx.images.addRoot(tempDir('kill-replace-root'))
-    s.ctx.db.transaction(() => {
-      for (let i = 0; i < N; i++) {
-        const id = s.ctx.images.insert({ rootId: root.id, relPath: `p/${i}.png`, hash: `h${i}`, bytes: 1, mtimeMs: 1, width: 8, height: 8, orientation: null, format: 'png', error: null, scanGen: 1 }, null)
-        s.ctx.captions.accept(id, `a small shape number ${i}`, { kind: 'human' }, {})
-      }
-    })()
-    await s.close()
+    await rowsLibrary(dataDir, N, N, (i) => `a small shape number ${i}`)
     let serve = await startServeChild(dataDir)
     const words = ['shape', 'form']
     let current = 1 // after the measuring apply below, the captions say words[1]
@@ -118,10 +101,7 @@ describe.skipIf(!serveBuilt)('kill -9 anywhere', () => {
         await sleep(Math.floor(random() * window * 2.5))
         await serve.kill9()
         await pending
-        const after = inspect(dataDir)
-        expect(after.integrity, `kill ${k}`).toBe('ok')
-        expect(after.duplicates, `kill ${k}: images with two accepted captions`).toBe(0)
-        expect(after.accepted.size, `kill ${k}: images with an accepted caption`).toBe(N)
+        const after = expectSurvived(dataDir, `kill ${k}`, { count: N })
         const withTo = [...after.accepted.values()].filter((c) => c.text.includes(` ${to} `)).length
         expect([0, N], `kill ${k}: ${withTo} of ${N} replaced (a replace is one transaction)`).toContain(withTo)
         if (withTo === N) {

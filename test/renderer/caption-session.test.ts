@@ -147,6 +147,42 @@ describe('caption session', () => {
     expect(focused).toEqual(['field'])
   })
 
+  it('a keyboard selection moves the heatmap legend to the new candidate even with the pointer resting on the old one', async () => {
+    studio.suggestions.set(1, [caption(11, 1, 'a red square'), caption(12, 1, 'a red circle'), caption(13, 1, 'a blue square')])
+    await openImage(1)
+    // a click on the first candidate leaves the pointer over it
+    s.hovered = 0
+    s.selected = 0
+    expect(session.focusText).toBe('a red square')
+    session.act('candidateDown', false)
+    expect(s.selected).toBe(1)
+    expect(session.focusText).toBe('a red circle')
+    expect(session.simValues).toEqual([1, 2])
+    session.act('candidateDown', false)
+    expect(session.focusText).toBe('a blue square')
+    expect(session.simValues).toEqual([2, 3])
+  })
+
+  it("shows a pcm-net candidate's mix-up map while it is selected or hovered, and region similarity otherwise", async () => {
+    const pcm = caption(13, 1, 'a red circle')
+    pcm.source = { kind: 'model', method: 'decoder', params: { decoder: 'pcm', decoderKind: 'pcm-net', mixMap: { grid: [2, 2], mixed: [{ patch: 3, concept: 'red' }] } } }
+    studio.suggestions.set(1, [caption(11, 1, 'a red square'), pcm])
+    await openImage(1)
+    expect(session.focusMix).toBeNull()
+    expect(session.simValues).toEqual([0, 1])
+    s.hovered = 1
+    expect(session.focusMix?.cells).toEqual([-1, -1, -1, 0])
+    expect(session.focusMix?.concepts.map((c) => c.word)).toEqual(['red'])
+    s.hovered = -1
+    expect(session.focusMix).toBeNull()
+    session.act('candidateDown', false)
+    expect(s.selected).toBe(1)
+    expect(session.focusMix?.concepts.map((c) => c.word)).toEqual(['red'])
+    s.hovered = 0
+    expect(session.focusMix).toBeNull()
+    expect(session.simValues).toEqual([0, 1])
+  })
+
   it('does not suggest for a captioned image, and fetches region maps (not suggestions) for stored candidates', async () => {
     studio.accepted.set(1, 'done already')
     studio.stored.set(2, [caption(21, 2, 'a blue square')])

@@ -5,12 +5,11 @@
 // kept unless merge is `overwrite` (append is not meaningful for one JSON document and is refused).
 // Rows that carry tags (the export asked for keywords) add `tags` to each JSONL object and a `tags` column
 // (comma-joined) to the CSV.
-import { lstat } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { ExportAction, ExportFormat, ExportResult, MergeMode } from '@shared/contract/exports'
 import { StudioError } from '@shared/errors'
 import type { ExportRow } from './export-rows'
-import { writeAtomic } from './sidecar-export'
+import { existing, writeAtomic } from './sidecar-export'
 
 export type FileFormat = Exclude<ExportFormat, 'txt' | 'xmp'>
 
@@ -57,14 +56,15 @@ export async function exportFile(format: FileFormat, rows: readonly ExportRow[],
     const dir = key.split('\u0000')[0]!
     const name = outDir && roots.size > 1 ? FILE_NAMES[format].replace(/(\.\w+)$/, `.root${list[0]!.rootId}$1`) : FILE_NAMES[format]
     const target = join(dir, name)
-    const st = await lstat(target).catch(() => null)
-    if (st && !st.isFile()) {
+    const at = await existing(target)
+    if (at.kind === 'other') {
       // [Note: hostile sidecars] a link, folder or FIFO where the file goes is left alone in every mode
       result.skipped += list.length
-      result.conflicts.push(`${target} exists and is not a regular file; left alone`)
+      result.conflicts.push(`${target} exists and is ${at.what}, not a regular file; left alone`)
       planned.push({ path: target, action: 'refused' })
       continue
     }
+    const st = at.kind === 'file'
     if (st && merge === 'skip') {
       result.skipped += list.length
       result.conflicts.push(`${target} exists (merge mode skip)`)

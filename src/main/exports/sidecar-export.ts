@@ -47,8 +47,9 @@ export function kohyaLine(caption: string, tags: readonly string[] = [], trigger
 /** A sidecar larger than this is not read for append (a caption file is a few hundred bytes). */
 export const MAX_SIDECAR_BYTES = 1_000_000
 
-/** What sits at `p`: nothing, a regular file (with its size), or something else (named). */
-async function existing(p: string): Promise<{ kind: 'none' } | { kind: 'file'; size: number } | { kind: 'other'; what: string }> {
+/** What sits at `p`: nothing, a regular file (with its size), or something else (named). Never follows a link.
+ *  Also used by file-export.ts for its single output files. */
+export async function existing(p: string): Promise<{ kind: 'none' } | { kind: 'file'; size: number } | { kind: 'other'; what: string }> {
   try {
     const st = await lstat(p)
     if (st.isFile()) return { kind: 'file', size: st.size }

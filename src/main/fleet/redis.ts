@@ -1,5 +1,5 @@
 // Host side (plain Node: studio, CLI, fleet worker). Redis connection settings for BullMQ from a
-// `redis://[user:password@]host[:port][/db]` (or `rediss://`, TLS) URL.
+// `redis://…` URL (parsed in redis-url.ts).
 // [Note: fleet reconnects] Both kinds of connection retry forever with a capped delay, so a restarted Redis
 // is found again by workers and studio alike. Blocking consumers (BullMQ Workers) need
 // `maxRetriesPerRequest: null`; producers use a small number instead, so a call made while Redis is down
@@ -7,44 +7,9 @@
 // rather than hanging until Redis returns.
 import { Redis } from 'ioredis'
 import { StudioError } from '@shared/errors'
+import { parseRedisUrl, redactUrl } from './redis-url'
 
-export interface RedisTarget {
-  host: string
-  port: number
-  db: number
-  username?: string
-  password?: string
-  tls?: Record<string, never>
-}
-
-/** Parse and check a Redis URL; invalid_input with the reason otherwise. */
-export function parseRedisUrl(url: string): RedisTarget {
-  let u: URL
-  try {
-    u = new URL(url)
-  } catch {
-    throw new StudioError('invalid_input', `not a Redis URL: ${redactUrl(url)} (expected redis://host:port)`)
-  }
-  if (u.protocol !== 'redis:' && u.protocol !== 'rediss:') throw new StudioError('invalid_input', `a Redis URL starts with redis:// or rediss://, not ${u.protocol}//`)
-  if (!u.hostname) throw new StudioError('invalid_input', 'the Redis URL has no host')
-  const port = u.port ? Number(u.port) : 6379
-  const dbText = u.pathname.replace(/^\//, '')
-  const db = dbText ? Number(dbText) : 0
-  if (!Number.isInteger(db) || db < 0 || db > 15) throw new StudioError('invalid_input', `the Redis URL's database must be 0–15, not "${dbText}"`)
-  return {
-    host: u.hostname.replace(/^\[|\]$/g, ''),
-    port,
-    db,
-    ...(u.username ? { username: decodeURIComponent(u.username) } : {}),
-    ...(u.password ? { password: decodeURIComponent(u.password) } : {}),
-    ...(u.protocol === 'rediss:' ? { tls: {} } : {})
-  }
-}
-
-/** The URL without its password, for logs and error messages. */
-export function redactUrl(url: string): string {
-  return url.replace(/^(rediss?:\/\/[^:/@]*:)[^@/]*@/, '$1***@')
-}
+export { parseRedisUrl, redactUrl, checkRedisHost, type RedisTarget } from './redis-url'
 
 const retryStrategy = (times: number): number => Math.min(200 * times, 2000)
 

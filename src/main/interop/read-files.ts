@@ -47,6 +47,8 @@ export interface InputFiles {
   /** The real path of the input folder (a file's folder when a file was given). */
   dir: string
   files: string[]
+  /** Matching entries that are never opened, and folders that could not be read, each with the reason. */
+  problems: { path: string; message: string }[]
 }
 
 /** A file, or the files under a folder whose name `accept` takes (hidden entries skipped, name order). */
@@ -58,19 +60,26 @@ export async function listInputs(path: string, accept: (name: string) => boolean
     throw new StudioError('not_found', `"${path}" does not exist`)
   }
   const st = await stat(real)
-  if (st.isFile()) return { dir: dirname(real), files: [real] }
+  if (st.isFile()) return { dir: dirname(real), files: [real], problems: [] }
   if (!st.isDirectory()) throw new StudioError('invalid_input', `"${path}" is not a file or folder`)
   const files: string[] = []
-  // An entry with a problem (a link, FIFO, device, a name that is not UTF-8) is never opened: reading a FIFO blocks
-  for await (const e of walkFiles(real, accept)) if (!e.problem) files.push(e.absPath)
-  return { dir: real, files }
+  const problems: InputFiles['problems'] = []
+  // An entry with a problem (a link, FIFO, device, a name that is not UTF-8) is never opened (reading a FIFO
+  // blocks) but is reported, as is a folder that cannot be read: the preview says what was not imported and why
+  const onDirError = (dir: string, err: Error) => problems.push({ path: dir, message: `folder not read: ${err.message}` })
+  for await (const e of walkFiles(real, accept, onDirError)) {
+    if (e.problem) problems.push({ path: e.absPath, message: `not read: ${e.problem}` })
+    else files.push(e.absPath)
+  }
+  return { dir: real, files, problems }
 }
 
 /** Run `body` for each input file (see listInputs); an error thrown for one file is that file's issue and
- *  the others go on. */
+ *  the others go on. Entries that are not read (listInputs' problems) are issues too. */
 export async function forEachInput(path: string, accept: (name: string) => boolean, body: (file: string, label: string, dir: string, out: SourceRead) => Promise<void>): Promise<SourceRead> {
   const out = emptyRead()
   const input = await listInputs(path, accept)
+  for (const p of input.problems) out.errors.push(issue(shown(input.dir, p.path), p.message))
   for (const file of input.files) {
     out.files++
     const label = shown(input.dir, file)

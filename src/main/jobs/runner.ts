@@ -21,7 +21,7 @@ import { JobsRepo } from '../store/jobs-repo'
 import type { ServiceContext } from '../services/context'
 import { RateMeter } from './rate'
 import { SHUTDOWN, type FleetParams, type RemoteBatches } from './remote'
-import { parseRedisUrl } from '../fleet/redis'
+import { parseRedisUrl } from '../fleet/redis-url'
 
 export interface CaptionOutcome {
   /** Ranked best first; `scores.score` is the ranking score used for auto-accept. */

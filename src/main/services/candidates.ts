@@ -1,6 +1,7 @@
 // Main process / serve / CLI (plain Node). Turns engine output into stored candidates with provenance:
-// the pack, the route (decoder / retrieval), the decoder id, noise variance and seeds, and every score, plus
-// `score` (the ranking score) and `rank` (0 = best) so review and auto-accept can use them.
+// the pack, the route (decoder / retrieval), the decoder id and kind (with a pcm-net decoder's mix-up map),
+// noise variance and seeds, and every score, plus `score` (the ranking score) and `rank` (0 = best) so review
+// and auto-accept can use them.
 import { isBlankCaption } from '@shared/caption-text'
 import type { CaptionOutput } from '@shared/contract/engine'
 import type { NewCandidate } from '../store/captions-repo'
@@ -18,6 +19,10 @@ export function toNewCandidates(out: CaptionOutput): NewCandidate[] {
         params.beam = c.provenance.decoder.beam
         // DeCap's memory projection: the decoder read the input projected onto this many datastore rows
         if (c.provenance.decoder.memory) params.memory = c.provenance.decoder.memory
+        if (c.provenance.decoder.kind) params.decoderKind = c.provenance.decoder.kind
+        // pcm-net: which pooled patches the graph mixed with which concept (the studio's heatmap draws it);
+        // `mixMap`, not `mixup`, which is the caption option (a boolean) copied below
+        if (c.provenance.decoder.mixup) params.mixMap = c.provenance.decoder.mixup
       }
       if (c.provenance.retrieval) {
         params.retrievalSimilarity = c.provenance.retrieval.similarity

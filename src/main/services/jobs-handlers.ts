@@ -1,4 +1,5 @@
 // Main process / serve / CLI (plain Node). Handlers of the jobs domain, over the one JobRunner of this host.
+import { checkRedisHost } from '../fleet/redis-url'
 import type { Handlers } from './dispatch'
 import type { JobRunner } from '../jobs/runner'
 import type { PackBuilder } from '../models/pack-builder'
@@ -10,7 +11,11 @@ export function createJobHandlers(runner: JobRunner, builder: PackBuilder): JobH
   return {
     'jobs.list': () => runner.repo.list(),
     'jobs.get': ({ jobId }) => ({ job: runner.summary(jobId), failures: runner.repo.failures(jobId) }),
-    'jobs.startCaption': (req) => runner.enqueue(req),
+    // [Note: unresolvable fleet hosts] a fleet job whose Redis host does not exist is refused here
+    'jobs.startCaption': async (req) => {
+      if (req.fleet) await checkRedisHost(req.fleet.redis)
+      return runner.enqueue(req)
+    },
     'jobs.pause': ({ jobId }) => (builder.owns(jobId) ? builder.pause(jobId) : runner.pause(jobId)),
     'jobs.resume': ({ jobId }) => (builder.owns(jobId) ? builder.resume(jobId) : runner.resume(jobId)),
     'jobs.cancel': ({ jobId }) => (builder.owns(jobId) ? builder.cancel(jobId) : runner.cancel(jobId)),

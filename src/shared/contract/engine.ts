@@ -44,6 +44,11 @@ export const Scores = v.object({
   quality: v.number()
 })
 
+/** pcm-net: which patches of the pooled grid (row-major) the graph's mix-up mixed with which concept. Also
+ *  stored in a candidate's source params as `mixMap`, where the renderer re-reads it with this schema. */
+export const PcmMixMap = v.object({ grid: v.tuple([v.number(), v.number()]), mixed: v.array(v.object({ patch: v.number(), concept: v.string() })) })
+export type PcmMixMap = v.InferOutput<typeof PcmMixMap>
+
 export const EngineCandidate = v.object({
   text: v.string(),
   source: v.picklist(['decoder', 'retrieval', 'decoder+retrieval']),
@@ -62,7 +67,7 @@ export const EngineCandidate = v.object({
         /** Set when the decoder read the input projected onto the caption memory (DeCap). */
         memory: v.optional(v.object({ rows: v.number(), tau: v.number() })),
         /** pcm-net: which patches of the pooled grid the graph's mix-up mixed with which concept. */
-        mixup: v.optional(v.object({ grid: v.tuple([v.number(), v.number()]), mixed: v.array(v.object({ patch: v.number(), concept: v.string() })) }))
+        mixup: v.optional(PcmMixMap)
       })
     ),
     retrieval: v.optional(

@@ -15,12 +15,14 @@
 //   text encoder pools at the EOT position, so a plain cut (what transformers.js 4.3.1's `truncation: true`
 //   does, dropping EOT) would pool at a content token.
 // - `decode` is the library's decode with special tokens skipped (byte-level decoding, `</w>` → space,
-//   and the config's clean_up_tokenization_spaces, default true, as in transformers.js).
+//   and the config's clean_up_tokenization_spaces, default true, as in transformers.js), except that the
+//   U+FFFD it writes for bytes that are not UTF-8 is dropped ([Note: BPE fragments], utf8.ts).
 import { Tokenizer as HfLibTokenizer } from '@huggingface/tokenizers'
 import * as v from 'valibot'
 import { StudioError } from '@shared/errors'
 import { padBatch } from './token-batch'
 import type { TokenBatch, Tokenizer } from './tokenizer'
+import { dropReplacementChars } from './utf8'
 
 export const HF_TOKENIZER_TYPE = 'hf-tokenizer-json'
 /** CLIP's context length, used only when neither file states one. */
@@ -162,7 +164,8 @@ export class HfTokenizer implements Tokenizer {
   decode(ids: readonly number[]): string {
     const kept = ids.filter((id) => Number.isInteger(id) && id >= 0 && id < this.vocabSize && !this.special.has(id))
     if (kept.length === 0) return ''
-    return this.lib.decode(kept, { skip_special_tokens: true })
+    // [Note: BPE fragments] bytes that are not UTF-8 come back as U+FFFD from the library: dropped
+    return dropReplacementChars(this.lib.decode(kept, { skip_special_tokens: true }))
   }
 
   batch(texts: readonly string[]): TokenBatch {

@@ -7,6 +7,7 @@ import * as v from 'valibot'
 import { StudioError } from '@shared/errors'
 import { padBatch } from './token-batch'
 import type { TokenBatch, Tokenizer } from './tokenizer'
+import { decodeUtf8Dropping } from './utf8'
 
 const SPLIT = /<\|startoftext\|>|<\|endoftext\|>|'s|'t|'re|'ve|'m|'ll|'d|[\p{L}]+|[\p{N}]|[^\s\p{L}\p{N}]+/gu
 
@@ -129,7 +130,8 @@ export class ClipBpeTokenizer implements Tokenizer {
     }
     const text = parts.join('')
     const bytes = [...text.replaceAll(this.suffix, ' ')].map((c) => (c === ' ' ? 32 : (this.byteDec.get(c) ?? 63)))
-    return Buffer.from(bytes).toString('utf8').trim()
+    // [Note: BPE fragments] bytes that are not UTF-8 are dropped, not shown as U+FFFD
+    return decodeUtf8Dropping(Uint8Array.from(bytes)).trim()
   }
 
   batch(texts: readonly string[]): TokenBatch {

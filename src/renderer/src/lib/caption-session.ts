@@ -8,6 +8,7 @@
 // on the wrong image, and a suggestion running for one image never blocks another's.
 import type { Caption } from '@shared/contract/captions'
 import type { OpInput, OpName, OpOutput } from '@shared/contract'
+import { mixMapOf, type MixMapView } from './mix-map'
 
 export type SuggestResult = OpOutput<'captions.suggest'>['result']
 export type RegionSim = OpOutput<'engine.regionSimilarity'>
@@ -114,8 +115,17 @@ export class CaptionSession {
   }
 
   /** The candidate under the pointer, else the selected one. */
+  get focused(): Caption | undefined {
+    return this.s.candidates[this.s.hovered >= 0 ? this.s.hovered : this.s.selected]
+  }
+
   get focusText(): string | undefined {
-    return this.s.candidates[this.s.hovered >= 0 ? this.s.hovered : this.s.selected]?.text
+    return this.focused?.text
+  }
+
+  /** The focused candidate's mix-up map when a pcm-net decoder wrote it (the heatmap then shows that map). */
+  get focusMix(): MixMapView | null {
+    return mixMapOf(this.focused)
   }
 
   /** Per-region similarity of the focused candidate, when the region map has it. */
@@ -311,6 +321,10 @@ export class CaptionSession {
       case 'candidateDown':
         if (!s.candidates.length) return null
         s.selected = Math.max(0, Math.min(s.candidates.length - 1, s.selected + (action === 'candidateDown' ? 1 : -1)))
+        // [Note: focused candidate] the keys move the selection; a pointer left resting on the candidate clicked
+        // before would otherwise keep the heatmap and its legend on that one (hovered wins over selected) until
+        // it moves. The pointer takes over again when it enters a candidate.
+        s.hovered = -1
         return 'handled'
       case 'acceptCandidate':
       case 'edit':
