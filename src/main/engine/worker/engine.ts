@@ -12,6 +12,8 @@ import { type Vec } from '../math/linalg'
 import { findAnyDecoder, findDecoder, findPcmDecoder, loadPack, type LoadedPack } from '../packs/pack'
 import { isPcmDecoder, type AnyDecoderSpec, type DecoderSpec, type ModelSpec, type PcmDecoderSpec } from '../packs/pack-schema'
 import { preprocessMany, type PreprocessOutcome, type PreprocessOptions } from './preprocess'
+import { overlapped, overlapPiece, PreprocessAhead } from './preprocess-ahead'
+import type { Box } from '../pipeline/regions'
 import { applyRealignment, fitRealignment, type AlignMethod, type EmbeddingPair, type Realignment } from '../math/realign'
 import { SessionPool, type Provider, type SessionInfo, type SessionPoolOptions } from './sessions'
 import { VerifyCache } from '../packs/verify'
@@ -51,9 +53,11 @@ export class Engine {
   private readonly textCache = new Map<string, Vec>()
   private readonly custom = new Map<AlignMethod, Realignment>()
   private lastSession: SessionInfo | null = null
+  private readonly ahead: PreprocessAhead
 
   private constructor(readonly pack: LoadedPack, private readonly opts: EngineOptions) {
     this.pool = new SessionPool(opts)
+    this.ahead = new PreprocessAhead((files, crops) => preprocessMany(files, this.pack.json.preprocess, { limitInputPixels: this.opts.limitInputPixels, crops }))
   }
 
   /** Validate and verify the pack (sha256) and read its arrays. Sessions open lazily. */
@@ -112,8 +116,14 @@ export class Engine {
     }
   }
 
-  preprocess(files: readonly string[], opts: PreprocessOptions & { signal?: AbortSignal } = {}): Promise<PreprocessOutcome[]> {
-    return preprocessMany(files, this.pack.json.preprocess, { limitInputPixels: this.opts.limitInputPixels, ...opts })
+  /** Model inputs per file (never throws for a bad file); files started by `prefetch` are taken from there. */
+  preprocess(files: readonly string[], opts: Omit<PreprocessOptions, 'limitInputPixels'> & { signal?: AbortSignal } = {}): Promise<PreprocessOutcome[]> {
+    return this.ahead.take(files, opts.crops, opts.signal)
+  }
+
+  /** Start preprocessing files a later `preprocess` call will ask for ([Note: preprocess ahead]). */
+  prefetch(files: readonly string[], crops?: readonly Box[]): void {
+    this.ahead.start(files, crops)
   }
 
   async encodePixels(pixels: readonly Float32Array[], withTokens: boolean): Promise<ImageEncoding[]> {
@@ -140,11 +150,13 @@ export class Engine {
 
   /** Normalised global image embeddings per file; a failed file gets its error instead. */
   async embedImages(files: readonly string[], signal?: AbortSignal): Promise<({ file: string; embedding: Vec } | { file: string; error: StudioError })[]> {
-    const pre = await this.preprocess(files, { signal })
-    const ok = pre.flatMap((p) => (p.ok ? [p.value] : []))
-    const enc = await this.encodePixels(ok.map((p) => p.pixels), false)
-    let k = 0
-    return pre.map((p) => (p.ok ? { file: p.value.file, embedding: enc[k++]!.embed } : { file: p.file, error: p.error }))
+    // [Note: preprocess ahead] in pieces: piece k+1 decodes while piece k is encoded.
+    return overlapped(files, overlapPiece(files.length), (part) => this.preprocess(part, { signal }), async (pre) => {
+      const ok = pre.flatMap((p) => (p.ok ? [p.value] : []))
+      const enc = await this.encodePixels(ok.map((p) => p.pixels), false)
+      let k = 0
+      return pre.map((p) => (p.ok ? { file: p.value.file, embedding: enc[k++]!.embed } : { file: p.file, error: p.error }))
+    })
   }
 
   /** [Note: tail threshold] The tail removes a B × V logits copy and a JS log-sum-exp per step; at the demo
