@@ -149,8 +149,8 @@ describe('PreprocessAhead', () => {
       calls++
       throw new Error('boom')
     })
-    ahead.start(['a'], [{ x: 0, y: 0, w: 1, h: 1 }])
-    const [r] = await ahead.take(['a'], [{ x: 0, y: 0, w: 1, h: 1 }])
+    ahead.start(['a'], [{ x: 0, y: 0, w: 1, h: 1, label: 'all' }])
+    const [r] = await ahead.take(['a'], [{ x: 0, y: 0, w: 1, h: 1, label: 'all' }])
     expect(r!.ok).toBe(false)
     expect(calls).toBe(1)
     await expect(ahead.take(['a'], undefined)).rejects.toThrow('boom')

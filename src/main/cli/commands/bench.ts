@@ -2,7 +2,7 @@
 // against raw onnxruntime-node and transformers.js, library import, SQLite inserts, and a studio batch's
 // event-loop stalls and memory curve, and the caption datastore's retrieval at COCO scale → docs/benchmarks.md
 // and docs/benchmarks-rss.svg.
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs'
 import { execFileSync } from 'node:child_process'
 import { dirname, join, relative, resolve } from 'node:path'
 import { readPackJson } from '../../engine/packs/pack'
@@ -213,6 +213,20 @@ export const benchCommand: CommandBody = {
         )
       )
       doc.rssSvg = relative(resolve(out, '..'), svgPath)
+      // issue 16 item 2: the same job on the random ViT-B/32 pack (64 images), the pack served as a bundled one
+      const v = ensureVitB32(root, cacheDir)
+      if ('skip' in v) doc.skipped.push(`studio batch on the ViT-B/32 pack: ${v.skip}`)
+      else {
+        const vpack = await readPackJson(v.dir)
+        const bundled = join(cacheDir, 'vitb32-bundled')
+        mkdirSync(bundled, { recursive: true })
+        if (!existsSync(join(bundled, 'vitb32', 'pack.json'))) symlinkSync(v.dir, join(bundled, 'vitb32'), 'dir')
+        const val = ensureDemoSplit('val', { root, cacheDir: join(root, '.cache', 'eval'), seed, size: 256, count: 64, log })
+        log(`studio batch over 64 images on ${vpack.id}`)
+        const batch = await benchStudioBatch(val.imagesDir, join(cacheDir, 'scratch-batch-vitb32'), bundled, vpack.id, log)
+        const inProcess = await benchInProcessStall(v.dir, images(val.imagesDir).slice(0, quick ? 16 : 64), threads)
+        doc.batchVitb32 = { pack: `${vpack.id}@${vpack.version}`, batch, inProcess }
+      }
     }
     if (only.has('retrieval')) {
       const num = (x: string | undefined, d: number) => (x === undefined ? d : Number(x))

@@ -1,6 +1,6 @@
 // Any Node process (pure). Renders a benchmark run as the markdown of docs/benchmarks.md. Every figure comes
 // from the run object; ratios are computed between rows measured in the same run.
-import type { BatchBench } from './batch'
+import type { BatchBench, InProcessBench } from './batch'
 import type { BenchRow, ClipBenchResult } from './clip-bench'
 import type { ImportBench, SqliteBench } from './library'
 import { importScaleMarkdown, type ImportScaleBench } from './import-scale-report'
@@ -25,7 +25,9 @@ export interface BenchDoc {
   importScale?: ImportScaleBench
   sqlite?: SqliteBench
   batch?: BatchBench
-  inProcess?: { images: number; loopMaxMs: number; loopP99Ms: number; loopUtilization: number; imagesPerSec: number }
+  inProcess?: InProcessBench
+  /** The same studio batch on the random ViT-B/32 pack (issue 16 item 2). */
+  batchVitb32?: { pack: string; batch: BatchBench; inProcess: InProcessBench }
   retrieval?: RetrievalBench
   rssSvg?: string
   photo?: PhotoBench
@@ -176,6 +178,24 @@ export function benchMarkdown(d: BenchDoc): string {
     out.push('')
     if (b.stalls.length) out.push(`Longest stalls seen by a 20 ms timer on the main thread: ${b.stalls.map((x) => `${n1(x.ms)} ms at ${x.seconds.toFixed(1)} s (${x.done} images done)`).join('; ')}.`, '')
     if (d.rssSvg) out.push(`![Resident memory during the batch](${d.rssSvg})`, '')
+  }
+  if (d.batchVitb32) {
+    const { pack, batch: b, inProcess: p } = d.batchVitb32
+    out.push(
+      `### The same studio batch on the random ViT-B/32 pack (${pack})`,
+      '',
+      `${b.images} ShapesWorld images (256 px, resized to 224) through the job runner and the engine process, pack defaults: ${b.done} done, ${b.failed} failed in ${b.seconds.toFixed(1)} s. The in-process run captions ${p.images} of them on the main thread.`,
+      '',
+      '| measure | value |',
+      '|---|---:|',
+      `| main thread, longest event-loop stall during the batch | ${n1(b.loopMaxMs)} ms |`,
+      `| main thread, event-loop delay p99 | ${n1(b.loopP99Ms)} ms |`,
+      `| main thread busy (event-loop utilisation) | ${pct(b.loopUtilization)} of the batch |`,
+      `| for contrast: in-process on the main thread, longest stall | ${n1(p.loopMaxMs)} ms |`,
+      `| throughput: studio batch ${n1(b.imagesPerSec)} images/s vs in-process captionFiles ${n1(p.imagesPerSec)} images/s | ${ratio(b.imagesPerSec, p.imagesPerSec)} |`,
+      ''
+    )
+    if (b.stalls.length) out.push(`Longest stalls seen by a 20 ms timer on the main thread: ${b.stalls.map((x) => `${n1(x.ms)} ms at ${x.seconds.toFixed(1)} s (${x.done} images done)`).join('; ')}.`, '')
   }
   if (d.retrieval) out.push(...retrievalMarkdown(d.retrieval))
   if (d.reproduction?.rows.length) {
