@@ -1,7 +1,7 @@
 // Preprocessing ahead of the encoder ([Note: preprocess ahead]): the overlapped batch path gives the same
 // embeddings as one image at a time, in order; a corrupt image fails alone; prefetched inputs are taken once.
 import { mkdtempSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { availableParallelism, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { captionFiles, Engine, type CaptionResult } from '../../src/main/engine/worker'
@@ -17,7 +17,7 @@ const files: string[] = []
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'engine-ahead-'))
   writeFakePack(join(dir, 'pack'))
-  engine = await Engine.open(join(dir, 'pack'), { intraOpThreads: 1 })
+  engine = await Engine.open(join(dir, 'pack'), { intraOpThreads: 1, preprocessAhead: true })
   for (let i = 0; i < 20; i++) {
     const f = join(dir, `img-${String(i).padStart(2, '0')}.png`)
     await solid(f, [(i * 37) % 256, (i * 91 + 40) % 256, (250 - i * 11) % 256], 24 + i)
@@ -93,6 +93,21 @@ describe('overlapped batch path', () => {
       expect(p.value.pixels).toEqual(f.value.pixels)
       expect([p.value.width, p.value.height]).toEqual([f.value.width, f.value.height])
     })
+  })
+})
+
+describe('overlap only with a spare core', () => {
+  it('is off by default when the intra-op threads take every core, and the batch path gives the same embeddings', async () => {
+    const all = await Engine.open(join(dir, 'pack'), { intraOpThreads: availableParallelism() })
+    try {
+      expect(all.overlapEnabled).toBe(false)
+      const list = files.slice(0, 9)
+      const got = await all.embedImages(list)
+      const ref = await oneAtATime(list)
+      got.forEach((r, i) => expect(vec(r)).toEqual(ref[i]))
+    } finally {
+      await all.close()
+    }
   })
 })
 

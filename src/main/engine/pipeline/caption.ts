@@ -104,8 +104,8 @@ export async function captionFiles(engine: Engine, inputs: readonly CaptionInput
   for (let start = 0; start < inputs.length; start += CHUNK) {
     const chunk = inputs.slice(start, start + CHUNK)
     const t0 = now()
-    const pre = await next!
-    next = start + CHUNK < inputs.length ? prep(start + CHUNK) : null
+    const pre = await (next ?? prep(start))
+    next = engine.overlapEnabled && start + CHUNK < inputs.length ? prep(start + CHUNK) : null
     const ok = pre.flatMap((p) => (p.ok ? [p.value] : []))
     const tPre = (now() - t0) / Math.max(1, chunk.length)
     const t1 = now()

@@ -29,7 +29,7 @@ export async function benchOverlap(o: { packDir: string; pack: PackJsonType; ima
   const fetch = [o.pack.models.image.roles.embeds]
   const files = (b: number, i: number) => Array.from({ length: b }, (_, k) => o.images[(i * b + k) % o.images.length]!)
   for (const intraOp of [1, 2]) {
-    const engine = await Engine.open(o.packDir, { providers: [benchProvider()], intraOpThreads: intraOp })
+    const engine = await Engine.open(o.packDir, { providers: [benchProvider()], intraOpThreads: intraOp, preprocessAhead: true })
     const raw = await openRaw(o.packDir, o.pack.models.image.file, intraOp)
     try {
       await engine.warm()
