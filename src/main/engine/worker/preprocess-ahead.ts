@@ -6,7 +6,8 @@
 // start piece k+1 before encoding piece k. Results are keyed by file and crop boxes and taken once; what is
 // not taken (a cancelled request) is dropped oldest-first beyond `max` entries. A file changed on disk
 // between the start and the take (at most one request earlier) is read as it was at the start. Failures are
-// outcomes, as in preprocessMany: a corrupt file fails its own entry only.
+// outcomes, as in preprocessMany: a corrupt file fails its own entry only. The engine uses it only where a core
+// is left over beside ONNX Runtime's threads ([Note: overlap only with a spare core] in engine.ts).
 import { StudioError } from '@shared/errors'
 import type { Box } from '../pipeline/regions'
 import type { PreprocessOutcome } from './preprocess'
