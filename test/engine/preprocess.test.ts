@@ -29,6 +29,20 @@ describe('preprocess', () => {
     expect(px(p.pixels, 2, 3, 3)).toBeCloseTo((128 / 255 - 0.5) / 0.5, 5)
   })
 
+  it('normalises every byte value to exactly float32((v/255 − mean)/std)', async () => {
+    // 16×16, so no resampling: pixel i has value i in red, 255 − i in green, (i·7) mod 256 in blue
+    const data = Buffer.alloc(16 * 16 * 3)
+    for (let i = 0; i < 256; i++) data.set([i, 255 - i, (i * 7) % 256], i * 3)
+    const f = join(dir, 'ramp.png')
+    await sharp(data, { raw: { width: 16, height: 16, channels: 3 } }).png().toFile(f)
+    const p = await preprocessFile(f, spec)
+    for (let i = 0; i < 256; i++) {
+      const y = Math.floor(i / 16)
+      const x = i % 16
+      ;[i, 255 - i, (i * 7) % 256].forEach((v, c) => expect(px(p.pixels, c, y, x)).toBe(Math.fround((v / 255 - spec.mean[c]!) / spec.std[c]!)))
+    }
+  })
+
   it('applies EXIF orientation before the centre crop', async () => {
     // 32×16, left half red, right half blue, stored with orientation 6 (display rotated 90° clockwise):
     // displayed 16×32, red on top, blue at the bottom.

@@ -2,7 +2,7 @@
 // against raw onnxruntime-node and transformers.js, library import, SQLite inserts, and a studio batch's
 // event-loop stalls and memory curve, and the caption datastore's retrieval at COCO scale → docs/benchmarks.md
 // and docs/benchmarks-rss.svg.
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs'
 import { execFileSync } from 'node:child_process'
 import { dirname, join, relative, resolve } from 'node:path'
 import { readPackJson } from '../../engine/packs/pack'
@@ -22,7 +22,7 @@ import { benchPhoto } from '../../eval/bench/photo-bench'
 import { benchProvider, providerUnavailable, setBenchProvider } from '../../eval/bench/raw-ort'
 import { log, parse, type CommandBody } from '../command'
 
-const PARTS = ['clip', 'vitb32', 'decode', 'ort-options', 'import', 'sqlite', 'batch', 'retrieval', 'photo', 'fleet', 'search'] as const
+const PARTS = ['clip', 'vitb32', 'overlap', 'decode', 'ort-options', 'import', 'sqlite', 'batch', 'retrieval', 'photo', 'fleet', 'search'] as const
 
 function images(dir: string): string[] {
   return readdirSync(dir).filter((f) => f.endsWith('.png')).sort().map((f) => join(dir, f))
@@ -50,7 +50,7 @@ function ensureVitB32(root: string, cacheDir: string): { dir: string } | { skip:
 }
 
 export const benchCommand: CommandBody = {
-  usage: `usage: caption-studio bench [--pack models/shapes-demo] [--only clip|vitb32|decode|ort-options|import|sqlite|batch|retrieval|photo|fleet|search]… [--quick]
+  usage: `usage: caption-studio bench [--pack models/shapes-demo] [--only clip|vitb32|overlap|decode|ort-options|import|sqlite|batch|retrieval|photo|fleet|search]… [--quick]
                            [--provider cpu|cuda] [--batch-images 5000] [--cache DIR] [--out docs/benchmarks.md]
                            [--retrieval-rows 590000] [--retrieval-connectivity N] [--retrieval-expansion-add N]
                            [--retrieval-expansion-search N] [--retrieval-quantization b1|i8]
@@ -140,6 +140,18 @@ export const benchCommand: CommandBody = {
         clip.push(await benchClip({ packDir: v.dir, pack: vpack, images: images(val.imagesDir), threads, cacheDir, imageBatches: [1, 8], textBatches: [1, 32], decodeBatch: 9, captionImages: quick ? 4 : 8, measure: m, log }))
       }
     }
+    if (only.has('overlap')) {
+      // issue 16 item 4: decoding hidden behind the encoder, per thread setting (eval/bench/overlap-bench.ts)
+      const v = ensureVitB32(root, cacheDir)
+      if ('skip' in v) doc.skipped.push(`overlap: ${v.skip}`)
+      else {
+        const { benchOverlap, overlapFindings } = await import('../../eval/bench/overlap-bench')
+        const vpack = await readPackJson(v.dir)
+        const val = ensureDemoSplit('val', { root, cacheDir: join(root, '.cache', 'eval'), seed, size: 256, count: 64, log })
+        const rows = await benchOverlap({ packDir: v.dir, pack: vpack, images: images(val.imagesDir), batches: [1, 8], measure: m, log })
+        doc.findings.push(...overlapFindings(rows, `${vpack.id}@${vpack.version}`))
+      }
+    }
     if (only.has('decode') && !only.has('clip') && !only.has('vitb32')) {
       const { benchDecodeOnly } = await import('../../eval/bench/decode-bench')
       const { Engine } = await import('../../engine/worker')
@@ -213,6 +225,20 @@ export const benchCommand: CommandBody = {
         )
       )
       doc.rssSvg = relative(resolve(out, '..'), svgPath)
+      // issue 16 item 2: the same job on the random ViT-B/32 pack (64 images), the pack served as a bundled one
+      const v = ensureVitB32(root, cacheDir)
+      if ('skip' in v) doc.skipped.push(`studio batch on the ViT-B/32 pack: ${v.skip}`)
+      else {
+        const vpack = await readPackJson(v.dir)
+        const bundled = join(cacheDir, 'vitb32-bundled')
+        mkdirSync(bundled, { recursive: true })
+        if (!existsSync(join(bundled, 'vitb32', 'pack.json'))) symlinkSync(v.dir, join(bundled, 'vitb32'), 'dir')
+        const val = ensureDemoSplit('val', { root, cacheDir: join(root, '.cache', 'eval'), seed, size: 256, count: 64, log })
+        log(`studio batch over 64 images on ${vpack.id}`)
+        const batch = await benchStudioBatch(val.imagesDir, join(cacheDir, 'scratch-batch-vitb32'), bundled, vpack.id, log)
+        const inProcess = await benchInProcessStall(v.dir, images(val.imagesDir).slice(0, quick ? 16 : 64), threads)
+        doc.batchVitb32 = { pack: `${vpack.id}@${vpack.version}`, batch, inProcess }
+      }
     }
     if (only.has('retrieval')) {
       const num = (x: string | undefined, d: number) => (x === undefined ? d : Number(x))

@@ -24,6 +24,8 @@ async function pump(): Promise<void> {
   running = true
   while (queue.length) {
     const req = queue.shift()!
+    // [Note: preprocess ahead] the next request's images decode while this one runs
+    if (queue[0]) host.prefetch(queue[0])
     const ctl = controllers.get(req.id) ?? new AbortController()
     try {
       if (ctl.signal.aborted) throw new StudioError('cancelled', 'cancelled before it started')
@@ -57,6 +59,7 @@ channel.onMessage((msg: ToWorker) => {
     default:
       controllers.set(msg.id, new AbortController())
       queue.push(msg)
+      if (running && queue.length === 1) host?.prefetch(msg)
       void pump()
   }
 })

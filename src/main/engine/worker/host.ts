@@ -9,7 +9,7 @@ import { statSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { StudioError } from '@shared/errors'
 import { fitFromPairs, gapForPairs, regionSimilarityFor, scoreCaptionsFor } from '../pipeline/analysis'
-import { captionFiles } from '../pipeline/caption'
+import { captionFiles, prefetchCaption } from '../pipeline/caption'
 import { Engine } from './engine'
 import type { EngineApi, Method, OpenOptions, ProgressInfo } from '../client/protocol'
 
@@ -47,6 +47,17 @@ export class EngineHost {
       p.catch(() => this.engines.delete(key))
     }
     return p
+  }
+
+  /** A queued request's images start decoding while the request before it runs ([Note: preprocess ahead]);
+   *  only for an engine already open, and never an error (the request itself reports those). */
+  prefetch(req: { type: Method; args: unknown }): void {
+    const call = req as Call
+    if (call.type !== 'caption' && call.type !== 'embedImages') return
+    const open = this.engines.get(resolve(call.args.packDir))
+    void open
+      ?.then((e) => (call.type === 'caption' ? prefetchCaption(e, call.args.inputs, call.args.options) : e.prefetch(call.args.files)))
+      .catch(() => undefined)
   }
 
   async handle<K extends Method>(type: K, args: EngineApi[K]['args'], signal: AbortSignal, onProgress: (p: ProgressInfo) => void): Promise<EngineApi[K]['result']> {

@@ -45,7 +45,7 @@ export class SessionPool {
   private readonly sessions = new Map<string, Promise<SessionInfo>>()
   private readonly skipped = new Map<string, string>()
   private readonly providers: Provider[]
-  private readonly threads: number
+  readonly threads: number
   private readonly tuning: Record<ModelKind, OrtTuning>
 
   constructor(opts: SessionPoolOptions = {}) {

@@ -118,8 +118,16 @@ export async function benchStudioBatch(imagesDir: string, scratch: string, bundl
   }
 }
 
+export interface InProcessBench {
+  images: number
+  loopMaxMs: number
+  loopP99Ms: number
+  loopUtilization: number
+  imagesPerSec: number
+}
+
 /** The same pipeline on the main thread (what the worker avoids): event-loop delay while captioning. */
-export async function benchInProcessStall(packDir: string, files: readonly string[], threads: number): Promise<{ images: number; loopMaxMs: number; loopP99Ms: number; loopUtilization: number; imagesPerSec: number }> {
+export async function benchInProcessStall(packDir: string, files: readonly string[], threads: number): Promise<InProcessBench> {
   const engine = await Engine.open(packDir, { providers: [benchProvider()], intraOpThreads: threads })
   try {
     await engine.warm()

@@ -143,7 +143,10 @@ export async function benchClip(o: ClipBenchOptions): Promise<ClipBenchResult> {
       ours: (i) => engine.preprocess(cyclic(o.images, b, i)),
       ...(tjs ? { 'transformers.js': (i: number) => tjs!.preprocess(cyclic(o.images, b, i)) } : {})
     })
+    // raw inference again in the same alternating rounds: file → embedding ÷ raw inference alone (issue 16 item 4)
+    // is then a ratio of one stage, not of two stages measured minutes apart on a shared machine.
     await stage(`image file → embedding (b=${b})`, b, {
+      'raw session.run': () => rawImage.run({ [o.pack.models.image.roles.pixels]: rawInput }, imageFetch),
       ours: (i) => engine.embedImages(cyclic(o.images, b, i)),
       ...(tjs ? { 'transformers.js': (i: number) => tjs!.embedImages(cyclic(o.images, b, i)) } : {})
     })

@@ -1,6 +1,6 @@
 // Any Node process (pure). Renders a benchmark run as the markdown of docs/benchmarks.md. Every figure comes
 // from the run object; ratios are computed between rows measured in the same run.
-import type { BatchBench } from './batch'
+import type { BatchBench, InProcessBench } from './batch'
 import type { BenchRow, ClipBenchResult } from './clip-bench'
 import type { ImportBench, SqliteBench } from './library'
 import { importScaleMarkdown, type ImportScaleBench } from './import-scale-report'
@@ -25,7 +25,9 @@ export interface BenchDoc {
   importScale?: ImportScaleBench
   sqlite?: SqliteBench
   batch?: BatchBench
-  inProcess?: { images: number; loopMaxMs: number; loopP99Ms: number; loopUtilization: number; imagesPerSec: number }
+  inProcess?: InProcessBench
+  /** The same studio batch on the random ViT-B/32 pack (issue 16 item 2). */
+  batchVitb32?: { pack: string; batch: BatchBench; inProcess: InProcessBench }
   retrieval?: RetrievalBench
   rssSvg?: string
   photo?: PhotoBench
@@ -88,6 +90,21 @@ export function verdicts(res: ClipBenchResult): string[] {
   }
   return out
 }
+
+/** The main thread's event-loop rows of a studio batch table. */
+function loopRows(b: BatchBench): string[] {
+  return [
+    `| main thread, longest event-loop stall during the batch | ${n1(b.loopMaxMs)} ms |`,
+    `| main thread, event-loop delay p99 | ${n1(b.loopP99Ms)} ms |`,
+    `| main thread busy (event-loop utilisation) | ${pct(b.loopUtilization)} of the batch |`
+  ]
+}
+
+const throughputRow = (b: BatchBench, p: InProcessBench): string =>
+  `| throughput: studio batch ${n1(b.imagesPerSec)} images/s vs in-process captionFiles ${n1(p.imagesPerSec)} images/s | ${ratio(b.imagesPerSec, p.imagesPerSec)} |`
+
+const stallsLine = (b: BatchBench): string[] =>
+  b.stalls.length ? [`Longest stalls seen by a 20 ms timer on the main thread: ${b.stalls.map((x) => `${n1(x.ms)} ms at ${x.seconds.toFixed(1)} s (${x.done} images done)`).join('; ')}.`, ''] : []
 
 export function benchMarkdown(d: BenchDoc): string {
   const out: string[] = [
@@ -154,9 +171,7 @@ export function benchMarkdown(d: BenchDoc): string {
       '',
       '| measure | value |',
       '|---|---:|',
-      `| main thread, longest event-loop stall during the batch | ${n1(b.loopMaxMs)} ms |`,
-      `| main thread, event-loop delay p99 | ${n1(b.loopP99Ms)} ms |`,
-      `| main thread busy (event-loop utilisation) | ${pct(b.loopUtilization)} of the batch |`,
+      ...loopRows(b),
       `| RSS at start / peak / end | ${n1(rss[0] ?? NaN)} / ${n1(Math.max(...rss))} / ${n1(rss[rss.length - 1] ?? NaN)} MiB |`
     )
     // [Note: flat RSS] a leak grows with the images done: the growth over the second half of the job (after
@@ -171,11 +186,27 @@ export function benchMarkdown(d: BenchDoc): string {
     if (d.inProcess) {
       out.push(`| for contrast: the same pipeline in-process on the main thread (${d.inProcess.images} images), longest stall | ${n1(d.inProcess.loopMaxMs)} ms |`)
       out.push(`| for contrast: main thread busy with the pipeline in-process | ${pct(d.inProcess.loopUtilization)} |`)
-      out.push(`| throughput: studio batch ${n1(b.imagesPerSec)} images/s vs in-process captionFiles ${n1(d.inProcess.imagesPerSec)} images/s | ${ratio(b.imagesPerSec, d.inProcess.imagesPerSec)} |`)
+      out.push(throughputRow(b, d.inProcess))
     }
     out.push('')
-    if (b.stalls.length) out.push(`Longest stalls seen by a 20 ms timer on the main thread: ${b.stalls.map((x) => `${n1(x.ms)} ms at ${x.seconds.toFixed(1)} s (${x.done} images done)`).join('; ')}.`, '')
+    out.push(...stallsLine(b))
     if (d.rssSvg) out.push(`![Resident memory during the batch](${d.rssSvg})`, '')
+  }
+  if (d.batchVitb32) {
+    const { pack, batch: b, inProcess: p } = d.batchVitb32
+    out.push(
+      `### The same studio batch on the random ViT-B/32 pack (${pack})`,
+      '',
+      `${b.images} ShapesWorld images (256 px, resized to 224) through the job runner and the engine process, pack defaults: ${b.done} done, ${b.failed} failed in ${b.seconds.toFixed(1)} s. The in-process run captions ${p.images} of them on the main thread.`,
+      '',
+      '| measure | value |',
+      '|---|---:|',
+      ...loopRows(b),
+      `| for contrast: in-process on the main thread, longest stall | ${n1(p.loopMaxMs)} ms |`,
+      throughputRow(b, p),
+      ''
+    )
+    out.push(...stallsLine(b))
   }
   if (d.retrieval) out.push(...retrievalMarkdown(d.retrieval))
   if (d.reproduction?.rows.length) {

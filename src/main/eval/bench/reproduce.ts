@@ -42,6 +42,7 @@ export function ratiosOf(d: BenchDoc): Record<string, number> {
   if (d.importScale) Object.assign(out, importScaleRatios(d.importScale))
   if (d.sqlite) put('SQLite · transactions ÷ autocommit', d.sqlite.transactionRowsPerSec, d.sqlite.autocommitRowsPerSec)
   if (d.batch && d.inProcess) put('batch · studio job ÷ in-process', d.batch.imagesPerSec, d.inProcess.imagesPerSec)
+  if (d.batchVitb32) put(`batch ${d.batchVitb32.pack} · studio job ÷ in-process`, d.batchVitb32.batch.imagesPerSec, d.batchVitb32.inProcess.imagesPerSec)
   if (d.retrieval) {
     const c = d.retrieval.child
     put(`retrieval ${d.retrieval.rows} rows · exact JS scan p50 ÷ index p50`, c.exact.jsP50, c.chosen.p50)
