@@ -93,6 +93,34 @@ describe.skipIf(!present)('engine with a pcm-net decoder', () => {
     }
   })
 
+  it('pools a text-only decoder and the pcm-net decoder with alsoDecoders, each candidate naming its own', async () => {
+    const files = ['test_00000.png', 'test_00001.png', 'test_00002.png'].map((f) => join(PACK, 'samples', f))
+    const base = { regions: 'off' as const, retrieval: false, noiseSamples: 4, noiseVariance: 0.016, cleanSample: true, align: 'off' as const, rerank: true, rankBy: 'clipS' as const }
+    const alone = (await captionFiles(engine, files.map((file) => ({ file })), base)) as CaptionResult[]
+    const pcmAlone = (await captionFiles(engine, files.map((file) => ({ file })), { ...base, decoder: fixture.entry.id })) as CaptionResult[]
+    const both = (await captionFiles(engine, files.map((file) => ({ file })), { ...base, alsoDecoders: [fixture.entry.id] })) as CaptionResult[]
+    const main = engine.pack.json.defaultDecoder ?? engine.pack.json.decoders[0]!.id
+    both.forEach((r, i) => {
+      expect(r.options.alsoDecoders).toEqual([fixture.entry.id])
+      const texts = new Set(r.candidates.map((c) => c.text))
+      // the pool is the union of the two decoders' captions (same noise seeds, same image)
+      expect(texts).toEqual(new Set([...alone[i]!.candidates, ...pcmAlone[i]!.candidates].map((c) => c.text)))
+      const pcmText = pcmAlone[i]!.candidates[0]!.text
+      const fromPcm = r.candidates.find((c) => c.text === pcmText)!
+      const onlyPcm = !alone[i]!.candidates.some((c) => c.text === pcmText)
+      if (onlyPcm) {
+        expect(fromPcm.provenance.decoder?.kind).toBe('pcm-net')
+        expect(fromPcm.provenance.decoder?.id).toBe(fixture.entry.id)
+        expect(fromPcm.provenance.decoder?.mixup?.grid).toEqual([4, 4])
+      }
+      for (const c of r.candidates.filter((x) => x.provenance.decoder?.id === main)) expect(c.provenance.decoder?.kind).toBe('prefix-tokens')
+      // reranked by CLIP-S over the whole pool: the pick is the best of both
+      expect(r.candidates[0]!.scores.clipS).toBeGreaterThanOrEqual(Math.max(alone[i]!.candidates[0]!.scores.clipS, pcmAlone[i]!.candidates[0]!.scores.clipS) - 1e-6)
+    })
+    await expect(captionFiles(engine, files.slice(0, 1).map((file) => ({ file })), { ...base, alsoDecoders: [main] })).rejects.toThrow(/other decoders/)
+    await expect(captionFiles(engine, files.slice(0, 1).map((file) => ({ file })), { ...base, alsoDecoders: ['no-such-decoder'] })).rejects.toThrow(/no-such-decoder/)
+  })
+
   it('refuses the pcm-net decoder where a prefix embedding is decoded', () => {
     expect(() => engine.decoder(fixture.entry.id)).toThrow(/pcm-net/)
   })

@@ -10,6 +10,7 @@ const Num = v.pipe(v.number(), v.finite())
 
 export const CaptionOptionsSchema = v.object({
   decoder: v.optional(v.pipe(v.string(), v.maxLength(100))),
+  alsoDecoders: v.optional(v.pipe(v.array(v.pipe(v.string(), v.maxLength(100))), v.maxLength(8))),
   regions: v.optional(Regions),
   topK: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(1000))),
   patchWeight: v.optional(v.pipe(Num, v.minValue(0), v.maxValue(100))),

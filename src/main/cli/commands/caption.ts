@@ -34,12 +34,13 @@ export const captionCommand: CliCommand = {
   name: 'caption',
   summary: 'Caption images or folders with a model pack (JSON lines on stdout)',
   usage: `usage: caption-studio caption <files|dirs…> [--pack ID|DIR] [--json] [--queue redis://HOST:PORT]
-       [--decoder ID] [--regions patch|crops|off]
+       [--decoder ID] [--also-decoders ID,ID…] [--regions patch|crops|off]
        [--noise-samples N] [--noise-var V] [--clean-sample on|off] [--beam W] [--rerank on|off]
        [--retrieval on|off] [--align procrustes|ridge|off] [--align-prefix on|off] [--mixup on|off]
        [--memory-projection on|off] [--concepts] [--seed S]
 
   Folders are walked for images (other files are skipped). Unset options take the pack's defaults.
+  --also-decoders  more decoders (e.g. a pcm-net one) whose captions join the main decoder's before the rerank
   --memory-projection  DeCap: decode the image embedding projected onto the caption datastore
   --json       one JSON object per image (default: "file<TAB>caption" lines)
   --concepts   include concept categories and probabilities (default: concept words only)
@@ -51,6 +52,7 @@ export const captionCommand: CliCommand = {
       pack: { type: 'string' },
       json: { type: 'boolean' },
       decoder: { type: 'string' },
+      'also-decoders': { type: 'string' },
       regions: { type: 'string' },
       'noise-samples': { type: 'string' },
       'noise-var': { type: 'string' },
@@ -70,6 +72,7 @@ export const captionCommand: CliCommand = {
     const packDir = await resolvePackDir(values.pack)
     const options: CaptionOptions = {
       decoder: values.decoder,
+      alsoDecoders: values['also-decoders']?.split(',').map((x) => x.trim()).filter(Boolean),
       regions: oneOf(values.regions, ['patch', 'crops', 'off'] as const, 'regions'),
       noiseSamples: num(values['noise-samples'], 'noise-samples', true),
       noiseVariance: num(values['noise-var'], 'noise-var'),

@@ -122,6 +122,8 @@ export const PackDefaults = v.object({
   conceptTopK: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1)), 5),
   cleanSample: v.optional(v.boolean(), true),
   alignPrefix: v.optional(v.boolean(), false),
+  /** Decoders whose captions join the main (default) decoder's before the rerank (pipeline/decoder-runs.ts). */
+  alsoDecoders: v.optional(v.pipe(v.array(v.pipe(v.string(), v.maxLength(100))), v.maxLength(8)), []),
   /** DeCap's projection of the decoder input onto the caption datastore (pipeline/memory.ts). */
   memoryProjection: v.optional(v.boolean(), false),
   /** Ranking score; default aclipS with a realignment, else clipS. */

@@ -12,12 +12,14 @@
 // tokens and its salient concepts instead of a prefix embedding, and decodes once per image: the paper adds
 // noise only in training, so noiseSamples and cleanSample do not multiply its candidates (any value > 0 or
 // true asks for the one decode). Retrieval, scoring and ranking are unchanged. Its candidate's provenance
-// names the kind and which pooled patches the graph mixed with which concept.
+// names the kind and which pooled patches the graph mixed with which concept. With `alsoDecoders` more
+// decoders (e.g. a pcm-net one beside the text-only noise decoder) add their captions to the same pool before
+// the rerank (decoder-runs.ts, [Note: decoders side by side]); each candidate names the decoder that made it.
 import { StudioError, toEnvelope, type ErrorEnvelope } from '@shared/errors'
 import { salientConcepts, type SalientConcept } from './concepts'
-import { noiseSamples, type Decoded, type NoiseSample } from './decode'
-import { preparePcm, type PcmMixMap } from './pcm'
-import { isPcmDecoder, type PcmDecoderSpec } from '../packs/pack-schema'
+import type { PcmMixMap } from './pcm'
+import { isPcmDecoder, type AnyDecoderSpec } from '../packs/pack-schema'
+import { decodersFor, runDecoders } from './decoder-runs'
 import type { Engine } from '../worker/engine'
 import type { ImageEncoding } from '../worker/encoders'
 import { normalize, type Vec } from '../math/linalg'
@@ -88,8 +90,8 @@ const now = () => performance.now()
 
 export async function captionFiles(engine: Engine, inputs: readonly CaptionInput[], options: CaptionOptions = {}, hooks: CaptionHooks = {}): Promise<(CaptionResult | CaptionFailure)[]> {
   const o = resolveOptions(engine.pack.json, options)
-  const spec = o.noiseSamples > 0 || o.cleanSample ? engine.anyDecoder(o.decoder) : null
-  const pcm = spec && isPcmDecoder(spec) ? spec : null
+  const decoders = decodersFor(engine, o)
+  const tokens = o.regions === 'patch' || decoders.some(isPcmDecoder)
   engine.realignmentMatrix(o.align)
   const out: (CaptionResult | CaptionFailure)[] = []
   const boxes = o.regions === 'crops' ? cropBoxes() : undefined
@@ -109,7 +111,7 @@ export async function captionFiles(engine: Engine, inputs: readonly CaptionInput
     const ok = pre.flatMap((p) => (p.ok ? [p.value] : []))
     const tPre = (now() - t0) / Math.max(1, chunk.length)
     const t1 = now()
-    const enc = await engine.encodePixels(ok.map((p) => p.pixels), o.regions === 'patch' || !!pcm)
+    const enc = await engine.encodePixels(ok.map((p) => p.pixels), tokens)
     const tEnc = (now() - t1) / Math.max(1, ok.length)
     let k = 0
     for (let i = 0; i < chunk.length; i++) {
@@ -121,7 +123,7 @@ export async function captionFiles(engine: Engine, inputs: readonly CaptionInput
       } else {
         const e = enc[k++]!
         try {
-          out.push(await captionOne(engine, input, p.value, e, o, { preprocess: tPre, imageEncoder: tEnc }, pcm, hooks.signal))
+          out.push(await captionOne(engine, input, p.value, e, o, { preprocess: tPre, imageEncoder: tEnc }, decoders, hooks.signal))
         } catch (err) {
           if (err instanceof StudioError && err.code === 'cancelled') throw err
           out.push({ file: input.file, error: toEnvelope(err) })
@@ -143,7 +145,7 @@ async function aggregate(engine: Engine, pre: Preprocessed, enc: ImageEncoding, 
   return o.regions === 'off' ? null : aggregateRegions(engine, pre, enc, { ...o, regions: o.regions }, concepts)
 }
 
-async function captionOne(engine: Engine, input: CaptionInput, pre: Preprocessed, enc: ImageEncoding, o: ResolvedOptions, batched: Record<string, number>, pcm: PcmDecoderSpec | null, signal?: AbortSignal): Promise<CaptionResult> {
+async function captionOne(engine: Engine, input: CaptionInput, pre: Preprocessed, enc: ImageEncoding, o: ResolvedOptions, batched: Record<string, number>, decoders: readonly AnyDecoderSpec[], signal?: AbortSignal): Promise<CaptionResult> {
   const timings: Record<string, number> = { ...batched }
   const tStart = now()
   const pack = engine.pack
@@ -165,54 +167,43 @@ async function captionOne(engine: Engine, input: CaptionInput, pre: Preprocessed
     memory = p.info
     return p.vector
   }
-  const dopts = { beam: o.beam, maxLength: o.maxLength, lengthPenalty: o.lengthPenalty, signal }
-  let samples: NoiseSample[]
-  let decoded: Decoded[]
-  let mix: PcmMixMap | undefined
-  if (pcm) {
-    const prep = preparePcm(pack, pcm, enc.embed, enc.tokens)
-    mix = prep.mix ?? undefined
-    samples = [{ index: -1, seed: null, prefix: normalize(enc.embed) }]
-    decoded = await engine.decodePcm(pcm.id, [prep.input], dopts)
-  } else {
-    const base = o.memoryProjection && o.noiseSamples > 0 ? project(unprojected) : unprojected
-    samples = noiseSamples(base, o.noiseSamples, o.noiseVariance, o.seed, false)
-    if (o.cleanSample) samples.unshift({ index: -1, seed: null, prefix: o.memoryProjection ? project(enc.embed) : normalize(enc.embed) })
-    decoded = await engine.decode(o.decoder, samples.map((s) => s.prefix), dopts)
-  }
+  const runs = await runDecoders(engine, decoders, enc, o, { base: () => (o.memoryProjection && o.noiseSamples > 0 ? project(unprojected) : unprojected), clean: () => (o.memoryProjection ? project(enc.embed) : normalize(enc.embed)) }, signal)
   timings.decode = now() - t
 
   const byKey = new Map<string, Candidate>()
   const keyOf = (text: string) => pack.tokenizer.normalize(text)
-  decoded.forEach((d, i) => {
-    const key = keyOf(d.text)
-    if (!key) return
-    const s = samples[i]!
-    const have = byKey.get(key)
-    if (have?.provenance.decoder) {
-      have.provenance.decoder.samples.push({ index: s.index, seed: s.seed })
-      have.provenance.decoder.logProb = Math.max(have.provenance.decoder.logProb, d.logProb)
-      return
-    }
-    byKey.set(key, {
-      text: d.text,
-      source: 'decoder',
-      score: 0,
-      scores: { cos: 0, clipS: 0, quality: 0 },
-      provenance: {
-        decoder: {
-          id: o.decoder,
-          kind: pcm ? 'pcm-net' : 'prefix-tokens',
-          samples: [{ index: s.index, seed: s.seed }],
-          logProb: d.logProb,
-          noiseVariance: s.index < 0 ? 0 : o.noiseVariance,
-          beam: o.beam,
-          ...(memory ? { memory } : {}),
-          ...(mix ? { mixup: mix } : {})
-        }
+  for (const run of runs) {
+    run.decoded.forEach((d, i) => {
+      const key = keyOf(d.text)
+      if (!key) return
+      const s = run.samples[i]!
+      const have = byKey.get(key)
+      if (have?.provenance.decoder) {
+        // the same caption from another sample (or another decoder): the first decoder keeps the provenance
+        if (have.provenance.decoder.id === run.decoderId) have.provenance.decoder.samples.push({ index: s.index, seed: s.seed })
+        have.provenance.decoder.logProb = Math.max(have.provenance.decoder.logProb, d.logProb)
+        return
       }
+      byKey.set(key, {
+        text: d.text,
+        source: 'decoder',
+        score: 0,
+        scores: { cos: 0, clipS: 0, quality: 0 },
+        provenance: {
+          decoder: {
+            id: run.decoderId,
+            kind: run.kind,
+            samples: [{ index: s.index, seed: s.seed }],
+            logProb: d.logProb,
+            noiseVariance: s.index < 0 ? 0 : o.noiseVariance,
+            beam: o.beam,
+            ...(memory && run.kind === 'prefix-tokens' ? { memory } : {}),
+            ...(run.mix ? { mixup: run.mix } : {})
+          }
+        }
+      })
     })
-  })
+  }
 
   t = now()
   if (o.retrieval) {
@@ -234,7 +225,7 @@ async function captionOne(engine: Engine, input: CaptionInput, pre: Preprocessed
   timings.retrieval = now() - t
 
   const candidates = [...byKey.values()]
-  if (candidates.length === 0) throw new StudioError('model_error', samples.length ? `${pre.file}: the decoder produced only empty captions` : `${pre.file}: retrieval found no datastore caption`)
+  if (candidates.length === 0) throw new StudioError('model_error', runs.length ? `${pre.file}: the decoder produced only empty captions` : `${pre.file}: retrieval found no datastore caption`)
   t = now()
   const embs = await engine.embedTexts(candidates.map((c) => o.clipPrefix + c.text))
   const refs = input.references?.length ? await engine.embedTexts(input.references.map((r) => o.clipPrefix + r)) : null

@@ -22,6 +22,8 @@ export type AlignMode = 'procrustes' | 'ridge' | 'off'
 
 export interface CaptionOptions {
   decoder?: string
+  /** More decoders whose captions join the main decoder's before the rerank ([Note: decoders side by side]). */
+  alsoDecoders?: string[]
   regions?: RegionsMode
   /** Patch route: k of MacCap's top-k by CLS attention. */
   topK?: number
@@ -60,6 +62,7 @@ export const DEFAULT_SEED = 42
 function checkDecoderless(pack: PackJson, o: CaptionOptions): void {
   const asked = [
     o.decoder !== undefined ? `decoder "${o.decoder}"` : '',
+    o.alsoDecoders?.length ? `alsoDecoders ${o.alsoDecoders.join(', ')}` : '',
     o.noiseSamples !== undefined && o.noiseSamples > 0 ? `noiseSamples ${o.noiseSamples}` : '',
     o.cleanSample === true ? 'cleanSample' : '',
     o.memoryProjection === true ? 'memoryProjection' : ''
@@ -80,6 +83,7 @@ export function resolveOptions(pack: PackJson, o: CaptionOptions = {}): Resolved
   const align = o.align ?? d.align
   const r: ResolvedOptions = {
     decoder: decoderId,
+    alsoDecoders: [...(o.alsoDecoders ?? d.alsoDecoders)],
     regions: o.regions ?? d.regions,
     topK: o.topK ?? d.topK,
     patchWeight: o.patchWeight ?? d.patchWeight,
