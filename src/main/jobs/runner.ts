@@ -20,6 +20,7 @@ import type { NewCandidate } from '../store/captions-repo'
 import { JobsRepo } from '../store/jobs-repo'
 import type { ServiceContext } from '../services/context'
 import { RateMeter } from './rate'
+import { resolveScope } from './scope'
 import { SHUTDOWN, type FleetParams, type RemoteBatches } from './remote'
 import { parseRedisUrl } from '../fleet/redis-url'
 
@@ -84,19 +85,7 @@ export class JobRunner {
   }
 
   resolveScope(req: CaptionJobRequest): number[] {
-    const s = req.scope
-    let ids: number[]
-    if (s.kind === 'ids') ids = s.ids
-    else if (s.kind === 'filter') ids = this.ctx.images.listIds(s.filter, '')
-    else {
-      if (!this.ctx.images.root(s.rootId)) throw new StudioError('not_found', `root ${s.rootId} not found`)
-      ids = this.ctx.images.listIds('all', '').filter((id) => this.ctx.images.get(id)?.root_id === s.rootId)
-    }
-    const usable = ids.filter((id) => {
-      const img = this.ctx.images.get(id)
-      return img && !img.error && !img.missing && (!req.onlyUncaptioned || !this.ctx.captions.accepted(id))
-    })
-    return [...new Set(usable)]
+    return resolveScope(this.ctx, req)
   }
 
   enqueue(req: CaptionJobRequest): JobSummary {
@@ -299,7 +288,7 @@ export class JobRunner {
    *  is no longer running or nothing else is pending. Items whose image is gone fail here. */
   private startChunk<T>(jobId: number, chunk: number, work: (ids: number[], signal: AbortSignal) => Promise<(T | Error)[]>, meter: RateMeter, exclude: ReadonlySet<number>): InflightChunk<T> | null {
     for (;;) {
-      const state = this.repo.summary(jobId)?.state
+      const state = this.repo.state(jobId) // not summary(): that counts all the job's items, once per chunk
       if (state !== 'running' || this.stopping) return null
       const items = this.repo.nextPendingBatch(jobId, chunk + exclude.size).filter((it) => !exclude.has(it.imageId)).slice(0, chunk)
       if (items.length === 0) return null

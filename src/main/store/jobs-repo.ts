@@ -62,6 +62,11 @@ export class JobsRepo {
     }
   }
 
+  /** The job's state alone (the runner asks before every chunk; summary() counts all the job's items). */
+  state(id: number): JobState | undefined {
+    return (prepared(this.db, `SELECT state FROM jobs WHERE id = ?`).raw().get(id) as [JobState] | undefined)?.[0]
+  }
+
   list(): JobSummary[] {
     const ids = prepared(this.db, `SELECT id FROM jobs ORDER BY id DESC LIMIT 200`).raw().all() as [number][]
     return ids.map(([id]) => this.summary(id)!)
