@@ -217,6 +217,7 @@ export const benchCommand: CommandBody = {
       doc.batch = await benchStudioBatch(split.imagesDir, join(cacheDir, 'scratch-batch'), join(root, 'models'), pack.id, log)
       doc.inProcess = await benchInProcessStall(packDir, images(split.imagesDir).slice(0, quick ? 50 : 200), threads)
       const svgPath = out.replace(/\.md$/, '') + '-rss.svg'
+      mkdirSync(dirname(svgPath), { recursive: true })
       writeFileSync(
         svgPath,
         lineChartSvg(
