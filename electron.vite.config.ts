@@ -1,7 +1,8 @@
 // Build configuration (runs in Node at build time).
-// [Note: one build, three hosts] The main build emits four plain-Node entries that share the same
+// [Note: one build, three hosts] The main build emits five plain-Node entries that share the same
 // services: `index` (the Electron shell), `serve` (the studio over HTTP on 127.0.0.1), `cli` (batch work)
-// and `engine-worker` (inference off the main event loop, spawned by all three hosts).
+// `engine-worker` (inference off the main event loop, spawned by all three hosts) and `wal-checkpointer`
+// (SQLite's WAL checkpoints on a thread of each host, store/checkpointer.ts).
 import { existsSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { defineConfig } from 'electron-vite'
@@ -20,7 +21,9 @@ export default defineConfig({
           index: resolve(__dirname, 'src/main/electron/main.ts'),
           serve: resolve(__dirname, 'src/main/serve/entry.ts'),
           cli: resolve(__dirname, 'src/main/cli/entry.ts'),
-          ...(existsSync(engineWorker) ? { 'engine-worker': engineWorker } : {})
+          ...(existsSync(engineWorker) ? { 'engine-worker': engineWorker } : {}),
+          // [Note: checkpoints off the main thread] the WAL checkpoint thread of every host
+          'wal-checkpointer': resolve(__dirname, 'src/main/store/checkpoint-thread.ts')
         }
       }
     }

@@ -201,6 +201,7 @@ export function createServices(dataDir: string, host: SystemInfo['host'], opts: 
       await remote.close().catch(() => undefined)
       await scans.waitAll().catch(() => undefined)
       await client.dispose().catch(() => undefined)
+      await ctx.checkpoints.stop()
       ctx.db.close()
     }
   }

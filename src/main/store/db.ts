@@ -14,14 +14,19 @@ export type DB = Database.Database
 /** [Note: native ABI] better-sqlite3 needs a build per ABI. Under Electron we look for an
  *  Electron-ABI build (made by `npm run rebuild:electron`) and pass it as `nativeBinding`, so one install
  *  serves both Node (serve, CLI, tests) and Electron. */
-function nativeBindingOptions(): Database.Options {
+export function sqliteNativeBinding(): string | undefined {
   const explicit = process.env.STUDIO_SQLITE_BINDING
-  if (explicit) return { nativeBinding: explicit }
+  if (explicit) return explicit
   if (process.versions.electron) {
     const candidate = join(appRoot(), 'build', 'electron', 'better_sqlite3.node')
-    if (existsSync(candidate)) return { nativeBinding: candidate }
+    if (existsSync(candidate)) return candidate
   }
-  return {}
+  return undefined
+}
+
+function nativeBindingOptions(): Database.Options {
+  const binding = sqliteNativeBinding()
+  return binding ? { nativeBinding: binding } : {}
 }
 
 export function openDatabase(file: string, migrations: readonly Migration[] = MIGRATIONS): DB {

@@ -58,6 +58,8 @@ export interface EngineClientOptions extends OpenOptions {
   /** Path of the built engine entry; default: out/main/engine-worker.js of the app. */
   workerPath?: string
   sharpThreads?: number
+  /** [Note: engine niceness] how much lower than the host the engine runs; default STUDIO_ENGINE_NICE or 10. */
+  niceness?: number
   /** Where the engine runs (default `process`: a child Node process). */
   transport?: 'thread' | 'process' | TransportFactory
   supervision?: SupervisionOptions
@@ -67,6 +69,16 @@ interface Live {
   t: EngineTransport
   startedAt: number
   exited: Promise<void>
+}
+
+export const DEFAULT_ENGINE_NICENESS = 10
+
+/** [Note: engine niceness] `STUDIO_ENGINE_NICE` overrides the default (0 keeps the host's priority). */
+export function engineNiceness(env: NodeJS.ProcessEnv = process.env): number {
+  const raw = env.STUDIO_ENGINE_NICE
+  if (raw === undefined || raw.trim() === '') return DEFAULT_ENGINE_NICENESS
+  const n = Number(raw)
+  return Number.isInteger(n) && n >= 0 && n <= 19 ? n : DEFAULT_ENGINE_NICENESS
 }
 
 const seconds = (ms: number) => `${Math.round(ms / 100) / 10} s`
@@ -156,7 +168,7 @@ export class EngineClient implements EngineCaller {
     this.kind = t.kind
     this.hung = null
     this.ready = false
-    t.send({ type: 'init', id: 0, options })
+    t.send({ type: 'init', id: 0, options: { ...options, niceness: options.niceness ?? engineNiceness() } })
     if (this.fault) t.send({ type: 'fault', id: this.nextId++, spec: this.fault })
     if (this.onceFault) t.send({ type: 'fault', id: this.nextId++, spec: this.onceFault })
     this.onceFault = null

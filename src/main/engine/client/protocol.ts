@@ -60,7 +60,8 @@ export type Method = keyof EngineApi
 export type EngineRequest = { [K in Method]: { type: K; id: number; args: EngineApi[K]['args'] } }[Method]
 export type CancelRequest = { type: 'cancel'; id: number; target: number }
 /** What an engine process is started with (sent as its first message). */
-export type EngineInit = OpenOptions & { sharpThreads?: number }
+/** `niceness`: how much lower than the host the engine runs ([Note: engine niceness]; 0 = the same). */
+export type EngineInit = OpenOptions & { sharpThreads?: number; niceness?: number }
 export type InitMessage = { type: 'init'; id: 0; options: EngineInit }
 /** [Note: engine faults] Tests only: make the engine process abort (`process.abort()`, as a native crash
  *  would) or hang (block its thread: it stops answering) when it starts a request that names `file` (a

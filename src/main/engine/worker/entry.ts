@@ -8,6 +8,7 @@ import { parentChannel } from './channel'
 import { faultMatches, triggerFault } from './fault'
 import { EngineHost } from './host'
 import { configureSharp } from './preprocess'
+import { lowerEnginePriority } from './priority'
 import type { EngineRequest, FaultSpec, FromWorker, ToWorker } from '../client/protocol'
 
 const channel = parentChannel()
@@ -45,6 +46,8 @@ async function pump(): Promise<void> {
 channel.onMessage((msg: ToWorker) => {
   switch (msg.type) {
     case 'init':
+      // [Note: engine niceness] before any session or sharp thread exists, so they inherit it
+      if (!host) lowerEnginePriority(msg.options.niceness ?? 0)
       configureSharp(msg.options.sharpThreads ?? 1)
       host ??= new EngineHost(msg.options)
       send({ type: 'ready', id: 0 })
