@@ -13,6 +13,7 @@ import { readFileSync, rmSync } from 'node:fs'
 import { EngineClient } from '../../engine/client'
 import { captionFiles, Engine } from '../../engine/worker'
 import { createServices } from '../../services/services'
+import { logStall } from './stall-log'
 
 export interface RssSample {
   seconds: number
@@ -80,6 +81,7 @@ export async function benchStudioBatch(imagesDir: string, scratch: string, bundl
       const late = now - last - 20
       last = now
       if (late > 30) stalls.push({ seconds: (now - t) / 1000, ms: late, done })
+      logStall('batch', late, 20)
     }, 20)
     h.enable()
     const elu = performance.eventLoopUtilization()

@@ -84,7 +84,7 @@ async function importRun(roots: readonly string[], dataDir: string, bundledPacks
       results.push(...((await services.call('library.waitForScans', {})) as ScanResult[]).filter((r) => !results.some((x) => x.rootId === r.rootId)))
     }
     return results
-  })
+  }, `import ${roots.length} root(s)`)
   const doneSeconds = (performance.now() - t0) / 1000
   grid.stop()
   off()
@@ -140,7 +140,7 @@ export async function benchImportScale(o: ImportScaleOptions): Promise<ImportSca
     const w = await watchLoop(async () => {
       for (const r of cur.results) await cur.services.call('library.rescan', { rootId: r.rootId })
       return (await cur.services.call('library.waitForScans', {})) as ScanResult[]
-    })
+    }, 'rescan')
     const again = w.value.filter((r) => cur.results.some((x) => x.rootId === r.rootId))
     rescan = { seconds: (performance.now() - t) / 1000, loopMaxMs: w.maxMs, added: again.reduce((n, r) => n + r.added, 0), changed: again.reduce((n, r) => n + r.changed, 0) }
     o.log(`import at scale: rescan ${JSON.stringify(rescan)}`)

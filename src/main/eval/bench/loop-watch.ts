@@ -2,6 +2,7 @@
 // 10 ms timer and perf_hooks.monitorEventLoopDelay's max and p99, around `work` (issue 14: never > 50 ms
 // during import, indexing or grouping). Used by the import-at-scale and search parts.
 import { monitorEventLoopDelay } from 'node:perf_hooks'
+import { logStall } from './stall-log'
 
 export interface LoopWatch<T> {
   value: T
@@ -13,7 +14,7 @@ export interface LoopWatch<T> {
 }
 
 /** Worst lateness of a 10 ms timer, and the event-loop delay histogram, around `work`. */
-export async function watchLoop<T>(work: () => Promise<T>): Promise<LoopWatch<T>> {
+export async function watchLoop<T>(work: () => Promise<T>, label = 'watch'): Promise<LoopWatch<T>> {
   const h = monitorEventLoopDelay({ resolution: 10 })
   h.enable()
   let last = performance.now()
@@ -21,6 +22,7 @@ export async function watchLoop<T>(work: () => Promise<T>): Promise<LoopWatch<T>
   const timer = setInterval(() => {
     const now = performance.now()
     maxMs = Math.max(maxMs, now - last - 10)
+    logStall(label, now - last - 10, 10)
     last = now
   }, 10)
   try {

@@ -108,7 +108,7 @@ export async function benchSearch(o: { packDir: string; scratch: string; quick: 
   const seconds = (performance.now() - t) / 1000
   const idle = await watchLoop(() => new Promise((r) => setTimeout(r, 3000)))
   t = performance.now()
-  const cold = await watchLoop(() => new LibrarySearch(repo, { phashes: async () => new Map() }).candidateEdges(space))
+  const cold = await watchLoop(() => new LibrarySearch(repo, { phashes: async () => new Map() }).candidateEdges(space), 'cold grouping')
   const grouping = { rows, seconds, candidateEdges: edges.length, groupsAt090: componentsOf(edges.filter((e) => e.similarity >= 0.9)).length, coldSeconds: (performance.now() - t) / 1000, coldLoopMaxMs: cold.maxMs }
   o.log(`search: grouping ${rows} rows ${grouping.seconds.toFixed(1)} s; from a cold start ${grouping.coldSeconds.toFixed(1)} s, loop stall max ${cold.maxMs.toFixed(0)} ms (idle ${idle.maxMs.toFixed(0)} ms)`)
   await engine.close()
@@ -161,12 +161,12 @@ export async function benchSearch(o: { packDir: string; scratch: string; quick: 
     const indexing = await watchLoop(async () => {
       await services.call('search.startIndex', {})
       await services.call('jobs.waitIdle', {})
-    })
+    }, 'indexing')
     const indexSeconds = (performance.now() - t) / 1000
     const { ids } = (await services.call('library.listIds', {})) as { ids: number[] }
     const byPath = new Map(((await services.call('library.getImages', { ids: ids.slice(0, 500) })) as { id: number; relPath: string }[]).map((r) => [r.relPath, r.id]))
     t = performance.now()
-    const grouped = await watchLoop(async () => (await services.call('duplicates.groups', { limit: 100_000 })) as OpOutput<'duplicates.groups'>)
+    const grouped = await watchLoop(async () => (await services.call('duplicates.groups', { limit: 100_000 })) as OpOutput<'duplicates.groups'>, 'grouping')
     const r = grouped.value
     const groupSeconds = (performance.now() - t) / 1000
     const s = pairScores(r.groups.map((g) => g.ids), set.groups.map((g) => g.map((p) => byPath.get(p)!)))
