@@ -48,7 +48,9 @@ function main() {
       const seen = new Set()
       for (let x = id; x !== undefined; x = parent.get(x)) {
         const lx = label(byId.get(x))
-        if (!seen.has(lx)) incl.set(lx, (incl.get(lx) ?? 0) + 1), seen.add(lx)
+        if (seen.has(lx)) continue
+        seen.add(lx)
+        incl.set(lx, (incl.get(lx) ?? 0) + 1)
       }
     }
     const pct = (c) => `${Math.round((100 * c) / Math.max(1, samples.length))}%`
