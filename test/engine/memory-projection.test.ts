@@ -10,6 +10,8 @@ import * as v from 'valibot'
 import { captionFiles, Engine, resolveOptions, type CaptionResult } from '../../src/main/engine/worker'
 import { MEMORY_NEIGHBOURS, MEMORY_TAU, projectCompact, projectDense, projectOntoMemory } from '../../src/main/engine/pipeline/memory'
 import { noiseSamples } from '../../src/main/engine/pipeline/decode'
+import { matVecRows, normalize, softmax } from '../../src/main/engine/math/linalg'
+import { createRng } from '../../src/main/engine/math/rng'
 import { DatastoreWriter } from '../../src/main/engine/packs/datastore-writer'
 import { openCompactDatastore } from '../../src/main/engine/packs/datastore-reader'
 import { EngineCandidate } from '../../src/shared/contract/engine'
@@ -72,6 +74,25 @@ describe('memory projection math', () => {
     expect(cos(projectDense(rows, n, dim, q(0), 1e3), mean)).toBeGreaterThan(0.99999)
     // at DeCap's τ the projection is closer to the memory than the query was
     expect(Math.max(...range(n).map((r) => cos(projectDense(rows, n, dim, q(0)), rows.subarray(r * dim, (r + 1) * dim))))).toBeGreaterThan(Math.max(...sims))
+  })
+
+  it('dense: bit-for-bit the hand-written weighted row sum it replaced (vecMat over softmax weights), on seeded random data', () => {
+    // the arithmetic of the loop projectDense had before it used linalg's vecMat (review D6): out[k] += w_i·M_ik
+    // in float64, rounded to float32 after each row, rows in order, zero weights skipped. Walked column by column
+    // here; each out[k] sees the same additions in the same order, so the floats are the old loop's exactly.
+    const before = (data: Float32Array, n: number, dim: number, x: Float32Array, tau: number) => {
+      const w = softmax(matVecRows(data, n, dim, x), tau)
+      const out = new Float32Array(dim)
+      for (let k = 0; k < dim; k++) for (let i = 0; i < n; i++) if (w[i] !== 0) out[k]! += w[i]! * data[i * dim + k]!
+      return normalize(out)
+    }
+    const rng = createRng(606)
+    for (const [n, d] of [[1, 8], [37, 16], [500, 64], [257, 512]] as const) {
+      const data = Float32Array.from({ length: n * d }, () => rng.normal())
+      const x = normalize(Float32Array.from({ length: d }, () => rng.normal()))
+      // DeCap's τ, a tiny one (most weights underflow to exactly 0: the skipped rows) and a flat one
+      for (const tau of [MEMORY_TAU, 1e-4, 10]) expect(projectDense(data, n, d, x, tau)).toEqual(before(data, n, d, x, tau))
+    }
   })
 
   it('compact: a datastore under 256 rows is projected over all its rows, as the float32 one', async () => {

@@ -3,15 +3,14 @@
 // follow — the fixture hub's int8 vision model edited to pool token 1 instead of token 0, still a working
 // model — is assembled by the builder's own assemblePhotoPack into a pack that keeps the stock file and the
 // crops route, says why in pack.json, and captions a real photo with a crop heatmap, never a patch one.
-import { cpSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
-import { createHash } from 'node:crypto'
+import { cpSync, existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { onnx } from '../../src/main/engine/packs/onnx-graph'
-import type { LoadedCatalogEntry } from '../../src/main/engine/packs/catalog'
 import { InProcessEngineClient } from '../../src/main/engine/worker/in-process-client'
 import { assemblePhotoPack } from '../../src/main/models/photo-pack'
-import { buildPaths, PATCH_MODEL } from '../../src/main/models/pack-build-stages'
+import { PATCH_MODEL } from '../../src/main/models/pack-build-stages'
+import { pinnedPhotoInputs } from '../../src/main/eval/bench/pinned-photo-inputs'
 import { tempDir } from '../fixtures/images'
 import { buildPhotoHub, photoCaptions, photoHubUnavailable } from '../fixtures/photo-hub'
 
@@ -20,7 +19,6 @@ if (why) process.stderr.write(`photo-pack fallback test skipped: ${why}\n`)
 const ROOT = join(__dirname, '..', '..')
 const CHELSEA = '/usr/lib/python3/dist-packages/skimage/data/chelsea.png'
 const VISION = 'onnx/vision_model_quantized.onnx'
-const sha = (buf: Buffer) => createHash('sha256').update(buf).digest('hex')
 
 const engine = new InProcessEngineClient({ providers: ['cpu'], intraOpThreads: 1 })
 afterAll(async () => {
@@ -43,27 +41,11 @@ describe.skipIf(!!why)('photo pack from a graph the surgery cannot rewrite', () 
     const clipDir = tempDir('fallback-clip')
     cpSync(hub.repoDir, clipDir, { recursive: true })
     poolToken1(join(clipDir, VISION))
-    const pin = (path: string, role: LoadedCatalogEntry['files'][number]['role']) => {
-      const buf = readFileSync(join(clipDir, path))
-      return { path, bytes: buf.length, sha256: sha(buf), role }
-    }
-    const clip: LoadedCatalogEntry = {
-      id: 'clip-token1', kind: 'clip', title: 'random CLIP pooling token 1 (test)', licence: 'MIT (test weights)', enables: 'test', domain: 'photos', from: 'test',
-      source: { hub: 'huggingface', repo: 'test/clip-token1', revision: '1'.repeat(40) },
-      files: [pin('preprocessor_config.json', 'preprocessor'), pin('tokenizer.json', 'tokenizer'), pin('tokenizer_config.json', 'tokenizer-config'), pin(VISION, 'vision-model'), pin('onnx/text_model_quantized.onnx', 'text-model')]
-    }
-    const work = tempDir('fallback-build')
-    const corpusFile = join(work, 'captions.json')
-    writeFileSync(corpusFile, JSON.stringify({ annotations: photoCaptions(60) }))
-    const corpus: LoadedCatalogEntry = {
-      id: 'test-corpus', kind: 'corpus', title: 'test captions', licence: 'CC BY 4.0', enables: 'test', format: 'coco-captions', from: 'test', attribution: 'test caption, CC BY 4.0',
-      source: { hub: 'url', url: 'http://localhost/' }, files: [{ path: 'captions.json', bytes: null, sha256: '0'.repeat(64), role: 'corpus' }]
-    }
-    const paths = buildPaths(join(work, 'builds'), 1)
-    mkdirSync(paths.work, { recursive: true })
+    const inputs = pinnedPhotoInputs({ root: ROOT, work: tempDir('fallback-build'), clipDir, label: 'test', clipTitle: 'random CLIP pooling token 1 (test)', annotations: photoCaptions(60) })
+    const { clip, paths } = inputs
     const none = () => undefined
     const pack = await assemblePhotoPack(
-      { clip, clipDir, corpus, corpusFile, paths, engine, vocabFile: join(ROOT, 'models', 'vocab', 'photo-concepts.json'), signal: new AbortController().signal },
+      { ...inputs, engine, signal: new AbortController().signal },
       { embed: none, concepts: none, datastore: none, install: none }
     )
     // the reason, in pack.json; the crops route; the stock file listed with its pinned sha256, no rewritten copy

@@ -3,7 +3,7 @@
 // written (captioning and the index job both call `keep`), ranked search, and near-duplicate grouping
 // ([Note: near-duplicate groups]). Inference is not here: vectors come from the engine client.
 import { StudioError } from '@shared/errors'
-import type { EmbeddingsRepo, Space } from '../store/embeddings-repo'
+import type { EmbeddingsRepo, Space, SpaceRows } from '../store/embeddings-repo'
 import { quantize, int8View } from './quantize'
 import { VectorSpace, type Hit } from './vector-space'
 import { componentsOf, pairBits, type Edge } from './grouping'
@@ -46,6 +46,8 @@ export class LibrarySearch {
   private readonly edges = new Map<string, { size: number; gen: number; edges: Edge[] }>()
   private gen = 0
   private readonly loading = new Map<string, Promise<VectorSpace>>()
+  /** Rows written by keep while a space's pages are read, in write order ([Note: paged space load]). */
+  private readonly written = new Map<string, SpaceRows[]>()
 
   constructor(private readonly repo: EmbeddingsRepo, private readonly phashes: PhashSource) {}
 
@@ -54,9 +56,12 @@ export class LibrarySearch {
     this.repo.put(space, imageId, vector)
     this.gen++
     const s = this.spaces.get(key(space))
-    if (!s) return
+    const written = this.written.get(key(space))
+    if (!s && !written) return
     const q = quantize(vector)
-    s.add({ dim: vector.length, ids: [imageId], scales: Float32Array.of(q.scale), rows: int8View(q.bytes) })
+    const rows: SpaceRows = { dim: vector.length, ids: [imageId], scales: Float32Array.of(q.scale), rows: int8View(q.bytes) }
+    written?.push(rows)
+    s?.add(rows)
   }
 
   space(space: Space): VectorSpace {
@@ -85,26 +90,36 @@ export class LibrarySearch {
 
   // [Note: paged space load] 50,000 stored 512-d rows are 25 MB read from SQLite: in one statement that held
   // the main loop for the whole read. Pages of LOAD_PAGE rows (by image id) with a yield between them keep the
-  // host answering. An embedding written meanwhile (keep) may land before the page cursor: then the pages are
-  // discarded and the space is read once more in one go, so no write is lost.
+  // host answering. An embedding written meanwhile (keep) may land before the page cursor, in a page already
+  // read: keep also records each row it writes while the pages are read (`written`), and those rows are
+  // applied over the pages at the end, in write order. A row the pages did read is applied again with the
+  // same or a later value, so the last write wins and none is lost. (Discarding the pages and reading the
+  // space again in one go, as this once did, brought the one long read back whenever the index job or a
+  // caption wrote during a load.)
   private async loadPaged(space: Space): Promise<VectorSpace> {
-    const gen = this.gen
-    const s = new VectorSpace()
-    let after = 0
-    for (;;) {
-      const page = this.repo.load(space, after, LOAD_PAGE)
-      if (page.ids.length === 0) break
-      // rows of another dimension than the first are left out, as one read does (EmbeddingsRepo.load)
-      if (s.size === 0 || page.dim === s.dim) s.add(page)
-      after = page.ids[page.ids.length - 1]!
-      if (page.ids.length < LOAD_PAGE) break
-      await new Promise((r) => setImmediate(r))
+    const k = key(space)
+    const written: SpaceRows[] = []
+    this.written.set(k, written)
+    try {
+      const s = new VectorSpace()
+      let after = 0
+      for (;;) {
+        const page = this.repo.load(space, after, LOAD_PAGE)
+        if (page.ids.length === 0) break
+        addSameDim(s, page)
+        after = page.ids[page.ids.length - 1]!
+        if (page.ids.length < LOAD_PAGE) break
+        await new Promise((r) => setImmediate(r))
+      }
+      // space() loaded it in one go meanwhile (keep has kept that one current)
+      const raced = this.spaces.get(k)
+      if (raced) return raced
+      for (const rows of written) addSameDim(s, rows)
+      this.spaces.set(k, s)
+      return s
+    } finally {
+      this.written.delete(k)
     }
-    const raced = this.spaces.get(key(space))
-    if (raced) return raced
-    if (this.gen !== gen) return this.space(space)
-    this.spaces.set(key(space), s)
-    return s
   }
 
   /** The top `limit` images for a unit query vector, within `allowed` when given. */
@@ -169,6 +184,11 @@ export class LibrarySearch {
     })
     return { candidateGroups, groups }
   }
+}
+
+/** Rows of another dimension than the space's first are left out, as one read does (EmbeddingsRepo.load). */
+function addSameDim(s: VectorSpace, rows: SpaceRows): void {
+  if (s.size === 0 || rows.dim === s.dim) s.add(rows)
 }
 
 /** Keeps the pair {a, b} once, with its highest similarity (ids below 2^21 make a unique numeric key). */

@@ -44,14 +44,16 @@ export function weightedSum(rows: readonly Vec[], weights: ArrayLike<number>, di
   return out
 }
 
-/** Row vector times a row-major dim×dim matrix: x·W. */
-export function vecMat(x: Vec, w: ArrayLike<number>, dim: number): Vec {
-  const out = new Float32Array(dim)
-  for (let i = 0; i < dim; i++) {
+/** Row vector times a row-major [rows, cols] matrix: x·W (x's first `rows` entries; cols defaults to rows,
+ *  the square realignment case). x may be plain numbers (softmax weights in memory.ts's projectDense): each
+ *  x_i·W_ij is formed in float64 and accumulated into the float32 output, zero entries of x skipped. */
+export function vecMat(x: ArrayLike<number>, w: ArrayLike<number>, rows: number, cols = rows): Vec {
+  const out = new Float32Array(cols)
+  for (let i = 0; i < rows; i++) {
     const xi = x[i]!
     if (xi === 0) continue
-    const row = i * dim
-    for (let j = 0; j < dim; j++) out[j]! += xi * w[row + j]!
+    const off = i * cols
+    for (let j = 0; j < cols; j++) out[j]! += xi * w[off + j]!
   }
   return out
 }

@@ -16,7 +16,7 @@ import { StudioError } from '@shared/errors'
 import { dotI8 } from '../packs/datastore-format'
 import type { CompactDatastore } from '../packs/datastore-reader'
 import type { LoadedPack } from '../packs/pack'
-import { matVecRows, normalize, softmax, type Vec } from '../math/linalg'
+import { matVecRows, normalize, softmax, vecMat, type Vec } from '../math/linalg'
 
 /** DeCap's temperature: softmax(100·sim). */
 export const MEMORY_TAU = 0.01
@@ -31,15 +31,7 @@ export interface MemoryInfo {
 
 /** Projection over a row-major float32 memory [n, dim] (every row). */
 export function projectDense(data: Float32Array, n: number, dim: number, q: Vec, tau = MEMORY_TAU): Vec {
-  const w = softmax(matVecRows(data, n, dim, q), tau)
-  const out = new Float32Array(dim)
-  for (let i = 0; i < n; i++) {
-    const wi = w[i]!
-    if (wi === 0) continue
-    const off = i * dim
-    for (let k = 0; k < dim; k++) out[k]! += wi * data[off + k]!
-  }
-  return normalize(out)
+  return normalize(vecMat(softmax(matVecRows(data, n, dim, q), tau), data, n, dim))
 }
 
 /** Projection over the `k` rows of a compact datastore nearest q; returns the vector and the rows used.

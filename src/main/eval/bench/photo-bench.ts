@@ -9,17 +9,15 @@
 // pre-built tensors (the ceiling); ours includes tokenizing, normalising and writing the checkpoint file.
 import { benchProvider } from './raw-ort'
 import { spawnSync } from 'node:child_process'
-import { createHash } from 'node:crypto'
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import * as ort from 'onnxruntime-node'
 import sharp from 'sharp'
-import type { LoadedCatalogEntry } from '../../engine/packs/catalog'
 import { createTokenizer } from '../../engine/text/tokenizer'
 import { InProcessEngineClient } from '../../engine/worker/in-process-client'
-import { buildPaths } from '../../models/pack-build-stages'
 import { assemblePhotoPack } from '../../models/photo-pack'
 import { buildClipTokenizerJson, generateCaptions } from '../clip-tokenizer-builder'
+import { pinnedPhotoInputs } from './pinned-photo-inputs'
 import { openRaw } from './raw-ort'
 
 export interface PhotoBench {
@@ -31,7 +29,6 @@ export interface PhotoBench {
   caption: { megapixels: number; runs: number; stages: { stage: string; ms: number; share: number }[]; totalMs: number; regions: string }
 }
 
-const sha = (buf: Buffer) => createHash('sha256').update(buf).digest('hex')
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
 
 export async function benchPhoto(o: { root: string; cacheDir: string; quick: boolean; threads: number; log: (m: string) => void }): Promise<PhotoBench | { skip: string }> {
@@ -50,22 +47,8 @@ export async function benchPhoto(o: { root: string; cacheDir: string; quick: boo
   }
   writeFileSync(join(repo, 'tokenizer.json'), JSON.stringify(tok.tokenizerJson))
   writeFileSync(join(repo, 'tokenizer_config.json'), JSON.stringify(tok.tokenizerConfig))
-  const pin = (path: string, role: LoadedCatalogEntry['files'][number]['role']) => {
-    const buf = readFileSync(join(repo, path))
-    return { path, bytes: buf.length, sha256: sha(buf), role }
-  }
-  const clip: LoadedCatalogEntry = {
-    id: 'bench-clip', kind: 'clip', title: 'random ViT-B/32-layout CLIP (bench)', licence: 'MIT', enables: 'bench', domain: 'photos', from: 'bench',
-    source: { hub: 'huggingface', repo: 'bench/clip', revision: '0'.repeat(40) },
-    files: [pin('preprocessor_config.json', 'preprocessor'), pin('tokenizer.json', 'tokenizer'), pin('tokenizer_config.json', 'tokenizer-config'), pin('onnx/vision_model_quantized.onnx', 'vision-model'), pin('onnx/text_model_quantized.onnx', 'text-model')]
-  }
-  const corpusFile = join(base, 'corpus.json')
-  writeFileSync(corpusFile, JSON.stringify({ annotations: captions.map((caption, i) => ({ image_id: i, id: i, caption })) }))
-  const corpus: LoadedCatalogEntry = { id: 'bench-corpus', kind: 'corpus', title: 'bench captions', licence: 'CC0', enables: 'bench', format: 'coco-captions', from: 'bench', source: { hub: 'url', url: 'http://localhost/' }, files: [{ path: 'corpus.json', bytes: null, sha256: '0'.repeat(64), role: 'corpus' }] }
-  const builds = join(base, 'builds')
-  rmSync(builds, { recursive: true, force: true })
-  const paths = buildPaths(builds, 1)
-  mkdirSync(paths.work, { recursive: true })
+  const inputs = pinnedPhotoInputs({ root: o.root, work: base, clipDir: repo, label: 'bench', clipTitle: 'random ViT-B/32-layout CLIP (bench)', annotations: captions.map((caption, i) => ({ image_id: i, id: i, caption })) })
+  const paths = inputs.paths
   const engine = new InProcessEngineClient({ providers: [benchProvider()], intraOpThreads: o.threads })
   try {
     const marks: Record<string, number> = {}
@@ -73,7 +56,7 @@ export async function benchPhoto(o: { root: string; cacheDir: string; quick: boo
     o.log(`photo: assembling the pack (${captions.length} captions)`)
     let rows = 0
     const pack = await assemblePhotoPack(
-      { clip, clipDir: repo, corpus, corpusFile, paths, engine, vocabFile: join(o.root, 'models', 'vocab', 'photo-concepts.json'), signal: new AbortController().signal },
+      { ...inputs, engine, signal: new AbortController().signal },
       {
         // from the end of the first batch (session creation and warm-up excluded, as for raw) to the last
         embed: (done, total) => {
