@@ -53,3 +53,30 @@ describe('paged grid reads', () => {
     expect(c.accepted).toBeGreaterThan(0)
   })
 })
+
+describe('the missing sweep at the end of a scan ([Note: paged sweep])', () => {
+  it('marks exactly the unseen rows of the root missing, across several pages, turning the loop between them', async () => {
+    const images = new ImagesRepo(openDatabase(':memory:'))
+    const [a, b] = [images.addRoot('/a'), images.addRoot('/b')]
+    images.transaction(() => {
+      for (let i = 0; i < 10_000; i++) {
+        const root = i % 4 === 0 ? b : a
+        // scan 1 saw everything; scan 2 of root a sees all but every 7th
+        images.insert({ rootId: root.id, relPath: `p${i}.jpg`, hash: `h${i}`, bytes: 1, mtimeMs: 1, scanGen: root === a && i % 7 !== 0 ? 2 : 1, width: 1, height: 1, orientation: 1, format: 'jpeg', error: null }, null)
+      }
+    })
+    let turns = 0
+    const ticker = setInterval(() => turns++, 0)
+    const gone = await images.markUnseenMissing(a.id, 2)
+    clearInterval(ticker)
+    const want = Array.from({ length: 10_000 }, (_, i) => i).filter((i) => i % 4 !== 0 && i % 7 === 0).map((i) => `p${i}.jpg`)
+    expect(gone.map((r) => r.rel_path).sort()).toEqual(want.sort())
+    expect(turns).toBeGreaterThanOrEqual(1)
+    // root b's rows (scan 1 only) are untouched; a second sweep finds nothing new
+    expect(images.byPath(b.id, 'p0.jpg')?.missing).toBe(0)
+    expect(images.byPath(b.id, 'p28.jpg')?.missing).toBe(0)
+    expect(images.byPath(a.id, 'p7.jpg')?.missing).toBe(1)
+    expect(images.byPath(a.id, 'p9999.jpg')?.missing).toBe(0)
+    expect(await images.markUnseenMissing(a.id, 2)).toEqual([])
+  })
+})

@@ -187,7 +187,7 @@ export async function scanRoot(deps: ScanDeps, rootId: number, rootPath: string,
 
   if (!signal?.aborted) {
     // Missing files, and moves: a missing row whose content appeared at a new path in this scan.
-    const gone = images.markUnseenMissing(rootId, scanGen)
+    const gone = await images.markUnseenMissing(rootId, scanGen)
     for (const old of gone) {
       const fresh = images.newInScanByHash(old.hash, scanGen, firstNewId)
       if (fresh) {
