@@ -43,6 +43,32 @@ describe('caption jobs', () => {
     await services.close()
   })
 
+  it('running progress is counted by the loop, not by a count over the job\'s items per event ([Note: counted progress])', async () => {
+    // a slow captioner (100 ms per image) so that several progress events fall inside the job
+    const slow: Captioner = async (imageId, o, signal) => (await new Promise((r) => setTimeout(r, 100)), fixed(imageId, o, signal))
+    const { services } = await library(slow)
+    const events: StudioEvent[] = []
+    services.ctx.subscribe((e) => events.push(e))
+    const repo = services.jobs.repo
+    let summaries = 0
+    const summary = repo.summary.bind(repo)
+    repo.summary = (id: number) => (summaries++, summary(id))
+    const job = (await services.call('jobs.startCaption', { scope: { kind: 'filter', filter: 'all' } })) as JobSummary
+    const before = summaries
+    await services.call('jobs.waitIdle', {})
+    const running = events.filter((e): e is Extract<StudioEvent, { type: 'job.progress' }> => e.type === 'job.progress' && e.state === 'running')
+    expect(running.length).toBeGreaterThanOrEqual(3)
+    // the loop reads the store's summary when it starts and when it ends, not once per event
+    expect(summaries - before).toBeLessThan(running.length)
+    const dones = running.map((e) => e.done)
+    expect(dones).toEqual([...dones].sort((a, b) => a - b))
+    expect(running.every((e) => e.total === job.total && e.done + e.failed <= e.total)).toBe(true)
+    // and the counts agree with the store's at the end
+    const done = (await services.call('jobs.get', { jobId: job.id })) as { job: JobSummary }
+    expect(events.filter((e) => e.type === 'job.progress').at(-1)).toMatchObject({ state: 'done', done: done.job.done, failed: done.job.failed, total: done.job.total })
+    await services.close()
+  })
+
   it('auto-accepts above the threshold only, skips already captioned images, never writes empty captions', async () => {
     const captioner: Captioner = async (imageId) => (imageId % 2 === 0 ? { candidates: [{ text: '   ', source: model, scores: { score: 1 } }] } : fixed(imageId, {}, new AbortController().signal))
     const { services } = await library(captioner)

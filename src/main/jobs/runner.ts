@@ -20,6 +20,7 @@ import type { NewCandidate } from '../store/captions-repo'
 import { JobsRepo } from '../store/jobs-repo'
 import type { ServiceContext } from '../services/context'
 import { RateMeter } from './rate'
+import { JobTally, progressEvent, type JobCounts } from './tally'
 import { resolveScope } from './scope'
 import { SHUTDOWN, type FleetParams, type RemoteBatches } from './remote'
 import { parseRedisUrl } from '../fleet/redis-url'
@@ -189,19 +190,17 @@ export class JobRunner {
 
   private progress(jobId: number, meter?: RateMeter, current?: string): JobSummary {
     const s = this.summary(jobId)
-    this.ctx.emit({
-      type: 'job.progress',
-      jobId,
-      kind: s.kind,
-      state: s.state,
-      done: s.done,
-      failed: s.failed,
-      total: s.total,
-      ratePerSec: meter?.perSecond() ?? 0,
-      etaSec: meter?.etaSeconds(s.pending) ?? null,
-      ...(current ? { current } : {})
-    })
+    this.emitProgress(jobId, s, meter, current)
     return s
+  }
+
+  /** [Note: counted progress] While a job's loop runs, its progress comes from the loop's own tally. */
+  private progressCounted(jobId: number, kind: string, tally: JobTally, meter: RateMeter, current?: string): void {
+    this.emitProgress(jobId, { kind, state: this.repo.state(jobId) ?? 'failed', done: tally.done, failed: tally.failed, total: tally.total, pending: tally.pending }, meter, current)
+  }
+
+  private emitProgress(jobId: number, s: JobCounts, meter?: RateMeter, current?: string): void {
+    this.ctx.emit(progressEvent(jobId, s, meter, current))
   }
 
   private async runJob(jobId: number): Promise<void> {
@@ -248,17 +247,18 @@ export class JobRunner {
     this.repo.setState(jobId, 'running')
     const meter = new RateMeter()
     let lastEmit = 0
-    this.progress(jobId, meter)
-    let inflight = this.startChunk(jobId, chunk, work, meter, new Set())
+    const { kind, ...counts } = this.progress(jobId, meter)
+    const tally = JobTally.of(counts)
+    let inflight = this.startChunk(jobId, chunk, work, meter, tally, new Set())
     while (inflight) {
       const cur: InflightChunk<T> = inflight
       const outcomes = await cur.outcomes
       if (this.current?.abort === cur.abort) this.current = null
       if (cur.abort.signal.aborted) {
-        inflight = this.startChunk(jobId, chunk, work, meter, new Set())
+        inflight = this.startChunk(jobId, chunk, work, meter, tally, new Set())
         continue
       }
-      inflight = this.startChunk(jobId, chunk, work, meter, new Set(cur.ready.map((r) => r.imageId)))
+      inflight = this.startChunk(jobId, chunk, work, meter, tally, new Set(cur.ready.map((r) => r.imageId)))
       for (const [i, r] of cur.ready.entries()) {
         // one image's writes at a time, yielding in between so requests and events are not held up by a chunk
         if (i > 0) await new Promise((resolve) => setImmediate(resolve))
@@ -266,15 +266,17 @@ export class JobRunner {
         try {
           if (outcome instanceof Error) throw outcome
           store(r.imageId, outcome)
+          tally.finished('done')
         } catch (err) {
           this.repo.finishItem(jobId, r.imageId, 'failed', (err as Error).message, undefined)
+          tally.finished('failed')
         }
         meter.tick()
       }
       const now = Date.now()
       if (now - lastEmit > EMIT_MS) {
         lastEmit = now
-        this.progress(jobId, meter, cur.ready[cur.ready.length - 1]?.rel)
+        this.progressCounted(jobId, kind, tally, meter, cur.ready[cur.ready.length - 1]?.rel)
       }
     }
     const end = this.summary(jobId)
@@ -286,7 +288,7 @@ export class JobRunner {
 
   /** Send the next chunk of pending items (those in `exclude` are being written) to `work`; null when the job
    *  is no longer running or nothing else is pending. Items whose image is gone fail here. */
-  private startChunk<T>(jobId: number, chunk: number, work: (ids: number[], signal: AbortSignal) => Promise<(T | Error)[]>, meter: RateMeter, exclude: ReadonlySet<number>): InflightChunk<T> | null {
+  private startChunk<T>(jobId: number, chunk: number, work: (ids: number[], signal: AbortSignal) => Promise<(T | Error)[]>, meter: RateMeter, tally: JobTally, exclude: ReadonlySet<number>): InflightChunk<T> | null {
     for (;;) {
       const state = this.repo.state(jobId) // not summary(): that counts all the job's items, once per chunk
       if (state !== 'running' || this.stopping) return null
@@ -297,6 +299,7 @@ export class JobRunner {
         const img = this.ctx.images.get(item.imageId)
         if (!img || img.missing || img.error) {
           this.repo.finishItem(jobId, item.imageId, 'failed', img ? (img.error ?? 'file is missing') : 'image was removed', undefined)
+          tally.finished('failed')
           meter.tick()
         } else ready.push({ imageId: item.imageId, rel: img.rel_path })
       }
