@@ -12,7 +12,7 @@ export interface CheckpointThreadData {
   nativeBinding?: string
 }
 
-/** What the thread reports after each checkpoint that moved frames. */
+/** What the thread reports after each checkpoint that moved frames (`frames`: newly copied). */
 export interface CheckpointReport {
   type: 'checkpoint'
   frames: number
@@ -24,13 +24,15 @@ const data = workerData as CheckpointThreadData
 const db = new Database(data.file, { fileMustExist: true, ...(data.nativeBinding ? { nativeBinding: data.nativeBinding } : {}) })
 db.pragma('busy_timeout = 0')
 
-let last = -1
+/** Frames of the current log already reported (the log restarts from its start after a full checkpoint). */
+let reported = 0
 function checkpoint(): void {
   const t = performance.now()
   const [r] = db.pragma('wal_checkpoint(PASSIVE)') as { busy: number; log: number; checkpointed: number }[]
-  if (!r || r.checkpointed === last) return
-  last = r.checkpointed
-  if (r.checkpointed > 0) parentPort!.postMessage({ type: 'checkpoint', frames: r.checkpointed, ms: performance.now() - t, busy: r.busy !== 0 } satisfies CheckpointReport)
+  if (!r || r.checkpointed <= 0 || r.checkpointed === reported) return
+  const frames = r.checkpointed > reported ? r.checkpointed - reported : r.checkpointed
+  reported = r.checkpointed
+  parentPort!.postMessage({ type: 'checkpoint', frames, ms: performance.now() - t, busy: r.busy !== 0 } satisfies CheckpointReport)
 }
 
 const timer = setInterval(checkpoint, data.intervalMs)

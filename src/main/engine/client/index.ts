@@ -2,7 +2,7 @@
 // [Note: engine fences] Nothing here loads onnxruntime-node or the pipeline: the worker side is reached only
 // through the engine process (EngineClient) or, for in-process tests and eval, through ../worker/index.ts.
 // Pack files (schema, verify, install, download) are process-free and imported from ../packs directly.
-export { EngineClient, EngineCrashError, type EngineCaller, type CallOptions, type EngineClientOptions } from './engine-client'
+export { EngineClient, EngineCrashError, engineNiceness, type EngineCaller, type CallOptions, type EngineClientOptions } from './engine-client'
 export { processTransport, threadTransport, stderrTail, type EngineTransport, type TransportFactory, type TransportEvents, type Isolation } from './transport'
 export type { EngineHealth, SupervisionOptions } from './supervision'
 export type { EngineApi, Method as EngineMethod, OpenOptions, ProgressInfo, FaultSpec } from './protocol'

@@ -10,10 +10,11 @@ import { benchProvider } from './raw-ort'
 import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { join } from 'node:path'
 import { readFileSync, rmSync } from 'node:fs'
-import { EngineClient } from '../../engine/client'
+import { EngineClient, engineNiceness } from '../../engine/client'
 import { captionFiles, Engine } from '../../engine/worker'
 import { createServices } from '../../services/services'
 import { logStall } from './stall-log'
+import type { CheckpointStats } from '../../store/checkpointer'
 
 export interface RssSample {
   seconds: number
@@ -40,6 +41,10 @@ export interface BatchBench {
   engineMsPerImage: number | null
   /** The longest stalls seen by a 20 ms timer: when (s since the job started), how long, images done. */
   stalls: { seconds: number; ms: number; done: number }[]
+  /** [Note: engine niceness] how much lower than the host the engine ran. */
+  engineNiceness?: number
+  /** [Note: checkpoints off the main thread] where SQLite's checkpoints ran during the batch. */
+  checkpoints?: CheckpointStats
 }
 
 /** Resident memory of another process in MiB (0 where /proc is not there or the process is gone). */
@@ -112,7 +117,9 @@ export async function benchStudioBatch(imagesDir: string, scratch: string, bundl
       rss,
       scanSeconds,
       engineMsPerImage: ms.length ? ms.reduce((a, b) => a + b, 0) / ms.length : null,
-      stalls: stalls.sort((a, b) => b.ms - a.ms).slice(0, 5)
+      stalls: stalls.sort((a, b) => b.ms - a.ms).slice(0, 5),
+      engineNiceness: engineNiceness(),
+      checkpoints: services.ctx.checkpoints.stats()
     }
   } finally {
     await services.close()

@@ -91,6 +91,15 @@ export function verdicts(res: ClipBenchResult): string[] {
   return out
 }
 
+/** How the host was set up for the batch: the engine's niceness and where SQLite checkpointed. */
+function hostSetupLine(b: BatchBench): string[] {
+  if (b.engineNiceness === undefined && !b.checkpoints) return []
+  const c = b.checkpoints
+  const nice = b.engineNiceness ? `the engine ran at nice +${b.engineNiceness} below the host ([Note: engine niceness])` : 'the engine ran at the host\'s priority'
+  const ck = !c ? '' : c.mode === 'thread' ? `; SQLite's WAL checkpoints ran on the checkpoint thread: ${c.checkpoints} checkpoints, ${c.frames.toLocaleString('en')} pages, the longest ${n1(c.maxMs)} ms off the main thread ([Note: checkpoints off the main thread])` : `; SQLite checkpointed on the host's connection (${c.reason ?? 'no checkpoint thread'})`
+  return [`Host setup: ${nice}${ck}.`, '']
+}
+
 /** The main thread's event-loop rows of a studio batch table. */
 function loopRows(b: BatchBench): string[] {
   return [
@@ -169,6 +178,7 @@ export function benchMarkdown(d: BenchDoc): string {
       '',
       `A caption job over ${b.images} ShapesWorld images (64 px) through the job runner and the engine worker (pack defaults), after the library scan (${b.scanSeconds.toFixed(1)} s): ${b.done} done, ${b.failed} failed in ${b.seconds.toFixed(1)} s = ${n1(b.imagesPerSec)} images/s.`,
       '',
+      ...hostSetupLine(b),
       '| measure | value |',
       '|---|---:|',
       ...loopRows(b),
