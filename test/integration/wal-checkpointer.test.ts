@@ -23,14 +23,15 @@ const until = async (ok: () => boolean, ms = 10_000) => {
   }
 }
 
-/** 3,000 small transactions in 30 bursts (20 ms apart, as a batch writes); the log file's size after. */
-async function burst(db: ReturnType<typeof fresh>): Promise<number> {
+/** 3,000 small transactions in 30 bursts (as a batch writes), `settle` awaited after each; the log file's
+ *  size after. */
+async function burst(db: ReturnType<typeof fresh>, settle: () => Promise<unknown> = () => new Promise((r) => setTimeout(r, 20))): Promise<number> {
   db.exec(`CREATE TABLE t (id INTEGER PRIMARY KEY, body TEXT)`)
   const ins = db.prepare(`INSERT INTO t (body) VALUES (?)`)
   const one = db.transaction((i: number) => ins.run(`row ${i} `.repeat(40)))
   for (let b = 0; b < 30; b++) {
     for (let i = 0; i < 100; i++) one(b * 100 + i)
-    await new Promise((r) => setTimeout(r, 20))
+    await settle()
   }
   return statSync(`${db.name}-wal`).size
 }
@@ -42,7 +43,11 @@ describe.skipIf(!built)('the WAL checkpoint thread', () => {
     const ck = startCheckpointer(db, { entry: ENTRY, intervalMs: 50 })
     expect(ck.stats().mode).toBe('thread')
     expect(db.pragma('wal_autocheckpoint', { simple: true })).toBe(0)
-    const walWith = await burst(db)
+    // after each burst, wait for the thread's next checkpoint (however loaded the machine is)
+    const walWith = await burst(db, () => {
+      const seen = ck.stats().checkpoints
+      return until(() => ck.stats().checkpoints > seen)
+    })
     await until(() => ck.stats().frames > 0)
     expect(ck.stats().checkpoints).toBeGreaterThan(0)
     // the same writes on a connection that never checkpoints: the log holds every page of every commit

@@ -129,8 +129,7 @@ export class ImagesRepo {
 
   /** The canonical (non-duplicate) image with this content hash, other than `exceptId`. */
   canonicalByHash(hash: string, exceptId = 0): ImageRow | undefined {
-    return this.db
-      .prepare(`SELECT * FROM images WHERE hash = ? AND duplicate_of IS NULL AND id != ? ORDER BY missing, id LIMIT 1`)
+    return prepared(this.db, `SELECT * FROM images WHERE hash = ? AND duplicate_of IS NULL AND id != ? ORDER BY missing, id LIMIT 1`)
       .get(hash, exceptId) as ImageRow | undefined
   }
 
@@ -139,8 +138,7 @@ export class ImagesRepo {
   }
 
   insert(img: NewImage, duplicateOf: number | null): number {
-    const info = this.db
-      .prepare(
+    const info = prepared(this.db,
         `INSERT INTO images (root_id, rel_path, hash, bytes, mtime_ms, width, height, orientation, format, error, scan_gen, duplicate_of)
          VALUES (@rootId, @relPath, @hash, @bytes, @mtimeMs, @width, @height, @orientation, @format, @error, @scanGen, @duplicateOf)`
       )
@@ -150,8 +148,7 @@ export class ImagesRepo {
 
   /** A file changed in place: new content facts, same row (captions stay attached, history kept). */
   updateContent(id: number, img: NewImage): void {
-    this.db
-      .prepare(
+    prepared(this.db,
         `UPDATE images SET hash=@hash, bytes=@bytes, mtime_ms=@mtimeMs, width=@width, height=@height, orientation=@orientation,
          format=@format, error=@error, scan_gen=@scanGen, missing=0, updated_at=${SQL_NOW} WHERE id=@id`
       )
@@ -198,8 +195,7 @@ export class ImagesRepo {
     const tx = this.db.transaction(() => {
       prepared(this.db, `UPDATE images SET duplicate_of = ? WHERE duplicate_of = ?`).run(oldId, newRow.id)
       prepared(this.db, `DELETE FROM images WHERE id = ?`).run(newRow.id)
-      this.db
-        .prepare(`UPDATE images SET root_id=?, rel_path=?, mtime_ms=?, scan_gen=?, missing=0, duplicate_of=NULL, updated_at=${SQL_NOW} WHERE id=?`)
+      prepared(this.db, `UPDATE images SET root_id=?, rel_path=?, mtime_ms=?, scan_gen=?, missing=0, duplicate_of=NULL, updated_at=${SQL_NOW} WHERE id=?`)
         .run(newRow.root_id, newRow.rel_path, newRow.mtime_ms, newRow.scan_gen, oldId)
     })
     tx()
@@ -207,8 +203,7 @@ export class ImagesRepo {
 
   /** Images inserted during scan `scanGen` with this hash (move candidates). */
   newInScanByHash(hash: string, scanGen: number, since: number): ImageRow | undefined {
-    return this.db
-      .prepare(`SELECT * FROM images WHERE hash = ? AND scan_gen = ? AND id > ? AND missing = 0 ORDER BY id LIMIT 1`)
+    return prepared(this.db, `SELECT * FROM images WHERE hash = ? AND scan_gen = ? AND id > ? AND missing = 0 ORDER BY id LIMIT 1`)
       .get(hash, scanGen, since) as ImageRow | undefined
   }
 
@@ -242,8 +237,7 @@ export class ImagesRepo {
   withCaptions(ids: readonly number[]): ImageWithCaption[] {
     if (ids.length === 0) return []
     const placeholders = ids.map(() => '?').join(',')
-    const rows = this.db
-      .prepare(
+    const rows = prepared(this.db,
         `SELECT i.*,
            coalesce((SELECT text FROM captions c WHERE c.image_id = i.id AND c.status = 'accepted'),
                     (SELECT text FROM captions c WHERE c.image_id = i.id AND c.status = 'candidate' ORDER BY c.id LIMIT 1)) AS caption,
@@ -271,7 +265,7 @@ export class ImagesRepo {
 
   /** Visible images with an accepted caption (the one count the auto-refit check needs). */
   acceptedCount(): number {
-    return (this.db.prepare(`SELECT count(*) AS n FROM images i WHERE ${VISIBLE} AND ${FILTER_SQL.accepted}`).get() as { n: number }).n
+    return (prepared(this.db, `SELECT count(*) AS n FROM images i WHERE ${VISIBLE} AND ${FILTER_SQL.accepted}`).get() as { n: number }).n
   }
 
   counts() {

@@ -40,8 +40,7 @@ export class JobsRepo {
     const staged = this.stages.get(id)
     const c = staged
       ? { total: staged.total, done: staged.done, failed: 0, pending: Math.max(0, staged.total - staged.done) }
-      : (this.db
-          .prepare(
+      : (prepared(this.db,
             `SELECT count(*) AS total, count(*) FILTER (WHERE state IN ('done','skipped')) AS done,
                 count(*) FILTER (WHERE state = 'failed') AS failed, count(*) FILTER (WHERE state = 'pending') AS pending
          FROM job_items WHERE job_id = ?`
@@ -86,8 +85,7 @@ export class JobsRepo {
 
   /** The first `n` pending items in queue order. */
   nextPendingBatch(jobId: number, n: number): { imageId: number; seq: number; attempts: number }[] {
-    return this.db
-      .prepare(`SELECT image_id AS imageId, seq, attempts FROM job_items WHERE job_id = ? AND state = 'pending' ORDER BY seq LIMIT ?`)
+    return prepared(this.db, `SELECT image_id AS imageId, seq, attempts FROM job_items WHERE job_id = ? AND state = 'pending' ORDER BY seq LIMIT ?`)
       .all(jobId, Math.max(1, n)) as { imageId: number; seq: number; attempts: number }[]
   }
 
@@ -96,8 +94,7 @@ export class JobsRepo {
   }
 
   finishItem(jobId: number, imageId: number, state: 'done' | 'failed' | 'skipped', error: string | null, result: unknown): void {
-    this.db
-      .prepare(`UPDATE job_items SET state = ?, error = ?, result = ?, attempts = attempts + 1, updated_at = ${SQL_NOW} WHERE job_id = ? AND image_id = ?`)
+    prepared(this.db, `UPDATE job_items SET state = ?, error = ?, result = ?, attempts = attempts + 1, updated_at = ${SQL_NOW} WHERE job_id = ? AND image_id = ?`)
       .run(state, error, result === undefined ? null : JSON.stringify(result), jobId, imageId)
   }
 
@@ -106,8 +103,7 @@ export class JobsRepo {
   }
 
   failures(jobId: number): { imageId: number; relPath: string; error: string; attempts: number }[] {
-    return this.db
-      .prepare(
+    return prepared(this.db,
         `SELECT ji.image_id AS imageId, i.rel_path AS relPath, coalesce(ji.error, '') AS error, ji.attempts
          FROM job_items ji JOIN images i ON i.id = ji.image_id WHERE ji.job_id = ? AND ji.state = 'failed' ORDER BY ji.seq LIMIT 1000`
       )
