@@ -2,12 +2,12 @@
 // database file: the host's connection stops checkpointing (wal_autocheckpoint 0) while the thread copies the
 // log into the database, so the log stays a fraction of what a connection that never checkpoints keeps; no row is
 // lost across stop and reopen; a thread that cannot start or dies gives checkpointing back to the host's
-// connection. Build first; without out/ the thread part is skipped.
+// connection; hosts leave it off unless asked (see [Note: checkpoints off the main thread]). Build first; without out/ the thread part is skipped.
 import { existsSync, mkdtempSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { startCheckpointer } from '../../src/main/store/checkpointer'
+import { checkpointThreadWanted, startCheckpointer } from '../../src/main/store/checkpointer'
 import { openDatabase } from '../../src/main/store/db'
 
 const ENTRY = resolve(__dirname, '../../out/main/wal-checkpointer.js')
@@ -77,6 +77,17 @@ describe.skipIf(!built)('the WAL checkpoint thread', () => {
     expect(dies.stats().reason).toMatch(/checkpointer exploded/)
     expect(db.pragma('wal_autocheckpoint', { simple: true })).toBe(1000)
     await dies.stop()
+    db.close()
+  })
+
+  it('is off in hosts unless STUDIO_CHECKPOINT_THREAD=1 (measured: it lengthened the host\'s stalls)', async () => {
+    expect(checkpointThreadWanted({})).toBe(false)
+    expect(checkpointThreadWanted({ STUDIO_CHECKPOINT_THREAD: '1' })).toBe(true)
+    const db = fresh()
+    const off = startCheckpointer(db, { entry: ENTRY, enabled: false })
+    expect(off.stats()).toMatchObject({ mode: 'connection', reason: expect.stringMatching(/STUDIO_CHECKPOINT_THREAD=1/) })
+    expect(db.pragma('wal_autocheckpoint', { simple: true })).toBe(1000)
+    await off.stop()
     db.close()
   })
 })

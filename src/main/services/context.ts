@@ -6,7 +6,7 @@ import type { StudioEvent } from '@shared/contract/events'
 import type { SystemInfo } from '@shared/contract/system'
 import { CaptionsRepo } from '../store/captions-repo'
 import { openDatabase, type DB } from '../store/db'
-import { startCheckpointer, type Checkpointer } from '../store/checkpointer'
+import { checkpointThreadWanted, startCheckpointer, type Checkpointer } from '../store/checkpointer'
 import { ImagesRepo } from '../store/images-repo'
 import { Thumbnails } from '../library/thumbnails'
 import { ThumbQueue } from '../library/thumb-queue'
@@ -37,7 +37,7 @@ export function createContext(dataDir: string, host: SystemInfo['host']): Servic
     host,
     dataDir,
     db,
-    checkpoints: startCheckpointer(db),
+    checkpoints: startCheckpointer(db, { enabled: checkpointThreadWanted() }),
     images,
     captions: new CaptionsRepo(db),
     thumbs: new Thumbnails(join(dataDir, 'thumbs')),

@@ -7,6 +7,11 @@
 // own connection every half second; the host thread only appends to the log. If that thread cannot start or
 // dies, the host's connection checkpoints itself again (nothing grows without bound), and the reason is kept.
 // journal_size_limit trims the log file after a burst of writes has been checkpointed.
+// MEASURED, AND OFF BY DEFAULT: in the full bench (ext4, 2 cores) the thread's checkpoints took up to 708 ms
+// (the fsyncs flush whatever else the host wrote meanwhile, e.g. thumbnails) and the host's main thread stalled
+// 1,516 ms during a 5,000-image batch and 455 ms during the 50,000-file import while they ran — far worse than
+// the 5–24 ms commits it was meant to remove. A commit on the host seems to wait for the other connection's
+// sync (not established which lock or page). So hosts start it only with STUDIO_CHECKPOINT_THREAD=1.
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { Worker } from 'node:worker_threads'
@@ -35,7 +40,11 @@ export interface Checkpointer {
   stop(): Promise<void>
 }
 
-export function startCheckpointer(db: DB, o: { intervalMs?: number; entry?: string } = {}): Checkpointer {
+/** Whether hosts use the checkpoint thread: only when STUDIO_CHECKPOINT_THREAD=1 ([Note: checkpoints off the
+ *  main thread], measured: by default it made the host's stalls longer, not shorter). */
+export const checkpointThreadWanted = (env: NodeJS.ProcessEnv = process.env): boolean => env.STUDIO_CHECKPOINT_THREAD === '1'
+
+export function startCheckpointer(db: DB, o: { intervalMs?: number; entry?: string; enabled?: boolean } = {}): Checkpointer {
   const stats: CheckpointStats = { mode: 'connection', checkpoints: 0, frames: 0, maxMs: 0 }
   const fallBack = (reason: string) => {
     stats.mode = 'connection'
@@ -43,8 +52,9 @@ export function startCheckpointer(db: DB, o: { intervalMs?: number; entry?: stri
     if (db.open) db.pragma(`wal_autocheckpoint = ${AUTOCHECKPOINT_PAGES}`)
   }
   const entry = o.entry ?? checkpointerPath()
-  if (db.memory || !existsSync(entry)) {
-    stats.reason = db.memory ? 'in-memory database' : `${entry} is not built`
+  const off = o.enabled === false
+  if (off || db.memory || !existsSync(entry)) {
+    stats.reason = off ? 'off (STUDIO_CHECKPOINT_THREAD=1 turns it on)' : db.memory ? 'in-memory database' : `${entry} is not built`
     return { stats: () => ({ ...stats }), stop: async () => undefined }
   }
   db.pragma(`journal_size_limit = ${JOURNAL_LIMIT_BYTES}`)

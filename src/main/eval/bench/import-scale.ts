@@ -12,7 +12,7 @@
 // effort 4; library/thumbnails.ts [Note: thumbnail effort]); it runs a second time with today's routine
 // (effort 1), a column beside it, so the share of the ratio that is the cheaper thumbnail is visible.
 // Then a rescan of the unchanged library (pipeline), and a sweep of the number of files examined at once.
-import { existsSync } from 'node:fs'
+import { existsSync, statSync } from 'node:fs'
 import { availableParallelism } from 'node:os'
 import { join } from 'node:path'
 import { rmSync } from 'node:fs'
@@ -36,6 +36,15 @@ export async function ensureScalePhotos(dir: string, files: number, log: (m: str
     albums.push(sub)
   }
   return albums
+}
+
+/** Size of the studio database's write-ahead log now (0 when there is none). */
+function walBytes(s: Services): number {
+  try {
+    return statSync(`${s.ctx.db.name}-wal`).size
+  } catch {
+    return 0
+  }
 }
 
 /** The renderer's reaction to library events, as in lib/studio.svelte.ts; notes when rows first arrive. */
@@ -134,6 +143,7 @@ export async function benchImportScale(o: ImportScaleOptions): Promise<ImportSca
   o.log(`import at scale: pipeline over ${o.photosDir} (${albums.length} album folders, one root)`)
   const cur = await importRun([o.photosDir], join(o.scratch, 'pipeline'), o.bundledPacksDir, {})
   o.log(`import at scale: pipeline ${JSON.stringify(cur.run)}`)
+  o.log(`import at scale: pipeline database: log ${(walBytes(cur.services) / 2 ** 20).toFixed(1)} MiB, checkpoints ${JSON.stringify(cur.services.ctx.checkpoints.stats())}`)
   let rescan: ImportScaleBench['rescan']
   try {
     const t = performance.now()
