@@ -190,17 +190,14 @@ export class JobRunner {
 
   private progress(jobId: number, meter?: RateMeter, current?: string): JobSummary {
     const s = this.summary(jobId)
-    this.emitProgress(jobId, s, meter, current)
+    this.ctx.emit(progressEvent(jobId, s, meter, current))
     return s
   }
 
   /** [Note: counted progress] While a job's loop runs, its progress comes from the loop's own tally. */
   private progressCounted(jobId: number, kind: string, tally: JobTally, meter: RateMeter, current?: string): void {
-    this.emitProgress(jobId, { kind, state: this.repo.state(jobId) ?? 'failed', done: tally.done, failed: tally.failed, total: tally.total, pending: tally.pending }, meter, current)
-  }
-
-  private emitProgress(jobId: number, s: JobCounts, meter?: RateMeter, current?: string): void {
-    this.ctx.emit(progressEvent(jobId, s, meter, current))
+    const counts: JobCounts = { kind, state: this.repo.state(jobId) ?? 'failed', done: tally.done, failed: tally.failed, total: tally.total, pending: tally.pending }
+    this.ctx.emit(progressEvent(jobId, counts, meter, current))
   }
 
   private async runJob(jobId: number): Promise<void> {

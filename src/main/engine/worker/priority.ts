@@ -5,7 +5,8 @@
 // for a time slice: the bench found scavenges of a 12 MB young generation taking 30–40 ms of wall time on the
 // host thread and the longest stall of a 5,000-image batch at 59 ms. Lowering the engine's priority (nice +10
 // by default) lets the host preempt inference whenever it has work; when the host is idle the engine still
-// gets every core, so throughput is unchanged (bench: studio ÷ in-process).
+// gets every core. Measured (docs/benchmarks.md follow-up): the batch's longest stall ≤ 50 ms in every +10 run;
+// studio ÷ in-process varied by ±0.2 between runs of one setting, so no throughput effect is established.
 // Linux keeps a nice value per thread and a new thread inherits its creator's, so calling this in the engine's
 // thread before any session exists lowers that thread and every ONNX Runtime and sharp thread it creates —
 // and nothing else, even when the engine is a worker thread inside the host process. Elsewhere (macOS,
