@@ -43,7 +43,9 @@ describe.skipIf(!built)('supervised engine process', () => {
   let blue: string
   const clients: EngineClient[] = []
   const client = (o: ConstructorParameters<typeof EngineClient>[0] = {}) => {
-    const c = new EngineClient({ workerPath: WORKER, providers: ['cpu'], intraOpThreads: 1, supervision: { backoffBaseMs: 200, requestTimeoutMs: 1500 }, ...o })
+    // [Note: engine niceness] at the host's priority: these tests time the engine's signs of life in a 1.5 s window while
+    // other test files load both cores, and a niced engine was starved past it (CI flake); priority has its own test
+    const c = new EngineClient({ workerPath: WORKER, providers: ['cpu'], intraOpThreads: 1, niceness: 0, supervision: { backoffBaseMs: 200, requestTimeoutMs: 1500 }, ...o })
     clients.push(c)
     return c
   }
